@@ -1,0 +1,169 @@
+import { buildResponseBytes } from '../message/build.js';
+import type { SipMessage, SipRequest, SipResponse } from '../message/message.js';
+import type { FlowCloseReason, FlowInfo, ReceiveInfo, SendResult, SendTarget, TransportUser } from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
+import { RealClock } from '../util/clock.js';
+import { type Logger, noopLogger } from '../util/logger.js';
+import { ClientTransaction } from './client.js';
+import { clientKey, inviteKeyForCancel, serverKey } from './matcher.js';
+import { ServerTransaction } from './server.js';
+import {
+  type ClientTransactionUser,
+  DEFAULT_TIMERS,
+  type ServerTransactionUser,
+  type TransactionUser,
+  type TransportPort,
+  type TxTimers,
+} from './types.js';
+
+export interface TransactionLayerOptions {
+  clock?: Clock | undefined;
+  logger?: Logger | undefined;
+  timers?: Partial<TxTimers> | undefined;
+  /** Kamailio `force_rport`: reply to the source port even without `rport` (RFC 3581). */
+  forceRport?: boolean | undefined;
+}
+
+/**
+ * The transaction layer (RFC 3261 §17; Kamailio tm core): the table of client and server
+ * transactions, matching of incoming messages, and the hand-over of everything else to the
+ * transaction user. Server transactions are created by the user (as Kamailio's `t_newtran` /
+ * `t_relay` do), so stateless processing stays possible.
+ */
+export class TransactionLayer implements TransportUser {
+  readonly transport: TransportPort;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly timers: TxTimers;
+  readonly forceRport: boolean;
+  #user: TransactionUser;
+  readonly #servers = new Map<string, ServerTransaction>();
+  readonly #clients = new Map<string, ClientTransaction>();
+
+  constructor(transport: TransportPort, user: TransactionUser, opts: TransactionLayerOptions = {}) {
+    this.transport = transport;
+    this.#user = user;
+    this.clock = opts.clock ?? new RealClock();
+    this.logger = opts.logger ?? noopLogger;
+    this.timers = { ...DEFAULT_TIMERS, ...opts.timers };
+    this.forceRport = opts.forceRport ?? false;
+  }
+
+  setUser(user: TransactionUser): void {
+    this.#user = user;
+  }
+
+  get serverCount(): number {
+    return this.#servers.size;
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  // ---- TransportUser
+
+  onMessage(msg: SipMessage, info: ReceiveInfo): void {
+    if (msg.isRequest) {
+      const req = msg as SipRequest;
+      const key = serverKey(req);
+      const tx = key === undefined ? undefined : this.#servers.get(key);
+      if (tx !== undefined) {
+        // RFC 3261 §17.2.3: a retransmission or the hop-by-hop ACK of this transaction
+        tx.receiveRequest(req);
+        return;
+      }
+      this.#user.onRequest(req, info);
+      return;
+    }
+    const res = msg as SipResponse;
+    const key = clientKey(res);
+    const tx = key === undefined ? undefined : this.#clients.get(key);
+    if (tx !== undefined) tx.receiveResponse(res, info);
+    else this.#user.onStrayResponse(res, info);
+  }
+
+  onFlowOpen(flow: FlowInfo): void {
+    this.#user.onFlowOpen?.(flow);
+  }
+
+  onFlowClose(flow: FlowInfo, reason: FlowCloseReason): void {
+    this.#user.onFlowClose?.(flow, reason);
+  }
+
+  // ---- server side
+
+  /** The server transaction a request belongs to (for `t_check_trans`), if any. */
+  findServer(req: SipRequest): ServerTransaction | undefined {
+    const key = serverKey(req);
+    return key === undefined ? undefined : this.#servers.get(key);
+  }
+
+  /** The INVITE server transaction a CANCEL targets (RFC 3261 §9.2). */
+  findInviteForCancel(cancel: SipRequest): ServerTransaction | undefined {
+    const key = inviteKeyForCancel(cancel);
+    return key === undefined ? undefined : this.#servers.get(key);
+  }
+
+  /**
+   * Creates the server transaction for a request (not for ACK). Returns undefined if the request
+   * cannot be keyed or a transaction already exists (a retransmission that raced in).
+   */
+  createServer(req: SipRequest, info: ReceiveInfo, user?: ServerTransactionUser): ServerTransaction | undefined {
+    if (req.method === 'ACK') return undefined;
+    const key = serverKey(req);
+    if (key === undefined || this.#servers.has(key)) return undefined;
+    const tx = new ServerTransaction(this, key, req, info, user);
+    this.#servers.set(key, tx);
+    return tx;
+  }
+
+  /** @internal */
+  removeServer(tx: ServerTransaction): void {
+    if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
+  }
+
+  // ---- client side
+
+  /**
+   * Sends a request in a new client transaction. `branch` is the top Via branch the caller wrote
+   * into `request`; `method` the CSeq method. A failure known at once is returned (and the
+   * transaction is not kept); later failures reach `user.onFailure`.
+   */
+  sendRequest(
+    request: Buffer,
+    branch: string,
+    method: string,
+    target: SendTarget,
+    user: ClientTransactionUser,
+  ): { tx: ClientTransaction; result: SendResult } {
+    const key = `${branch}|${method}`;
+    const tx = new ClientTransaction(this, key, branch, method, request, target, user);
+    this.#clients.set(key, tx);
+    const result = tx.start();
+    return { tx, result };
+  }
+
+  /** @internal */
+  removeClient(tx: ClientTransaction): void {
+    if (this.#clients.get(tx.key) === tx) this.#clients.delete(tx.key);
+  }
+
+  /** Looks up a client transaction by a response (for tests and diagnostics). */
+  findClient(res: SipResponse): ClientTransaction | undefined {
+    const key = clientKey(res);
+    return key === undefined ? undefined : this.#clients.get(key);
+  }
+
+  /** Sends a stateless response (RFC 3261 §16.2 / Kamailio `sl_send_reply`). */
+  replyStateless(req: SipRequest, info: ReceiveInfo, status: number, opts?: Parameters<typeof buildResponseBytes>[2], target?: SendTarget): SendResult {
+    const bytes = buildResponseBytes(req, status, opts);
+    return this.transport.send(bytes, target ?? { flowId: info.flowId });
+  }
+
+  /** Terminates every transaction (shutdown). */
+  clear(): void {
+    for (const tx of [...this.#servers.values()]) tx.terminate();
+    for (const tx of [...this.#clients.values()]) tx.terminate();
+  }
+}

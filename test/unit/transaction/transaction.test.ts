@@ -1,0 +1,407 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, test } from 'node:test';
+import type { SipRequest, SipResponse } from '../../../src/message/message.js';
+import { scanMessage } from '../../../src/message/scanner.js';
+import { TransactionLayer } from '../../../src/transaction/layer.js';
+import type { ClientTransactionUser, TransactionUser } from '../../../src/transaction/types.js';
+import { TxState } from '../../../src/transaction/types.js';
+import type { ReceiveInfo } from '../../../src/transport/types.js';
+import { ManualClock } from '../../../src/util/clock.js';
+import { FakeTransport, recvInfo } from '../../support/fake-transport.js';
+
+function req(method: string, opts: { branch?: string; via?: string; cseqMethod?: string; toTag?: string; uri?: string } = {}): SipRequest {
+  const via = opts.via ?? `SIP/2.0/UDP 192.0.2.1:5070;branch=${opts.branch ?? 'z9hG4bKabc'};rport`;
+  const raw = [
+    `${method} ${opts.uri ?? 'sip:bob@example.com'} SIP/2.0`,
+    `Via: ${via}`,
+    'Max-Forwards: 70',
+    'From: <sip:alice@example.com>;tag=f1',
+    `To: <sip:bob@example.com>${opts.toTag ? `;tag=${opts.toTag}` : ''}`,
+    'Call-ID: c1@x',
+    `CSeq: 1 ${opts.cseqMethod ?? method}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+  const r = scanMessage(Buffer.from(raw));
+  assert.ok(r.ok);
+  return r.msg as SipRequest;
+}
+
+function res(status: number, method: string, branch = 'z9hG4bKout', toTag = 't9'): SipResponse {
+  const raw = [
+    `SIP/2.0 ${status} X`,
+    `Via: SIP/2.0/UDP 127.0.0.1:5060;branch=${branch}`,
+    'From: <sip:alice@example.com>;tag=f1',
+    `To: <sip:bob@example.com>;tag=${toTag}`,
+    'Call-ID: c1@x',
+    `CSeq: 1 ${method}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+  const r = scanMessage(Buffer.from(raw));
+  assert.ok(r.ok);
+  return r.msg as SipResponse;
+}
+
+function outReq(method: string, branch = 'z9hG4bKout'): Buffer {
+  return Buffer.from(
+    [
+      `${method} sip:bob@192.0.2.9:5080 SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:5060;branch=${branch}`,
+      'Route: <sip:proxy.example.com;lr>',
+      'Max-Forwards: 69',
+      'From: <sip:alice@example.com>;tag=f1',
+      'To: <sip:bob@example.com>',
+      'Call-ID: c1@x',
+      `CSeq: 1 ${method}`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+class RecordingTU implements TransactionUser {
+  requests: SipRequest[] = [];
+  stray: SipResponse[] = [];
+  onRequest(r: SipRequest): void {
+    this.requests.push(r);
+  }
+  onStrayResponse(r: SipResponse): void {
+    this.stray.push(r);
+  }
+}
+
+class ClientRec implements ClientTransactionUser {
+  responses: number[] = [];
+  failures: string[] = [];
+  onResponse(r: SipResponse): void {
+    this.responses.push(r.status);
+  }
+  onFailure(kind: string): void {
+    this.failures.push(kind);
+  }
+}
+
+const udp = recvInfo('udp', '192.0.2.9:5080');
+const tcp: ReceiveInfo = recvInfo('tcp', '192.0.2.9:5080');
+
+let clock: ManualClock;
+let transport: FakeTransport;
+let tu: RecordingTU;
+let layer: TransactionLayer;
+
+beforeEach(() => {
+  clock = new ManualClock();
+  transport = new FakeTransport();
+  tu = new RecordingTU();
+  layer = new TransactionLayer(transport, tu, { clock });
+});
+
+/** Times (ms) at which the layer sent something, while advancing `total` ms in 50 ms steps. */
+function sendTimes(total: number): number[] {
+  const times: number[] = [];
+  for (let t = 0; t < total; t += 50) {
+    clock.advance(50);
+    for (const _ of transport.take()) times.push(clock.now());
+  }
+  return times;
+}
+
+describe('NonInviteClientTransaction', () => {
+  test('Trying: timer E retransmits at T1 doubling up to T2 over UDP (RFC 3261 §17.1.2.2)', () => {
+    const u = new ClientRec();
+    const { result } = layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    assert.ok(result.ok);
+    assert.equal(transport.take().length, 1);
+    assert.deepEqual(sendTimes(16_000), [500, 1500, 3500, 7500, 11500, 15500]);
+  });
+
+  test('no retransmissions over a reliable transport', () => {
+    const u = new ClientRec();
+    layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'tcp', address: '192.0.2.9', port: 5080 }, u);
+    transport.take();
+    assert.deepEqual(sendTimes(10_000), []);
+  });
+
+  test('Proceeding: a provisional keeps E at T2 and is passed up', () => {
+    const u = new ClientRec();
+    layer.sendRequest(outReq('MESSAGE'), 'z9hG4bKout', 'MESSAGE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    transport.take();
+    layer.onMessage(res(100, 'MESSAGE'), udp);
+    assert.deepEqual(u.responses, [100]);
+    // the pending E (T1) still fires, then E is reset to T2 on each firing
+    assert.deepEqual(sendTimes(9_000), [500, 4500, 8500]);
+  });
+
+  test('final -> Completed: passed up once, retransmissions absorbed, timer K ends it (T4)', () => {
+    const u = new ClientRec();
+    const { tx } = layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    layer.onMessage(res(200, 'OPTIONS'), udp);
+    layer.onMessage(res(200, 'OPTIONS'), udp);
+    assert.deepEqual(u.responses, [200]);
+    assert.equal(tx.state, TxState.Completed);
+    assert.equal(layer.clientCount, 1);
+    clock.advance(5000);
+    assert.equal(tx.state, TxState.Terminated);
+    assert.equal(layer.clientCount, 0);
+    layer.onMessage(res(200, 'OPTIONS'), udp);
+    assert.equal(tu.stray.length, 1, 'after termination a response is stray');
+  });
+
+  test('timer F: no final within fr_timer -> timeout failure', () => {
+    const u = new ClientRec();
+    layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    clock.advance(29_999);
+    assert.deepEqual(u.failures, []);
+    clock.advance(1);
+    assert.deepEqual(u.failures, ['timeout']);
+    assert.equal(layer.clientCount, 0);
+  });
+
+  test('a send that fails at once is returned and nothing is kept', () => {
+    transport.failWith = { ok: false, code: 'SIP_ERR_FLOW_GONE', message: 'gone' };
+    const u = new ClientRec();
+    const { result } = layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { flowId: 'w0/c1' }, u);
+    assert.equal(result.ok, false);
+    assert.equal(layer.clientCount, 0);
+    assert.deepEqual(u.failures, []);
+  });
+
+  test('a later transport error reaches the user as a failure', () => {
+    const u = new ClientRec();
+    layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'tcp', address: '192.0.2.9', port: 5080 }, u);
+    const s = transport.take()[0];
+    s?.onError?.('SIP_ERR_TRANSPORT_SEND', 'connect refused');
+    assert.deepEqual(u.failures, ['transport']);
+    assert.equal(layer.clientCount, 0);
+  });
+
+  test('response matching uses branch and CSeq method (RFC 3261 §17.1.3)', () => {
+    const u = new ClientRec();
+    layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    layer.onMessage(res(200, 'INFO'), udp);
+    layer.onMessage(res(200, 'OPTIONS', 'z9hG4bKother'), udp);
+    assert.deepEqual(u.responses, []);
+    assert.equal(tu.stray.length, 2);
+  });
+});
+
+describe('InviteClientTransaction', () => {
+  test('Calling: timer A doubles without a cap until timer B (RFC 3261 §17.1.1.2, decision Q-T1)', () => {
+    const u = new ClientRec();
+    layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    transport.take();
+    assert.deepEqual(sendTimes(30_000), [500, 1500, 3500, 7500, 15500]);
+    assert.deepEqual(u.failures, ['timeout']);
+  });
+
+  test('Proceeding: a provisional stops retransmissions and timer B', () => {
+    const u = new ClientRec();
+    const { tx } = layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    transport.take();
+    layer.onMessage(res(180, 'INVITE'), udp);
+    assert.equal(tx.state, TxState.Proceeding);
+    assert.deepEqual(sendTimes(60_000), []);
+    assert.deepEqual(u.failures, []);
+    assert.deepEqual(u.responses, [180]);
+  });
+
+  test('non-2xx final: ACK generated with the response To-tag, Completed, retransmission re-ACKed (RFC 3261 §17.1.1.3)', () => {
+    const u = new ClientRec();
+    const { tx } = layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    transport.take();
+    layer.onMessage(res(486, 'INVITE'), udp);
+    const [ack] = transport.take();
+    assert.ok(ack);
+    const a = ack.msg as SipRequest;
+    assert.equal(a.method, 'ACK');
+    assert.equal(a.uri, 'sip:bob@192.0.2.9:5080');
+    assert.equal(a.topVia?.params.get('branch'), 'z9hG4bKout');
+    assert.equal(a.toTag, 't9');
+    assert.equal(a.getHeader('CSeq'), '1 ACK');
+    assert.equal(a.getHeader('Route'), '<sip:proxy.example.com;lr>');
+    assert.equal(tx.state, TxState.Completed);
+    layer.onMessage(res(486, 'INVITE'), udp);
+    assert.equal(transport.take().length, 1, 'ACK resent');
+    assert.deepEqual(u.responses, [486], 'retransmission not passed up');
+    clock.advance(32_000);
+    assert.equal(tx.state, TxState.Terminated);
+  });
+
+  test('timer D is zero over a reliable transport', () => {
+    const u = new ClientRec();
+    const { tx } = layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'tcp', address: '192.0.2.9', port: 5080 }, u);
+    layer.onMessage(res(603, 'INVITE'), tcp);
+    clock.advance(0);
+    assert.equal(tx.state, TxState.Terminated);
+  });
+
+  test('2xx -> Accepted: further 2xx passed up, timer M ends it (RFC 6026 §7.2)', () => {
+    const u = new ClientRec();
+    const { tx } = layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    transport.take();
+    layer.onMessage(res(200, 'INVITE'), udp);
+    layer.onMessage(res(200, 'INVITE'), udp);
+    layer.onMessage(res(200, 'INVITE', 'z9hG4bKout', 'other-fork'), udp);
+    assert.deepEqual(u.responses, [200, 200, 200]);
+    assert.equal(transport.take().length, 0, 'the TU ACKs a 2xx, not the transaction');
+    assert.equal(tx.state, TxState.Accepted);
+    clock.advance(32_000);
+    assert.equal(tx.state, TxState.Terminated);
+  });
+});
+
+describe('NonInviteServerTransaction', () => {
+  test('Trying absorbs retransmissions; Proceeding and Completed resend the last response (RFC 3261 §17.2.2)', () => {
+    const r = req('OPTIONS');
+    const tx = layer.createServer(r, udp);
+    assert.ok(tx);
+    layer.onMessage(req('OPTIONS'), udp);
+    assert.equal(transport.take().length, 0);
+    assert.equal(tu.requests.length, 0);
+    tx.reply(100);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 100 Trying']);
+    layer.onMessage(req('OPTIONS'), udp);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 100 Trying']);
+    tx.reply(200);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 200 OK']);
+    layer.onMessage(req('OPTIONS'), udp);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 200 OK']);
+    assert.equal(tx.state, TxState.Completed);
+    clock.advance(31_999);
+    assert.equal(tx.state, TxState.Completed);
+    clock.advance(1);
+    assert.equal(tx.state, TxState.Terminated, 'timer J = 64*T1 over UDP');
+    layer.onMessage(req('OPTIONS'), udp);
+    assert.equal(tu.requests.length, 1, 'after timer J the request is new again');
+  });
+
+  test('timer J is zero over a reliable transport', () => {
+    const tx = layer.createServer(req('OPTIONS', { via: 'SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKt' }), tcp);
+    tx?.reply(200);
+    clock.advance(0);
+    assert.equal(tx?.state, TxState.Terminated);
+  });
+
+  test('only one final response is sent', () => {
+    const tx = layer.createServer(req('OPTIONS'), udp);
+    tx?.reply(404);
+    tx?.reply(200);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 404 Not Found']);
+  });
+
+  test('responses go to the source port when the Via has rport (RFC 3581)', () => {
+    const tx = layer.createServer(req('OPTIONS'), udp);
+    tx?.reply(200);
+    const [s] = transport.take();
+    assert.deepEqual(s?.target, { flowId: udp.flowId });
+  });
+
+  test('responses go to the sent-by port without rport (RFC 3261 §18.2.2)', () => {
+    const tx = layer.createServer(req('OPTIONS', { via: 'SIP/2.0/UDP 192.0.2.1:5999;branch=z9hG4bKx' }), udp);
+    tx?.reply(200);
+    const [s] = transport.take();
+    assert.deepEqual(s?.target, { proto: 'udp', address: '192.0.2.9', port: 5999, listenerId: 0 });
+  });
+});
+
+describe('InviteServerTransaction', () => {
+  test('Proceeding resends the last provisional on an INVITE retransmission', () => {
+    const tx = layer.createServer(req('INVITE'), udp);
+    tx?.reply(100);
+    transport.take();
+    layer.onMessage(req('INVITE'), udp);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 100 Trying']);
+    assert.equal(tu.requests.length, 0);
+  });
+
+  test('Completed: timer G retransmits the final doubling to T2 until the ACK; ACK -> Confirmed (RFC 3261 §17.2.1)', () => {
+    const tx = layer.createServer(req('INVITE'), udp);
+    tx?.reply(486);
+    transport.take();
+    assert.deepEqual(sendTimes(12_000), [500, 1500, 3500, 7500, 11500]);
+    layer.onMessage(req('ACK', { cseqMethod: 'ACK', toTag: 'x' }), udp);
+    assert.equal(tx?.state, TxState.Confirmed);
+    assert.equal(tu.requests.length, 0, 'the ACK is absorbed');
+    assert.deepEqual(sendTimes(4_000), []);
+    clock.advance(5000);
+    assert.equal(tx?.state, TxState.Terminated, 'timer I = T4');
+  });
+
+  test('timer H: no ACK within 64*T1 -> ack timeout', () => {
+    let timedOut = false;
+    const tx = layer.createServer(req('INVITE'), udp, { onAckTimeout: () => (timedOut = true) });
+    tx?.reply(480);
+    clock.advance(32_000);
+    assert.equal(timedOut, true);
+    assert.equal(tx?.state, TxState.Terminated);
+  });
+
+  test('no timer G over a reliable transport', () => {
+    const tx = layer.createServer(req('INVITE', { via: 'SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKt' }), tcp);
+    tx?.reply(486);
+    transport.take();
+    assert.deepEqual(sendTimes(10_000), []);
+  });
+
+  test('2xx -> Accepted: INVITE retransmissions absorbed, later 2xx still sent, timer L ends it (RFC 6026 §7.1)', () => {
+    const tx = layer.createServer(req('INVITE'), udp);
+    tx?.reply(200);
+    transport.take();
+    layer.onMessage(req('INVITE'), udp);
+    assert.equal(transport.take().length, 0);
+    tx?.reply(200);
+    assert.equal(transport.take().length, 1);
+    assert.equal(tx?.state, TxState.Accepted);
+    clock.advance(32_000);
+    assert.equal(tx?.state, TxState.Terminated);
+  });
+
+  test('an ACK for a 2xx (new branch) goes to the TU', () => {
+    const tx = layer.createServer(req('INVITE'), udp);
+    tx?.reply(200);
+    layer.onMessage(req('ACK', { branch: 'z9hG4bKack2', cseqMethod: 'ACK', toTag: 'x' }), udp);
+    assert.equal(tu.requests.length, 1);
+    assert.equal(tu.requests[0]?.method, 'ACK');
+  });
+});
+
+describe('TransactionLayer matching (RFC 3261 §17.2.3)', () => {
+  test('CANCEL is a new request; findInviteForCancel finds the INVITE', () => {
+    const tx = layer.createServer(req('INVITE'), udp);
+    const cancel = req('CANCEL');
+    layer.onMessage(cancel, udp);
+    assert.equal(tu.requests[0]?.method, 'CANCEL');
+    assert.equal(layer.findInviteForCancel(cancel), tx);
+  });
+
+  test('same branch, different sent-by: a different transaction', () => {
+    layer.createServer(req('OPTIONS'), udp);
+    layer.onMessage(req('OPTIONS', { via: 'SIP/2.0/UDP 192.0.2.77:5070;branch=z9hG4bKabc' }), udp);
+    assert.equal(tu.requests.length, 1);
+  });
+
+  test('RFC 2543 fallback: a branch without the magic cookie matches by Call-ID, CSeq, From tag, Via, R-URI', () => {
+    const via = 'SIP/2.0/UDP 192.0.2.1:5070;branch=old2543';
+    const tx = layer.createServer(req('INVITE', { via }), udp);
+    tx?.reply(404);
+    transport.take();
+    layer.onMessage(req('INVITE', { via }), udp);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 404 Not Found'], 'retransmission matched');
+    layer.onMessage(req('ACK', { via, cseqMethod: 'ACK', toTag: 'zz' }), udp);
+    assert.equal(tx?.state, TxState.Confirmed, 'ACK matched without a cookie');
+    const noBranch = 'SIP/2.0/UDP 192.0.2.1:5070';
+    const tx2 = layer.createServer(req('OPTIONS', { via: noBranch }), udp);
+    assert.ok(tx2);
+    layer.onMessage(req('OPTIONS', { via: noBranch }), udp);
+    assert.equal(tu.requests.length, 0);
+  });
+
+  test('a second createServer for the same request returns undefined', () => {
+    assert.ok(layer.createServer(req('OPTIONS'), udp));
+    assert.equal(layer.createServer(req('OPTIONS'), udp), undefined);
+  });
+});
