@@ -1,0 +1,162 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
+import { dirname } from 'node:path';
+import { unescape } from '../../message/parse/chars.js';
+import type { Address, Proto } from '../../transport/types.js';
+
+/** Kamailio's transport ids in the flow token's proto byte (`enum sip_protos`). */
+const PROTO_ID: Record<Proto, number> = { udp: 1, tcp: 2, tls: 3, ws: 5, wss: 6 };
+const ID_PROTO: Record<number, Proto> = { 1: 'udp', 2: 'tcp', 3: 'tls', 5: 'ws', 6: 'wss' };
+/** SCTP (4) can appear in a Kamailio token; flowgate has no SCTP transport. */
+const SCTP = 4;
+
+/** What a flow token names (RFC 5626 §5.2): the transport, our listening socket, the UA's address. */
+export interface FlowTokenData {
+  readonly proto: Proto | 'sctp';
+  readonly local: Address;
+  readonly remote: Address;
+}
+
+/** Result of decoding (outbound.md §1.3.6): a token, "not a token" (-2) or "broken token" (-1, tampered). */
+export type DecodeResult = { readonly ok: true; readonly token: FlowTokenData } | { readonly ok: false; readonly code: -1 | -2 };
+
+const MAC_LEN = 10;
+
+/**
+ * The flow-token key: SHA1 of `flow_token_secret` (Kamailio master); without a secret, 20 random
+ * bytes generated once and kept in `keyFile`, so a restart keeps issued tokens valid (decision Q-E3).
+ */
+export function flowTokenKey(secret: string | undefined, keyFile?: string): Buffer {
+  if (secret !== undefined && secret.length > 0) return createHash('sha1').update(secret).digest();
+  if (keyFile === undefined) return randomBytes(20);
+  if (existsSync(keyFile)) {
+    const hex = readFileSync(keyFile, 'utf8').trim();
+    if (/^[0-9a-f]{40}$/i.test(hex)) return Buffer.from(hex, 'hex');
+    throw new Error(`${keyFile}: not a flow-token key (expected 40 hex digits); delete it to generate a new one`);
+  }
+  const key = randomBytes(20);
+  mkdirSync(dirname(keyFile), { recursive: true });
+  writeFileSync(keyFile, `${key.toString('hex')}\n`, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  return key;
+}
+
+function ipBytes(ip: string, v6: boolean): Buffer | undefined {
+  if (v6) {
+    if (!isIPv6(ip)) return undefined;
+    // expand "::" and an embedded IPv4 tail
+    let s = ip;
+    let tail: number[] = [];
+    const m = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+    if (m !== null && m[1] !== undefined) {
+      tail = m[1].split('.').map(Number);
+      s = `${s.slice(0, -m[1].length)}0:0`;
+    }
+    const [head = '', rest] = s.split('::');
+    const h = head === '' ? [] : head.split(':');
+    const r = rest === undefined ? [] : rest === '' ? [] : rest.split(':');
+    const groups = rest === undefined ? h : [...h, ...new Array(8 - h.length - r.length).fill('0'), ...r];
+    if (groups.length !== 8) return undefined;
+    const b = Buffer.alloc(16);
+    groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g || '0', 16), i * 2));
+    if (tail.length === 4) for (let i = 0; i < 4; i++) b[12 + i] = tail[i] as number;
+    return b;
+  }
+  if (!isIPv4(ip)) return undefined;
+  return Buffer.from(ip.split('.').map(Number));
+}
+
+function ipString(b: Buffer, v6: boolean): string {
+  if (!v6) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  // Kamailio writes IPv6 uncompressed with lowercase groups (outbound.md §1.6)
+  const g: string[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i).toString(16));
+  return g.join(':');
+}
+
+/**
+ * Encodes a flow token byte-compatible with Kamailio (outbound.md §1.3): base64 of
+ * MAC(10) ‖ proto(1) ‖ local ip ‖ local port ‖ remote ip ‖ remote port, where MAC is the rightmost
+ * 80 bits of HMAC-SHA1(key, everything after the MAC). IPv6 is flagged in the proto byte's top bit.
+ */
+export function encodeFlowToken(key: Buffer, data: FlowTokenData): string {
+  const v6 = data.local.address.includes(':');
+  const la = ipBytes(data.local.address, v6);
+  const ra = ipBytes(data.remote.address, v6);
+  if (la === undefined || ra === undefined) throw new Error(`flow token: address family mismatch (${data.local.address} / ${data.remote.address})`);
+  const n = v6 ? 16 : 4;
+  const body = Buffer.alloc(1 + 2 * (n + 2));
+  body[0] = (v6 ? 0x80 : 0) | (data.proto === 'sctp' ? SCTP : PROTO_ID[data.proto]);
+  la.copy(body, 1);
+  body.writeUInt16BE(data.local.port, 1 + n);
+  ra.copy(body, 3 + n);
+  body.writeUInt16BE(data.remote.port, 3 + 2 * n);
+  const mac = createHmac('sha1', key).update(body).digest().subarray(20 - MAC_LEN);
+  return Buffer.concat([mac, body]).toString('base64');
+}
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Decodes and verifies a flow token (outbound.md §1.3.6). The user part is %-unescaped first
+ * (decision Q-E7: a UA that escapes `/`, `+` or `=` must not break its own token).
+ */
+export function decodeFlowToken(key: Buffer, userPart: string | undefined): DecodeResult {
+  if (userPart === undefined || userPart.length === 0) return { ok: false, code: -2 };
+  const s = unescape(userPart) ?? userPart;
+  const n = s.length;
+  if (n < 4 || n % 4 !== 0 || (s[n - 2] === '=' && s[n - 1] !== '=')) return { ok: false, code: -2 };
+  const declen = (n / 4) * 3 - (s[n - 2] === '=' ? 1 : 0) - (s[n - 1] === '=' ? 1 : 0);
+  if (declen !== 23 && declen !== 47) return { ok: false, code: -2 };
+  // Kamailio decodes any 32/64-char string; characters outside the alphabet make the MAC fail (-1)
+  if (!B64.test(s)) return { ok: false, code: -1 };
+  const raw = Buffer.from(s, 'base64');
+  if (raw.length !== declen) return { ok: false, code: -1 };
+  const body = raw.subarray(MAC_LEN);
+  const mac = createHmac('sha1', key).update(body).digest().subarray(20 - MAC_LEN);
+  if (!timingSafeEqual(mac, raw.subarray(0, MAC_LEN))) return { ok: false, code: -1 };
+  const first = body[0] ?? 0;
+  const v6 = (first & 0x80) !== 0;
+  const id = first & 0x7f;
+  const proto = id === SCTP ? 'sctp' : ID_PROTO[id];
+  const len = v6 ? 16 : 4;
+  if (proto === undefined || body.length !== 1 + 2 * (len + 2)) return { ok: false, code: -1 };
+  const local = { address: ipString(body.subarray(1, 1 + len), v6), port: body.readUInt16BE(1 + len) };
+  const remote = { address: ipString(body.subarray(3 + len, 3 + 2 * len), v6), port: body.readUInt16BE(3 + 2 * len) };
+  return { ok: true, token: { proto, local, remote } };
+}
+
+/** IPv6 in RFC 5952 form (what Node reports for sockets); IPv4 unchanged. */
+export function canonicalIp(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const b = ipBytes(ip, true);
+  if (b === undefined) return ip.toLowerCase();
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
+  // IPv4-mapped addresses keep their dotted tail
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Same IP address, whatever the notation. */
+export function sameIp(a: string, b: string): boolean {
+  return canonicalIp(a).toLowerCase() === canonicalIp(b).toLowerCase();
+}

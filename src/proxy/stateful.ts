@@ -1,0 +1,343 @@
+import { Hdr } from '../message/constants.js';
+import { EditList, serialize } from '../message/edits.js';
+import type { SipResponse } from '../message/message.js';
+import type { ClientTransaction } from '../transaction/client.js';
+import { buildCancel } from '../transaction/client.js';
+import type { ServerTransaction } from '../transaction/server.js';
+import { TxFailure } from '../transaction/types.js';
+import type { Timer } from '../util/clock.js';
+import { pickBest } from './best-response.js';
+import type { BranchTarget, RequestContext } from './context.js';
+import type { ProxyCore } from './core.js';
+import { restAfterFirstValue } from './via.js';
+
+/** One outgoing branch of a proxied request (RFC 3261 §16.6; a Kamailio "branch"/uac). */
+export class ProxyBranch {
+  readonly index: number;
+  readonly target: BranchTarget;
+  /** Failure-route pass the branch belongs to (failure_reply_mode bookkeeping). */
+  stage: number;
+  client: ClientTransaction | undefined;
+  /** Final status (0 while pending). */
+  status = 0;
+  reason = '';
+  /** The final response when it came from downstream. */
+  response: SipResponse | undefined;
+  /** Edits from onreply_route for the final response. */
+  responseEdits: EditList | undefined;
+  /** Got at least one response, provisional included (Kamailio `t_branch_replied`). */
+  replied = false;
+  /** Ended by a timer (Kamailio `t_branch_timeout`). */
+  timedOut = false;
+  /** A provisional arrived, so a CANCEL may be sent (RFC 3261 §9.1). */
+  provisional = false;
+  /** CANCEL requested. */
+  cancelled = false;
+  /** Replaced by a new branch in its branch-failure route: its reply no longer counts (decision Q-R8). */
+  superseded = false;
+  /** Event route to run when this branch fails. */
+  branchFailureRoute: string | undefined;
+  /** Arrival order of the final. */
+  order = 0;
+  timerC: Timer | undefined;
+  cancelSent = false;
+
+  constructor(index: number, target: BranchTarget, stage: number, branchFailureRoute: string | undefined) {
+    this.index = index;
+    this.target = target;
+    this.stage = stage;
+    this.branchFailureRoute = branchFailureRoute;
+  }
+
+  get pending(): boolean {
+    return this.status === 0;
+  }
+}
+
+let orderCounter = 0;
+
+/**
+ * The response context of a stateful proxy transaction (RFC 3261 §16.7, §16.10; Kamailio tm
+ * `cell`): the server transaction, its branches, best-response selection, failure routes, CANCEL.
+ */
+export class ProxyTransaction {
+  readonly core: ProxyCore;
+  readonly server: ServerTransaction;
+  /** The context of the request route that created it (message-wide edits, header generators). */
+  readonly ctx: RequestContext;
+  readonly branches: ProxyBranch[] = [];
+  failureRoute: string | undefined;
+  /** Incremented each time a failure route adds branches. */
+  stage = 0;
+  /** A final response went upstream. */
+  finalSent = false;
+  /** A 2xx went upstream (INVITE). */
+  accepted = false;
+  /** CANCEL received for this INVITE. */
+  cancelled = false;
+  #holds = 0;
+
+  constructor(core: ProxyCore, server: ServerTransaction, ctx: RequestContext) {
+    this.core = core;
+    this.server = server;
+    this.ctx = ctx;
+  }
+
+  get isInvite(): boolean {
+    return this.server.isInvite;
+  }
+
+  get pendingCount(): number {
+    let n = 0;
+    for (const b of this.branches) if (b.pending) n++;
+    return n;
+  }
+
+  // ---- sending
+
+  /** Adds and sends a branch. Returns false if it failed at once (status set on the branch). */
+  addBranch(target: BranchTarget, branchFailureRoute: string | undefined, ctx: RequestContext): ProxyBranch {
+    const b = new ProxyBranch(this.branches.length, target, this.stage, branchFailureRoute);
+    this.branches.push(b);
+    this.core.sendBranch(this, b, ctx);
+    return b;
+  }
+
+  /** Called by the core when a branch could not be sent (at once or later). */
+  branchFailed(b: ProxyBranch, status: number, reason: string, timedOut = false): void {
+    if (!b.pending) return;
+    this.core.clock.clearTimer(b.timerC);
+    b.status = status;
+    b.reason = reason;
+    b.timedOut = timedOut;
+    b.order = ++orderCounter;
+    this.#onNegative(b);
+  }
+
+  // ---- responses
+
+  /** A response for branch `b` arrived (already past onreply_route, not dropped). */
+  onResponse(b: ProxyBranch, res: SipResponse, edits: EditList | undefined): void {
+    const status = res.status;
+    b.replied = true;
+    if (status < 200) {
+      if (!b.pending) return;
+      b.provisional = true;
+      this.#armTimerC(b, status);
+      if (b.cancelled) this.#sendCancel(b);
+      // RFC 3261 §16.7 step 5: forward provisionals other than 100 at once
+      if (status > 100 && !this.finalSent) this.relay(res, edits);
+      return;
+    }
+    if (status < 300) {
+      // RFC 3261 §16.7 step 5 / RFC 6026: every 2xx for INVITE is forwarded at once
+      const wasPending = b.pending;
+      if (wasPending) {
+        this.core.clock.clearTimer(b.timerC);
+        b.status = status;
+        b.response = res;
+        b.order = ++orderCounter;
+      }
+      if (!this.finalSent || (this.isInvite && this.accepted)) {
+        this.finalSent = true;
+        this.accepted = true;
+        this.relay(res, edits);
+      }
+      // RFC 3261 §16.7 step 10: cancel the other pending branches of an INVITE
+      if (this.isInvite) this.cancelPending();
+      return;
+    }
+    if (!b.pending) return;
+    this.core.clock.clearTimer(b.timerC);
+    b.status = status;
+    b.reason = res.reason;
+    b.response = res;
+    b.responseEdits = edits;
+    b.order = ++orderCounter;
+    this.#onNegative(b);
+  }
+
+  /** The client transaction of branch `b` failed (timer B/F, transport, flow gone). */
+  onClientFailure(b: ProxyBranch, kind: TxFailure): void {
+    if (!b.pending) return;
+    if (kind === TxFailure.Timeout) this.branchFailed(b, 408, 'Request Timeout', true);
+    else if (kind === TxFailure.FlowGone) this.branchFailed(b, 430, 'Flow Failed');
+    else this.branchFailed(b, 503, 'Service Unavailable');
+  }
+
+  #armTimerC(b: ProxyBranch, status: number): void {
+    if (!this.isInvite) return;
+    const tm = this.core.tm;
+    // Kamailio restart_fr_on_each_reply: 1 restarts on every provisional; 0 only on the first and
+    // on increasing codes >= 180 (RFC 3261 §16.6 step 11 / §16.7 step 2: timer C).
+    const restart = b.timerC === undefined || tm.restartFrOnEachReply || (status >= 180 && status > (b.client?.lastStatus ?? 0));
+    if (!restart) return;
+    this.core.clock.clearTimer(b.timerC);
+    b.timerC = this.core.clock.setTimer(tm.frInvTimer, () => {
+      b.timerC = undefined;
+      if (!b.pending) return;
+      // RFC 3261 §16.8: timer C fired: CANCEL the branch and treat it as a 408
+      this.#sendCancel(b);
+      this.branchFailed(b, 408, 'Request Timeout', true);
+    });
+  }
+
+  /** Suspends completion while `t_relay` adds branches (a synchronous failure is the script's to answer). */
+  hold(): void {
+    this.#holds++;
+  }
+
+  release(complete: boolean): void {
+    this.#holds--;
+    if (complete) this.#maybeComplete();
+  }
+
+  #onNegative(b: ProxyBranch): void {
+    // Kamailio order: (1) the branch-failure route of this branch, which may add branches
+    if (b.branchFailureRoute !== undefined && !this.finalSent) {
+      const before = this.branches.length;
+      this.#holds++;
+      const after = (): void => {
+        this.#holds--;
+        // decision Q-R8: a branch replaced in its branch-failure route no longer counts
+        if (this.branches.length > before) b.superseded = true;
+        this.#afterNegative(b);
+      };
+      const r = this.core.runBranchFailure(this, b);
+      if (r instanceof Promise) void r.then(after);
+      else after();
+      return;
+    }
+    this.#afterNegative(b);
+  }
+
+  #afterNegative(b: ProxyBranch): void {
+    // RFC 3261 §16.7 step 5: a 6xx ends the search; cancel what is still pending
+    if (b.status >= 600 && this.isInvite) this.cancelPending();
+    this.#maybeComplete();
+  }
+
+  #maybeComplete(): void {
+    if (this.finalSent || this.#holds > 0) return;
+    if (this.pendingCount > 0) return;
+    // (2) all branches done: the failure route, if armed, may reply or add branches
+    if (this.failureRoute !== undefined) {
+      const name = this.failureRoute;
+      this.failureRoute = undefined;
+      const before = this.branches.length;
+      this.#holds++;
+      const after = (): void => {
+        this.#holds--;
+        if (this.finalSent) return;
+        if (this.branches.length > before) {
+          // failure_reply_mode 3 (and 1): earlier replies are discarded once new branches exist
+          const mode = this.core.tm.failureReplyMode;
+          if (mode !== 0 && mode !== 2) this.stage++;
+          for (let i = before; i < this.branches.length; i++) (this.branches[i] as ProxyBranch).stage = this.stage;
+        }
+        this.#maybeComplete();
+      };
+      const r = this.core.runFailure(this, name);
+      if (r instanceof Promise) void r.then(after);
+      else after();
+      return;
+    }
+    this.sendBest();
+  }
+
+  /** Branch indexes whose final counts for best-response selection. */
+  countingBranches(): ProxyBranch[] {
+    const mode = this.core.tm.failureReplyMode;
+    const latestStage = this.branches.reduce((m, b) => Math.max(m, b.stage), 0);
+    return this.branches.filter((b) => !b.pending && !b.superseded && (mode === 0 || mode === 2 || b.stage === latestStage));
+  }
+
+  /** The branch whose reply would win now (failure route `t_check_status` etc.). */
+  pickedBranch(): ProxyBranch | undefined {
+    const c = this.countingBranches().filter((b) => b.status >= 300);
+    const i = pickBest(c.map((b) => ({ status: b.status, local: b.response === undefined, order: b.order })));
+    return i < 0 ? undefined : c[i];
+  }
+
+  /** Sends the best final response upstream (RFC 3261 §16.7 step 6). */
+  sendBest(): void {
+    if (this.finalSent) return;
+    const b = this.pickedBranch();
+    if (b === undefined) {
+      this.replyLocal(500, 'No Branch Answered');
+      return;
+    }
+    if (b.response !== undefined && b.status !== 503) this.relay(b.response, b.responseEdits);
+    // RFC 3261 §16.7 step 6: a 503 is turned into a 500 (the next hop's overload is not ours)
+    else if (b.status === 503) this.replyLocal(500, 'Server Internal Error');
+    else this.replyLocal(b.status, b.reason);
+    this.finalSent = true;
+  }
+
+  /** Relays a downstream response upstream: our Via removed, reply-route edits applied. */
+  relay(res: SipResponse, edits: EditList | undefined): void {
+    const k = res.indexOf(Hdr.Via);
+    const e = new EditList();
+    if (k >= 0) {
+      const rest = restAfterFirstValue(res.headerValueAt(k));
+      if (rest === undefined) e.removeHeader(k);
+      else e.replaceHeader(k, rest);
+    }
+    if (res.status >= 200) this.finalSent = true;
+    this.server.respond(res.status, serialize(res, e, edits));
+    this.core.countReply(res.status);
+  }
+
+  /** Sends a locally generated response through the server transaction. */
+  replyLocal(status: number, reason: string, headers?: readonly string[]): void {
+    if (status >= 200) {
+      if (this.finalSent && !(status < 300 && this.accepted)) return;
+      this.finalSent = true;
+    }
+    this.server.reply(status, reason, this.core.localHeaders(headers), undefined, this.core.localTagFor(this));
+    this.core.countReply(status);
+    if (status >= 200) this.cancelPending();
+  }
+
+  /** CANCEL every pending branch (RFC 3261 §16.10). Branches without a provisional end with a local 487. */
+  cancelPending(): void {
+    for (const b of this.branches) {
+      if (!b.pending || b.cancelled) continue;
+      b.cancelled = true;
+      if (b.provisional) this.#sendCancel(b);
+      else if (this.isInvite) {
+        // RFC 3261 §9.1: no CANCEL before a provisional; stop the branch and account it as 487
+        b.client?.terminate();
+        this.branchFailedQuiet(b, 487, 'Request Terminated');
+      }
+    }
+  }
+
+  /** Ends a branch without running routes (used during cancellation). */
+  branchFailedQuiet(b: ProxyBranch, status: number, reason: string): void {
+    if (!b.pending) return;
+    this.core.clock.clearTimer(b.timerC);
+    b.status = status;
+    b.reason = reason;
+    b.order = ++orderCounter;
+    queueMicrotask(() => this.#maybeComplete());
+  }
+
+  #sendCancel(b: ProxyBranch): void {
+    const c = b.client;
+    if (c === undefined || !b.provisional) return;
+    const req = c.parsedRequest;
+    if (req === undefined) return;
+    if (b.cancelSent) return;
+    b.cancelSent = true;
+    this.core.layer.sendRequest(buildCancel(req), c.branch, 'CANCEL', c.target, { onResponse: () => {}, onFailure: () => {} });
+  }
+
+  /** A CANCEL for this INVITE arrived (RFC 3261 §16.10). */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.failureRoute = undefined;
+    this.cancelPending();
+  }
+}

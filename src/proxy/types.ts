@@ -1,0 +1,58 @@
+import type { Address, FlowInfo, ListenerInfo, Proto, SendErrorCallback, SendResult, SendTarget } from '../transport/types.js';
+import type { Logger } from '../util/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { ReplyContext, RequestContext } from './context.js';
+import type { Resolver } from './resolver.js';
+
+/** What the proxy core needs from the transport layer (implemented by `TransportLayer`). */
+export interface ProxyTransport {
+  readonly listeners: readonly ListenerInfo[];
+  send(buf: Buffer, target: SendTarget, onError?: SendErrorCallback): SendResult;
+  selectListener(proto: Proto, family: 4 | 6): ListenerInfo | undefined;
+  getFlow(id: string): FlowInfo | undefined;
+  findConnection(proto: Proto, remote: Address, localListenerId?: number): FlowInfo | undefined;
+}
+
+/** The script, as the proxy core calls it (the script layer adapts user routes to this). */
+export interface RouteHandlers {
+  /** request_route */
+  request(ctx: RequestContext): void | Promise<void>;
+  /** onreply_route; absent: replies are relayed untouched. */
+  reply?: ((ctx: ReplyContext) => void | Promise<void>) | undefined;
+  /** failure_route[name] */
+  failure(name: string, ctx: RequestContext): void | Promise<void>;
+  /** event_route[tm:branch-failure:name] */
+  branchFailure(name: string, ctx: RequestContext): void | Promise<void>;
+}
+
+/** tm module parameters (Kamailio names in comments). */
+export interface TmParams {
+  /** `failure_reply_mode` (default 3): which earlier replies count after a failure route adds branches. */
+  readonly failureReplyMode: number;
+  /** `restart_fr_on_each_reply` (default 1). */
+  readonly restartFrOnEachReply: boolean;
+  /** `fr_inv_timer` ms (default 120000): INVITE branch after a provisional (RFC 3261 timer C). */
+  readonly frInvTimer: number;
+  /** `auto_inv_100` (default on): send 100 Trying when an INVITE transaction is created. */
+  readonly autoInv100: boolean;
+}
+
+export const DEFAULT_TM: Readonly<TmParams> = Object.freeze({
+  failureReplyMode: 3,
+  restartFrOnEachReply: true,
+  frInvTimer: 120_000,
+  autoInv100: true,
+});
+
+export interface ProxyOptions {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Kamailio `force_rport` (RFC 3581 behaviour for every request). */
+  readonly forceRport: boolean;
+  /** Extra host names that are "myself" (Kamailio `alias`), any port and transport. */
+  readonly aliases: readonly string[];
+  readonly tm: TmParams;
+  readonly resolver: Resolver;
+  /** Server header for local replies; undefined = none. */
+  readonly serverHeader: string | undefined;
+}
