@@ -87,9 +87,16 @@ export class RecordRoute {
    */
   looseRoute(ctx: RequestContext): number {
     const req = ctx.req;
-    if (!req.hasHeader(Hdr.Route)) return LooseRouteRc.NoRoute;
+    if (!req.hasHeader(Hdr.Route)) {
+      // decision Q-E11: a clear reason for sl_reply_error, never a bare "server error"
+      ctx.lastError = { status: 500, reason: 'No Route Header To Follow' };
+      return LooseRouteRc.NoRoute;
+    }
     const routes = req.routes;
-    if (routes === undefined || routes.length === 0) return LooseRouteRc.NoRoute;
+    if (routes === undefined || routes.length === 0) {
+      ctx.lastError = { status: 400, reason: 'Bad Route Header' };
+      return LooseRouteRc.NoRoute;
+    }
     const ruri = ctx.ruriParsed;
     if (ruri === undefined) return LooseRouteRc.NoRoute;
     const preloaded = req.toTag === undefined;
@@ -135,32 +142,36 @@ export class RecordRoute {
   }
 }
 
+/** Route values already consumed per request (several loose_route steps may remove values of one header). */
+const consumedRoutes = new WeakMap<RequestContext, Set<number>>();
+
 /**
  * Removes Route values [from, from+count) of the original message from its forwarded copy, header
  * field by header field (a header with several values keeps the rest).
  */
 export function removeRouteValues(ctx: RequestContext, from: number, count: number): void {
   const req = ctx.req;
+  let gone = consumedRoutes.get(ctx);
+  if (gone === undefined) {
+    gone = new Set();
+    consumedRoutes.set(ctx, gone);
+  }
+  for (let i = from; i < from + count; i++) gone.add(i);
   let idx = 0;
-  const end = from + count;
   for (const k of req.indexesOf(Hdr.Route)) {
     const v = req.headerValueAt(k);
     const o = splitCommaOffsets(v);
     const n = o.length / 2;
-    const a = Math.max(from, idx);
-    const b = Math.min(end, idx + n);
-    if (a < b) {
-      if (a === idx && b === idx + n) ctx.edits.removeHeader(k);
-      else {
-        const keep: string[] = [];
-        for (let i = 0; i < n; i++) {
-          const gi = idx + i;
-          if (gi < a || gi >= b) keep.push(v.slice(o[2 * i], o[2 * i + 1]));
-        }
-        ctx.edits.replaceHeader(k, keep.join(', '));
-      }
+    const keep: string[] = [];
+    let touched = false;
+    for (let i = 0; i < n; i++) {
+      if (gone.has(idx + i)) touched = true;
+      else keep.push(v.slice(o[2 * i], o[2 * i + 1]));
+    }
+    if (touched) {
+      if (keep.length === 0) ctx.edits.removeHeader(k);
+      else ctx.edits.replaceHeader(k, keep.join(', '));
     }
     idx += n;
-    if (idx >= end) break;
   }
 }

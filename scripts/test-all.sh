@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests need (npm packages, and the real peers from Debian: sipp, redis-server,
+# openssl, Kamailio) and runs every test tier: typecheck, lint, build, unit + conformance +
+# integration + fuzz + interop, with coverage. This is the README's test command; .ci/run runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v ss >/dev/null 2>&1 || missing+=(iproute2)
+command -v bc >/dev/null 2>&1 || missing+=(bc)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  as_root apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Kamailio (the reference peer) through the shared helper, when the shared folder is beside us
+if [ -x ../shared/kamailio/kamailio.sh ]; then
+  ../shared/kamailio/kamailio.sh install || echo "warning: could not install kamailio; its interop tests will be skipped"
+fi
+
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+npm run typecheck
+npm run lint
+npm run build
+npx c8 --reporter=text-summary --check-coverage --lines 85 tsx scripts/run-tests.ts test
