@@ -13,7 +13,10 @@ export interface Binding {
   readonly received: string | undefined;
   /** Path header values of the REGISTER, in order (RFC 3327); empty when none. */
   readonly path: readonly string[];
-  /** Absolute expiry, wall-clock epoch milliseconds. */
+  /**
+   * Absolute expiry, wall-clock epoch milliseconds (an integer > 0). The binding is current while
+   * `expires > now`. There are no permanent bindings (Kamailio's `expires == 0`).
+   */
   readonly expires: number;
   /** q-value in thousandths (0..1000); undefined when the Contact had no q. */
   readonly q: number | undefined;
@@ -34,7 +37,10 @@ export interface Binding {
   readonly flags: number;
   /** Wall-clock ms of the last change. */
   readonly lastModified: number;
-  /** Ordering key among bindings of equal q: lower = older (inserted first). */
+  /**
+   * Ordering key among bindings of equal q: lower = older (inserted first). Set on insert and kept
+   * on refresh, like `ruid`; `SeqSource` hands out values that stay ordered across processes.
+   */
   readonly seq: number;
   /**
    * Temporary GRUUs handed out for this binding (RFC 5627 §3.2: a new one per refresh; all stay
@@ -61,22 +67,38 @@ export interface BindingPage {
 /**
  * The location service (Kamailio usrloc). Every backend passes the one conformance suite in
  * `test/support/location-store.case.ts`. Reads never return expired bindings.
+ *
+ * Errors: a backend failure (unreachable, timed out, unreadable data) or a call on a store that is
+ * not open rejects with `LocationStoreError` (code `REG_ERR_STORE`, status 500); a malformed
+ * argument rejects with `InvalidArgumentError` before anything is written.
  */
 export interface LocationStore {
   readonly name: string;
-  /** Opens connections / files; called once before use. */
+  /** Opens connections / files; called once before use (again after `close()` reopens). */
   open(): Promise<void>;
-  /** Flushes and closes. */
+  /** Flushes and closes; stops the purge timer. Closing a closed store does nothing. */
   close(): Promise<void>;
-  /** Current (unexpired) bindings of an AoR, ordered by q descending then `seq` ascending. */
+  /**
+   * Current (unexpired) bindings of an AoR, ordered by q descending (no q sorts below q=0), then
+   * `seq` ascending, then ruid.
+   */
   get(aor: string): Promise<Binding[]>;
   /** A binding by ruid (unexpired), whatever its AoR. */
   getByRuid(ruid: string): Promise<Binding | undefined>;
-  /** Applies upserts and removals for one AoR atomically: all or nothing. */
+  /**
+   * Applies upserts and removals for one AoR atomically: all or nothing. Every upserted binding
+   * must be valid (`checkBinding` in validate.ts) and belong to `aor`; no ruid may appear twice.
+   * An upsert whose `expires` has passed removes the binding; removing a ruid that is not a binding
+   * of `aor` does nothing; upserting a ruid that is a current binding of another AoR is refused.
+   * @throws InvalidArgumentError for any of the above, with nothing written.
+   */
   apply(aor: string, changes: AorChanges): Promise<void>;
-  /** Removes every binding of an AoR; returns how many. */
+  /** Removes every binding of an AoR; returns how many of them were unexpired. */
   removeAor(aor: string): Promise<number>;
-  /** Pages through every AoR's bindings (stable order by AoR then seq). */
+  /**
+   * Pages through every AoR's unexpired bindings in a stable order: AoR by code point (UTF-8 byte
+   * order), then `seq`, then ruid. `limit` >= 1; a cursor is only valid for the store that made it.
+   */
   list(cursor: string | undefined, limit: number): Promise<BindingPage>;
   /** Number of unexpired bindings. */
   count(): Promise<number>;
