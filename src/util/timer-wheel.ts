@@ -20,6 +20,8 @@ export class TimerWheel {
   #size = 0;
   #tick: number; // last processed tick
   #timer: NodeJS.Timeout | undefined;
+  /** Tick the armed Node timer fires at. */
+  #armedTick = 0;
 
   constructor(tickMs: number, now: () => number) {
     this.#tickMs = tickMs;
@@ -40,7 +42,9 @@ export class TimerWheel {
     if (e.next !== undefined) e.next.prev = e;
     this.#heads[slot] = e;
     this.#size++;
-    if (this.#timer === undefined) this.#arm();
+    const at = this.#tick + ticks;
+    // sleep until the earliest occupied slot; wake earlier when a sooner timer arrives
+    if (this.#timer === undefined || at < this.#armedTick) this.#arm();
     return e;
   }
 
@@ -59,7 +63,14 @@ export class TimerWheel {
   }
 
   #arm(): void {
-    this.#timer = setTimeout(this.#onTimer, this.#tickMs);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    // the next occupied slot (an entry with rounds left still needs its slot visited)
+    let d = 1;
+    while (d < SLOTS && this.#heads[(this.#tick + d) % SLOTS] === undefined) d++;
+    const now = Math.floor(this.#now() / this.#tickMs);
+    this.#armedTick = this.#tick + d;
+    const wait = Math.max(1, (this.#armedTick - now) * this.#tickMs);
+    this.#timer = setTimeout(this.#onTimer, wait);
     this.#timer.unref();
   }
 
