@@ -1,5 +1,5 @@
-import type { MessageLimits } from '../message/scanner.js';
 import type { SipMessage } from '../message/message.js';
+import type { MessageLimits } from '../message/scanner.js';
 
 /** SIP transports flowgate serves (RFC 3261 §18, RFC 7118). */
 export const Proto = {
@@ -81,6 +81,8 @@ export interface ReceiveInfo {
 }
 
 export const FlowState = {
+  /** An outgoing connection not connected yet, or an incoming TLS connection before its handshake. */
+  Connecting: 'connecting',
   Open: 'open',
   Closed: 'closed',
 } as const;
@@ -134,7 +136,12 @@ export type SendTarget =
    * An address: for UDP, sent from `listenerId` (or a listener of the same family); for TCP/TLS an
    * open connection to it is reused, else one is opened. WS/WSS cannot be opened outwards.
    */
-  | { readonly proto: Proto; readonly address: string; readonly port: number; readonly listenerId?: number };
+  | {
+      readonly proto: Proto;
+      readonly address: string;
+      readonly port: number;
+      readonly listenerId?: number;
+    };
 
 export type SendErrorCode =
   | 'SIP_ERR_FLOW_GONE'
@@ -193,6 +200,79 @@ export interface TransportConfig {
   readonly maxConnectionsPerIp?: number | undefined;
   readonly maxBufferedBytes?: number | undefined;
   readonly firstMessageTimeout?: number | undefined;
-  /** Software attribute in STUN responses (RFC 5389 §15.10). */
+  /** Software attribute in STUN responses (RFC 5389 §15.10); empty string: none. Default `flowgate`. */
   readonly stunSoftware?: string | undefined;
+  /** Seconds an outgoing TCP/TLS connect may take (Kamailio `tcp_connect_timeout`, default 10). */
+  readonly connectTimeout?: number | undefined;
+}
+
+/** Keep-alives the transport layer answers (counted in {@link TransportStats}). */
+export const KeepaliveKind = {
+  /** `\r\n\r\n` on TCP/TLS answered with `\r\n` (RFC 5626 §3.5.1). */
+  Crlf: 'crlf',
+  /** A WebSocket frame `\r\n` or `\r\n\r\n` answered with a `\r\n` frame. */
+  WsCrlf: 'ws-crlf',
+  /** A WebSocket Ping answered with a Pong (RFC 6455 §5.5.2). */
+  WsPing: 'ws-ping',
+  /** A STUN Binding request answered with a Binding success response (RFC 5626 §8, RFC 5389). */
+  Stun: 'stun',
+} as const;
+export type KeepaliveKind = (typeof KeepaliveKind)[keyof typeof KeepaliveKind];
+
+/** Why a received datagram, frame or message did not reach {@link TransportUser.onMessage}. */
+export const DropReason = {
+  /** UDP datagram too short to be SIP (and not STUN). */
+  Runt: 'runt',
+  /** UDP datagram of only CRLF / whitespace (RFC 5626 §3.5.1 forbids CRLF keep-alive on UDP). */
+  Crlf: 'crlf',
+  /** UDP datagram from source port 0. */
+  SourcePort0: 'source-port-0',
+  /** STUN datagram that gets no answer (short, an indication or a response). */
+  StunIgnored: 'stun-ignored',
+  /** A request that failed scanning or validation (answered when it was readable). */
+  BadRequest: 'bad-request',
+  /** A response that failed scanning or validation (never answered). */
+  BadResponse: 'bad-response',
+  /** Bytes that are not a SIP message at all (no readable start line / header block). */
+  Garbage: 'garbage',
+  /** A stream that could not be framed (missing Content-Length, too large). */
+  Framing: 'framing',
+  /** The layer above threw from onMessage (logged; the socket keeps working). */
+  UserError: 'user-error',
+} as const;
+export type DropReason = (typeof DropReason)[keyof typeof DropReason];
+
+/** Why a connection was refused at accept (before it became a flow). */
+export const RefuseReason = {
+  /** `maxConnections` reached. */
+  Limit: 'limit',
+  /** `maxConnectionsPerIp` reached for the remote IP. */
+  LimitPerIp: 'limit-per-ip',
+  /** WebSocket handshake without the `sip` subprotocol (RFC 7118 §4). */
+  WsSubprotocol: 'ws-subprotocol',
+  /** Not a valid WebSocket upgrade (plain HTTP request, bad HTTP). */
+  WsHandshake: 'ws-handshake',
+} as const;
+export type RefuseReason = (typeof RefuseReason)[keyof typeof RefuseReason];
+
+/** Counters of the transport layer (a snapshot; for `flowgate ctl` and tests). */
+export interface TransportStats {
+  readonly messagesIn: Readonly<Record<Proto, number>>;
+  readonly messagesOut: Readonly<Record<Proto, number>>;
+  readonly keepalives: Readonly<Record<KeepaliveKind, number>>;
+  readonly drops: Readonly<Record<DropReason, number>>;
+  /** Stateless error replies sent for bad requests (400/413/505/513…). */
+  readonly errorReplies: number;
+  /** STUN requests seen (answered with success or error). */
+  readonly stunRequests: number;
+  /** Connections accepted / opened outwards since start. */
+  readonly connectionsAccepted: number;
+  readonly connectionsOpened: number;
+  /** Connections refused at accept (and outgoing connects refused by `maxConnections`), by cause. */
+  readonly connectionsRefused: Readonly<Record<RefuseReason, number>>;
+  /** Connections closed, by reason (including ones that never became an open flow). */
+  readonly connectionsClosed: Readonly<Record<FlowCloseReason, number>>;
+  /** Connections open now (including ones still handshaking) and UDP flows tracked now. */
+  readonly openConnections: number;
+  readonly udpFlows: number;
 }
