@@ -29,8 +29,11 @@ function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** Generates the PKI (EC P-256 keys, 1 day validity). Throws when openssl is missing. */
-export function makeTestPki(): TestPki {
+/**
+ * Generates the PKI (EC P-256 keys, 1 day validity). The server certificate names 127.0.0.1, ::1,
+ * localhost and `extraIps`. Throws when openssl is missing.
+ */
+export function makeTestPki(extraIps: readonly string[] = []): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-pki-'));
   try {
     const key = (name: string): void =>
@@ -93,7 +96,7 @@ export function makeTestPki(): TestPki {
     leaf(
       'server',
       'localhost',
-      'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\n',
+      `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${['127.0.0.1', '::1', ...extraIps].map((ip) => `IP:${ip}`).join(',')},DNS:localhost\n`,
     );
     leaf(
       'client',
