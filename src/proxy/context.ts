@@ -60,6 +60,8 @@ export interface HeaderInsert {
 export interface LastError {
   readonly status: number;
   readonly reason: string;
+  /** Header lines the reply must carry (e.g. Min-Expires, Unsupported, P-Registrar-Error). */
+  readonly headers?: readonly string[] | undefined;
 }
 
 /** A loaded contact (tm `contacts_avp` record): a destination plus its q-class boundary flag. */

@@ -139,7 +139,7 @@ export class ProxyCore {
   /** After request_route: a transaction with nothing pending and no reply is answered (never left hanging). */
   #finishRequest(ctx: RequestContext): void {
     const ptx = ctx.tx;
-    if (ptx === undefined || ptx.finalSent || ptx.pendingCount > 0) return;
+    if (ptx === undefined || ptx.finalSent || ptx.pendingCount > 0 || ptx.routesInFlight > 0) return;
     if (ptx.branches.length > 0) {
       ptx.sendBest();
       return;
@@ -240,8 +240,8 @@ export class ProxyCore {
   replyError(ctx: RequestContext): number {
     if (ctx.finalSent || ctx.tx?.finalSent) return -1;
     const err: LastError = ctx.lastError ?? { status: 500, reason: 'Server Internal Error' };
-    if (ctx.tx !== undefined) return this.tReply(ctx, err.status, err.reason);
-    return this.replyStateless(ctx, err.status, err.reason);
+    if (ctx.tx !== undefined) return this.tReply(ctx, err.status, err.reason, err.headers);
+    return this.replyStateless(ctx, err.status, err.reason, err.headers);
   }
 
   #txOf(ctx: RequestContext): ProxyTransaction | undefined {
@@ -341,6 +341,7 @@ export class ProxyCore {
     if (ctx.failureRoute !== undefined) ptx.failureRoute = ctx.failureRoute;
     let sent = 0;
     let lastFail: ProxyBranch | undefined;
+    let alive = false;
     ptx.hold();
     try {
       for (const t of targets) {
@@ -348,10 +349,12 @@ export class ProxyCore {
         if (b.pending) sent++;
         else lastFail = b;
       }
+      // a branch-failure route (done, or still running) may have taken over a failed branch
+      alive = sent > 0 || ptx.pendingCount > 0 || ptx.routesInFlight > 0;
     } finally {
-      ptx.release(sent > 0);
+      ptx.release(alive);
     }
-    if (sent === 0) {
+    if (!alive) {
       ctx.lastError = lastFail === undefined ? { status: 500, reason: 'No Destination' } : { status: lastFail.status, reason: lastFail.reason };
       return -1;
     }

@@ -76,6 +76,8 @@ export class ProxyTransaction {
   /** CANCEL received for this INVITE. */
   cancelled = false;
   #holds = 0;
+  /** Failure / branch-failure routes still running (an async route may yet add a branch). */
+  routesInFlight = 0;
 
   constructor(core: ProxyCore, server: ServerTransaction, ctx: RequestContext) {
     this.core = core;
@@ -197,8 +199,10 @@ export class ProxyTransaction {
     if (b.branchFailureRoute !== undefined && !this.finalSent) {
       const before = this.branches.length;
       this.#holds++;
+      this.routesInFlight++;
       const after = (): void => {
         this.#holds--;
+        this.routesInFlight--;
         // decision Q-R8: a branch replaced in its branch-failure route no longer counts
         if (this.branches.length > before) b.superseded = true;
         this.#afterNegative(b);
@@ -226,8 +230,10 @@ export class ProxyTransaction {
       this.failureRoute = undefined;
       const before = this.branches.length;
       this.#holds++;
+      this.routesInFlight++;
       const after = (): void => {
         this.#holds--;
+        this.routesInFlight--;
         if (this.finalSent) return;
         if (this.branches.length > before) {
           // failure_reply_mode 3 (and 1): earlier replies are discarded once new branches exist

@@ -134,8 +134,8 @@ export interface Harness {
 /** Creates an element over a {@link HarnessTransport}; listeners default to UDP+TCP 127.0.0.1:5060. */
 export function harness(opts: Partial<ServerOptions> & { listeners?: ListenerInfo[] } = {}): Harness {
   const transport = new HarnessTransport(opts.listeners ?? [listener(0, 'udp', '127.0.0.1', 5060), listener(1, 'tcp', '127.0.0.1', 5060)]);
-  const clock = new ManualClock();
-  const server = createServer({ listen: [], clock, ...opts, transportOverride: transport });
+  const clock = opts.clock instanceof ManualClock ? opts.clock : new ManualClock();
+  const server = createServer({ listen: [], ...opts, clock, transportOverride: transport });
   return {
     server,
     transport,

@@ -67,7 +67,7 @@ export class TestUa {
     const local = opts.localAddress ?? '127.0.0.1';
     if (transport === 'udp') ua.#udp = await UdpClient.open(local);
     else if (transport === 'tcp') ua.#stream = await StreamClient.tcp(port, host, local);
-    else if (transport === 'tls') ua.#stream = await StreamClient.tls(port, host, { ...(opts.ca ? { ca: opts.ca } : {}), localAddress: local });
+    else if (transport === 'tls') ua.#stream = await StreamClient.tls(port, host, { ...(opts.ca ? { ca: opts.ca } : {}), ...({ localAddress: local } as object) });
     else {
       const scheme = transport === 'wss' ? 'wss' : 'ws';
       const h = host.includes(':') ? `[${host}]` : host;

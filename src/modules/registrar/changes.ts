@@ -1,0 +1,216 @@
+import type { Binding } from '../location/binding.js';
+import { compareBindings } from '../location/order.js';
+import { SaveRc } from './api.js';
+import type { RegistrarErrorCode } from './codes.js';
+import { newTempGruuNonce, sameInstance } from './gruu.js';
+import type { ResolvedRegistrarParams } from './params.js';
+import type { ContactPlan, RegisterPlan } from './plan.js';
+
+/** Where the REGISTER came from and what to stamp new bindings with. */
+export interface ChangeEnv {
+  /** Wall-clock ms now. */
+  readonly now: number;
+  readonly params: ResolvedRegistrarParams;
+  /** The flow and local socket the REGISTER arrived on. */
+  readonly flowId: string | undefined;
+  readonly socket: string | undefined;
+  /** New ruid / seq for an inserted binding. */
+  readonly newRuid: () => string;
+  readonly newSeq: () => number;
+  /** New temp-GRUU nonce (tests may fix it). */
+  readonly newNonce?: (() => string) | undefined;
+}
+
+/** The outcome of applying a REGISTER to an AoR's bindings, before anything is written. */
+export interface ChangeSet {
+  /** Bindings to write (new or changed). */
+  readonly upsert: readonly Binding[];
+  /** ruids of stored bindings to delete. */
+  readonly remove: readonly string[];
+  /** The AoR's bindings after the change, in reply order (q descending, older first). */
+  readonly bindings: readonly Binding[];
+  /** `save()` return code: 1 inserted / 2 updated / 3 deleted / 4 listed. */
+  readonly rc: number;
+  /** RFC 5626 §6: outbound was applied (a binding keyed by instance + reg-id was written). */
+  readonly outboundApplied: boolean;
+}
+
+/** {@link computeChanges}'s result. */
+export type ChangeResult =
+  | { readonly ok: true; readonly changes: ChangeSet }
+  | { readonly ok: false; readonly code: RegistrarErrorCode };
+
+/**
+ * Applies a REGISTER to the AoR's current bindings (outbound.md §2.4, RFC 3261 §10.3 steps 6-8,
+ * RFC 5626 §6, RFC 5627 §5.4) and returns what to write. All or nothing: an error leaves nothing to
+ * write.
+ */
+export function computeChanges(
+  plan: RegisterPlan,
+  current: readonly Binding[],
+  env: ChangeEnv,
+): ChangeResult {
+  const { now, params: p } = env;
+  const stored = new Set<string>();
+  const working = new Map<string, Binding>();
+  for (const b of current) {
+    if (b.expires <= now) continue;
+    stored.add(b.ruid);
+    working.set(b.ruid, b);
+  }
+  const changed = new Map<string, Binding>();
+  const removed = new Set<string>();
+  /** Bindings this REGISTER already wrote: a later contact matching one merges into it. */
+  const touched = new Set<string>();
+  let inserted = 0;
+  let updated = 0;
+  let deleted = 0;
+  let outboundApplied = false;
+  const nonce = env.newNonce ?? newTempGruuNonce;
+  const gruu = p.gruu_enabled === 1;
+  const remove = (ruid: string): void => {
+    removed.add(ruid);
+    changed.delete(ruid);
+    working.delete(ruid);
+  };
+
+  if (plan.star) {
+    // RFC 3261 §10.3 step 6: "*" with Expires 0 removes every binding of the AoR
+    for (const ruid of [...working.keys()]) {
+      remove(ruid);
+      deleted++;
+    }
+  }
+
+  for (const c of plan.contacts) {
+    const match = findMatch(working, c);
+    if (match === undefined) {
+      // RFC 3261 §10.3 step 8: a new binding; a zero expiry for an unknown contact is a no-op
+      if (c.expires === 0) continue;
+      const b: Binding = {
+        ruid: env.newRuid(),
+        aor: plan.aor.key,
+        contact: c.uri,
+        received: c.received,
+        path: plan.path,
+        expires: now + c.expires * 1000,
+        q: c.q,
+        callId: plan.callId,
+        cseq: plan.cseq,
+        userAgent: plan.userAgent,
+        instance: c.instance,
+        regId: c.regId,
+        flowId: env.flowId,
+        socket: env.socket,
+        methods: c.methods,
+        flags: 0,
+        lastModified: now,
+        seq: env.newSeq(),
+        // RFC 5627 §5.4: a temp-GRUU for every binding with an instance
+        tempGruus: gruu && c.instance !== undefined ? [nonce()] : [],
+      };
+      working.set(b.ruid, b);
+      changed.set(b.ruid, b);
+      touched.add(b.ruid);
+      inserted++;
+      if (b.regId > 0) outboundApplied = true;
+      continue;
+    }
+    if (!touched.has(match.ruid) && match.callId === plan.callId) {
+      const recent = now - match.lastModified < p.cseq_delay * 1000;
+      if (c.instance === undefined) {
+        // RFC 3261 §10.3 step 7: same Call-ID needs a higher CSeq; an equal one shortly after the
+        // last change is a retransmission (usrloc cseq_delay): answered 200, nothing changes
+        if (plan.cseq < match.cseq) return { ok: false, code: 'REG_ERR_CSEQ' };
+        if (plan.cseq === match.cseq) {
+          if (recent) continue;
+          return { ok: false, code: 'REG_ERR_CSEQ' };
+        }
+      } else if (plan.cseq === match.cseq && recent) {
+        // RFC 5626 bindings are not CSeq-checked (Kamailio); a retransmission still changes nothing
+        continue;
+      }
+    }
+    if (c.expires === 0) {
+      // RFC 3261 §10.3 step 8: expiry 0 removes the binding
+      remove(match.ruid);
+      deleted++;
+      continue;
+    }
+    const newCallId = match.callId !== plan.callId;
+    if (c.instance !== undefined && newCallId && !touched.has(match.ruid)) {
+      // outbound.md §2.4 / RFC 5626 §6: a new Call-ID means the instance restarted: its other
+      // flows (any reg-id) are stale
+      for (const o of [...working.values()]) {
+        if (o.ruid !== match.ruid && !touched.has(o.ruid) && sameInstance(o.instance, c.instance)) {
+          remove(o.ruid);
+          deleted++;
+        }
+      }
+    }
+    // RFC 5627 §5.4: a new temp-GRUU per refresh; the earlier ones stay valid until the Call-ID changes
+    let tempGruus: readonly string[] = newCallId ? [] : match.tempGruus;
+    if (gruu && (c.instance !== undefined || match.instance !== undefined)) {
+      tempGruus = [...tempGruus, nonce()].slice(-p.temp_gruu_max);
+    }
+    const b: Binding = {
+      ...match,
+      // RFC 5626 §6: a refresh from a new flow replaces the flow data (the URI too, for instance bindings)
+      contact: c.instance !== undefined ? c.uri : match.contact,
+      received: c.received,
+      path: plan.path,
+      expires: now + c.expires * 1000,
+      q: c.q,
+      callId: plan.callId,
+      cseq: plan.cseq,
+      userAgent: plan.userAgent,
+      flowId: env.flowId,
+      socket: env.socket,
+      methods: c.methods,
+      lastModified: now,
+      tempGruus,
+    };
+    working.set(b.ruid, b);
+    changed.set(b.ruid, b);
+    touched.add(b.ruid);
+    updated++;
+    if (b.regId > 0) outboundApplied = true;
+  }
+
+  // RFC 3261 §10.3 (local policy): max_contacts bounds the AoR's bindings when this REGISTER adds some
+  if (inserted > 0 && p.max_contacts > 0 && working.size > p.max_contacts)
+    return { ok: false, code: 'REG_ERR_TOO_MANY' };
+
+  const rc =
+    inserted > 0
+      ? SaveRc.Inserted
+      : updated > 0
+        ? SaveRc.Updated
+        : deleted > 0 || plan.star
+          ? SaveRc.Deleted
+          : SaveRc.Listed;
+  return {
+    ok: true,
+    changes: {
+      upsert: [...changed.values()],
+      remove: [...removed].filter((r) => stored.has(r)),
+      bindings: [...working.values()].sort(compareBindings),
+      rc,
+      outboundApplied,
+    },
+  };
+}
+
+/**
+ * The binding a contact refers to (outbound.md §2.4): with an instance, the one with the same
+ * instance and reg-id (RFC 5626 §6, RFC 5627 §5.2); without, the one with the byte-equal Contact URI
+ * (usrloc matching_mode 0).
+ */
+function findMatch(working: ReadonlyMap<string, Binding>, c: ContactPlan): Binding | undefined {
+  for (const b of working.values()) {
+    if (c.instance !== undefined) {
+      if (sameInstance(b.instance, c.instance) && b.regId === c.regId) return b;
+    } else if (b.contact === c.uri) return b;
+  }
+  return undefined;
+}
