@@ -3,6 +3,7 @@ import { scanMessage } from '../../src/message/scanner.js';
 import { createServer, type FlowgateServer, type ServerOptions } from '../../src/server.js';
 import type {
   Address,
+  FlowCloseReason,
   FlowInfo,
   ListenerInfo,
   Proto,
@@ -129,6 +130,8 @@ export interface Harness {
   take(): Sent[];
   /** Waits for pending promises (async routes) to settle. */
   settle(): Promise<void>;
+  /** Ends a simulated connection and tells the element why (flow-close event). */
+  closeFlow(id: string, reason: FlowCloseReason): void;
 }
 
 /** Creates an element over a {@link HarnessTransport}; listeners default to UDP+TCP 127.0.0.1:5060. */
@@ -160,6 +163,11 @@ export function harness(opts: Partial<ServerOptions> & { listeners?: ListenerInf
       server.layer.onMessage(r.msg, info);
     },
     take: () => transport.take(),
+    closeFlow(id, reason) {
+      const f = transport.getFlow(id);
+      transport.disconnect(id);
+      if (f !== undefined) server.layer.onFlowClose({ ...f, state: 'closed' }, reason);
+    },
     async settle() {
       for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
     },

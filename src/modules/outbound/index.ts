@@ -1,4 +1,5 @@
 import { Hdr } from '../../message/constants.js';
+import { validateMessage } from '../../message/validate.js';
 import { SipUri } from '../../message/parse/uri.js';
 import type { RequestContext } from '../../proxy/context.js';
 import type { ProxyCore } from '../../proxy/core.js';
@@ -175,6 +176,10 @@ export class Outbound {
   /** `check_flow_token()` (outbound.md §1.7 with decision Q-E4 for -6). */
   checkFlowToken(ctx: RequestContext): number {
     const req = ctx.req;
+    // -8: the header block itself is not sound (the transport rejects such requests before any
+    // script runs, so from the wire this is unreachable; a request built or injected by code can be)
+    const bad = validateMessage(req);
+    if (bad !== undefined && bad.field !== 'Route') return CheckFlowTokenRc.BadHeaders;
     if (!req.hasHeader(Hdr.Route)) return CheckFlowTokenRc.NoRoute;
     const routes = req.routes;
     const r = routes?.[0];
