@@ -14,6 +14,7 @@ const RANK: Record<string, number> = {
   modules: 5,
   script: 6,
   config: 6,
+  manage: 6,
   'server.ts': 7,
   cli: 8,
   'index.ts': 9,

@@ -1,0 +1,306 @@
+// Generates docs/configuration.md from the configuration schema (src/config/schema.ts) and the
+// defaults (src/config/defaults.ts). test/unit/config/docs.test.ts fails when the file is stale.
+// Usage: tsx scripts/gen-config-docs.ts          (writes docs/configuration.md)
+//        tsx scripts/gen-config-docs.ts --check  (exit 1 when it differs)
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import {
+  EDGE_DEFAULTS,
+  ELEMENT_DEFAULTS,
+  MODULE_DEFAULTS,
+  PROFILES,
+  ROOT_DEFAULTS,
+} from '../src/config/defaults.js';
+import { configSchema } from '../src/config/schema.js';
+
+interface Def {
+  readonly type: string;
+  readonly innerType?: Schema;
+  readonly shape?: Record<string, Schema>;
+  readonly valueType?: Schema;
+  readonly options?: readonly Schema[];
+  readonly element?: Schema;
+  readonly in?: Schema;
+  readonly entries?: Record<string, string>;
+  readonly values?: readonly unknown[];
+}
+interface Schema {
+  readonly def: Def;
+}
+
+/** Output path of the reference. */
+export const DOC_PATH = resolve(import.meta.dirname, '..', 'docs', 'configuration.md');
+
+function description(s: Schema): string | undefined {
+  const m = z.globalRegistry.get(s as unknown as z.ZodType);
+  return typeof m?.description === 'string' ? m.description : undefined;
+}
+
+/** Strips optional/nullable wrappers, collecting descriptions and nullability. */
+function unwrap(s: Schema): { inner: Schema; desc: string | undefined; nullable: boolean } {
+  let desc = description(s);
+  let nullable = false;
+  let cur = s;
+  for (;;) {
+    const t = cur.def.type;
+    if ((t === 'optional' || t === 'nullable') && cur.def.innerType !== undefined) {
+      if (t === 'nullable') nullable = true;
+      cur = cur.def.innerType;
+      desc ??= description(cur);
+      continue;
+    }
+    return { inner: cur, desc, nullable };
+  }
+}
+
+function typeText(s: Schema): string {
+  const d = s.def;
+  switch (d.type) {
+    case 'boolean':
+      return 'boolean';
+    case 'number': {
+      const f = z.globalRegistry.get(s as unknown as z.ZodType)?.['format'];
+      return typeof f === 'string' ? f.replace(/^an? /, '') : 'integer';
+    }
+    case 'string':
+      return 'string';
+    case 'null':
+      return '`null`';
+    case 'enum':
+      return Object.values(d.entries ?? {})
+        .map((v) => `\`${v}\``)
+        .join(' \\| ');
+    case 'literal':
+      return (d.values ?? []).map((v) => `\`${String(v)}\``).join(' \\| ');
+    case 'pipe': {
+      // the flag type: union -> boolean
+      const inner = d.in;
+      if (
+        inner !== undefined &&
+        inner.def.type === 'union' &&
+        (inner.def.options ?? []).some((o) => o.def.type === 'boolean')
+      )
+        return 'flag (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`)';
+      return inner === undefined ? 'string' : typeText(inner);
+    }
+    case 'union': {
+      const parts = (d.options ?? []).map((o) => typeText(unwrap(o).inner));
+      return [...new Set(parts)].join(' or ');
+    }
+    case 'object':
+      return 'mapping';
+    case 'array':
+      return d.element === undefined ? 'list' : `list of ${typeText(d.element)}`;
+    case 'record':
+      return 'mapping of name → element';
+    default:
+      return d.type;
+  }
+}
+
+function fmt(v: unknown, kamailioFlags: boolean): string {
+  if (v === undefined) return '—';
+  if (v === null) return '`null`';
+  if (typeof v === 'boolean') return kamailioFlags ? (v ? '`1`' : '`0`') : `\`${v}\``;
+  if (typeof v === 'object' && !Array.isArray(v)) return '—';
+  if (Array.isArray(v)) return v.length === 0 ? '`[]`' : `\`[${v.join(', ')}]\``;
+  return `\`${String(v)}\``;
+}
+
+type Defaults = (
+  path: readonly string[],
+  key: string,
+) => { base: unknown; edge?: unknown; registrar?: unknown };
+
+function get(o: unknown, keys: readonly string[]): unknown {
+  let cur: unknown = o;
+  for (const k of keys) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+/** The defaults of a key: Kamailio's, and what the edge / registrar scripts set instead. */
+const defaults: Defaults = (path, key) => {
+  const p = path.join('.');
+  if (p === '') return { base: get(ROOT_DEFAULTS, [key]) };
+  if (p === 'log' || p === 'management') return { base: get(ROOT_DEFAULTS, [p, key]) };
+  if (p === 'elements.<name>') {
+    if (key === 'listen')
+      return {
+        base: PROFILES.custom.listen,
+        edge: PROFILES.edge.listen,
+        registrar: PROFILES.registrar.listen,
+      };
+    if (key === 'script')
+      return {
+        base: undefined,
+        edge: 'edge (element named edge)',
+        registrar: 'registrar (element named registrar)',
+      };
+    if (key === 'alias') return { base: [] };
+    return {
+      base: get(ELEMENT_DEFAULTS, [key]),
+      edge: get(PROFILES.edge.element, [key]),
+      registrar: get(PROFILES.registrar.element, [key]),
+    };
+  }
+  if (p === 'elements.<name>.edge') return { base: get(EDGE_DEFAULTS, [key]) };
+  const m = /^elements\.<name>\.modules\.(\w+)$/.exec(p);
+  if (m?.[1] !== undefined) {
+    const mod = m[1];
+    return {
+      base: get(MODULE_DEFAULTS, [mod, key]),
+      edge: get(PROFILES.edge.modules, [mod, key]),
+      registrar: get(PROFILES.registrar.modules, [mod, key]),
+    };
+  }
+  return { base: undefined };
+};
+
+/** Sections whose defaults differ per built-in script (edge / registrar columns). */
+function isProfiled(path: readonly string[]): boolean {
+  const p = path.join('.');
+  return p === 'elements.<name>' || /^elements\.<name>\.modules\.\w+$/.test(p);
+}
+
+interface Section {
+  readonly path: readonly string[];
+  readonly desc: string | undefined;
+  readonly rows: string[];
+}
+
+function walk(s: Schema, path: readonly string[], desc: string | undefined, out: Section[]): void {
+  const { inner } = unwrap(s);
+  let obj: Schema | undefined = inner;
+  // modules accept an object, null or false: document the object
+  if (inner.def.type === 'union')
+    obj = (inner.def.options ?? [])
+      .map((o) => unwrap(o).inner)
+      .find((o) => o.def.type === 'object');
+  if (obj === undefined || obj.def.type !== 'object') return;
+  const section: Section = { path, desc, rows: [] };
+  out.push(section);
+  const profiled = isProfiled(path);
+  const kf = path.join('.').startsWith('elements.<name>.modules');
+  for (const [key, child] of Object.entries(obj.def.shape ?? {})) {
+    const u = unwrap(child);
+    const dv = defaults(path, key);
+    const type = `${typeText(u.inner)}${u.nullable ? ' or `null`' : ''}`;
+    const cells = [`\`${key}\``, type, fmt(dv.base, kf)];
+    if (profiled)
+      cells.push(
+        dv.edge === undefined ? '' : fmt(dv.edge, kf),
+        dv.registrar === undefined ? '' : fmt(dv.registrar, kf),
+      );
+    cells.push((u.desc ?? '').replace(/\|/g, '\\|'));
+    section.rows.push(`| ${cells.join(' | ')} |`);
+    const childInner = u.inner;
+    if (childInner.def.type === 'record' && childInner.def.valueType !== undefined)
+      walk(childInner.def.valueType, [...path, key, '<name>'], u.desc, out);
+    else walk(child, [...path, key], u.desc, out);
+  }
+}
+
+/** Formats Markdown as the project's formatter (Biome) does, so `npm run lint` accepts the file. */
+function biomeFormat(markdown: string): string {
+  const bin = resolve(
+    import.meta.dirname,
+    '..',
+    'node_modules',
+    '@biomejs',
+    'biome',
+    'bin',
+    'biome',
+  );
+  return execFileSync(process.execPath, [bin, 'format', `--stdin-file-path=${DOC_PATH}`], {
+    input: markdown,
+    encoding: 'utf8',
+    cwd: resolve(import.meta.dirname, '..'),
+  });
+}
+
+/** The whole reference, as Markdown (formatted by Biome). */
+export function configDocs(): string {
+  return biomeFormat(rawDocs());
+}
+
+function rawDocs(): string {
+  const sections: Section[] = [];
+  walk(configSchema as unknown as Schema, [], undefined, sections);
+  const out: string[] = [
+    '# Configuration reference',
+    '',
+    '<!-- Generated by scripts/gen-config-docs.ts from src/config/schema.ts and src/config/defaults.ts. Do not edit: run `npx tsx scripts/gen-config-docs.ts`. -->',
+    '',
+    'flowgate reads one YAML file (`flowgate start -c flowgate.yaml`, `flowgate check flowgate.yaml`).',
+    "Every key is optional: without a file, or with an empty one, flowgate runs the seed's whole system",
+    '(an RFC 5626 edge proxy on 127.0.0.1:5060 relaying to a registrar on 127.0.0.1:5070),',
+    'written out in `examples/flowgate.yaml`. `examples/edge.yaml` and `examples/registrar.yaml` run the two',
+    'roles as separate processes.',
+    '',
+    'Names follow Kamailio: global parameters (`alias`, `force_rport`, `tcp_connection_lifetime`, `children`)',
+    'are keys of an element, and `modparam("module", "param", value)` is `modules.<module>.<param>`, with',
+    "Kamailio's defaults and units (tm timers in milliseconds, as in Kamailio). A built-in script sets what its",
+    'seed configuration sets: the **edge** and **registrar** columns show where that differs from the default.',
+    'Unknown keys are errors. Every error names the file, line and column, what is wrong and what would be',
+    'right, e.g. `flowgate.yaml:12:7: elements.edge.modules.tm.fr_timer: expected a positive integer (milliseconds), got "abc"`.',
+    '',
+    'Relative paths: `data_dir`, `log.file`, `tls` files and script paths are relative to the configuration',
+    "file's directory; `modules.usrloc.path` is relative to `data_dir`.",
+    '',
+    'A module key that is present loads the module (`outbound: {}`); `false` does not load it. The edge',
+    'script loads `outbound` and `path`; the registrar script loads `registrar` (with `usrloc`).',
+    '',
+  ];
+  for (const s of sections) {
+    const title = s.path.length === 0 ? 'Top level' : `\`${s.path.join('.')}\``;
+    out.push(`## ${title}`, '');
+    if (s.desc !== undefined) out.push(s.desc, '');
+    const profiled = isProfiled(s.path);
+    if (s.rows.length > 0) {
+      out.push(
+        profiled
+          ? '| key | type | default | edge | registrar | description |'
+          : '| key | type | default | description |',
+      );
+      out.push(profiled ? '|---|---|---|---|---|---|' : '|---|---|---|---|');
+    }
+    if (s.rows.length === 0) out.push('No parameters: the key only loads the module.');
+    else out.push(...s.rows);
+    out.push('');
+  }
+  out.push(
+    '## Listen entries',
+    '',
+    '`proto:address[:port][ advertise host[:port]]`, with proto one of `udp`, `tcp`, `tls`, `ws`, `wss`; IPv6',
+    'addresses in brackets (`udp:[::1]:5060`). The port defaults to 5060 (UDP, TCP) or 5061 (TLS); WS and WSS',
+    'need one. Port 0 takes any free port. The object form is `{ proto, address, port, advertise }`. A `tls:` or',
+    "`wss:` listener needs the element's `tls` certificate. Two listeners may not share a port (TCP, TLS, WS and",
+    'WSS share the TCP port space), nor may the management API.',
+    '',
+  );
+  return `${out.join('\n')}`;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  const text = configDocs();
+  if (process.argv.includes('--check')) {
+    let cur = '';
+    try {
+      cur = readFileSync(DOC_PATH, 'utf8');
+    } catch {
+      // missing: stale
+    }
+    if (cur !== text) {
+      console.error(`${DOC_PATH} is out of date: run npx tsx scripts/gen-config-docs.ts`);
+      process.exit(1);
+    }
+  } else {
+    writeFileSync(DOC_PATH, text);
+    console.log(`wrote ${DOC_PATH}`);
+  }
+}

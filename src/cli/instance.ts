@@ -1,0 +1,270 @@
+import { mkdirSync } from 'node:fs';
+import {
+  elementConfig,
+  elementOptions,
+  locationStoreConfig,
+  registrarParams,
+} from '../config/element.js';
+import { formatListen } from '../config/listen.js';
+import { loadScriptFile } from '../config/script-file.js';
+import type { Config, ElementConfig } from '../config/types.js';
+import {
+  type ManagedElement,
+  type ManagementServer,
+  StoreMetrics,
+  startManagementServer,
+  TimedLocationStore,
+} from '../manage/index.js';
+import type { LocationStore } from '../modules/location/binding.js';
+import { createLocationStore } from '../modules/location/index.js';
+import { extractAor, resolveRegistrarParams } from '../modules/registrar/index.js';
+import { createServer, type FlowgateServer } from '../server.js';
+import type { ListenerInfo } from '../transport/types.js';
+import type { Logger } from '../util/logger.js';
+
+/** How long SIGTERM waits for transactions to finish before closing anyway (issue 6 §3). */
+export const DRAIN_MS = 5000;
+
+/** One running element. */
+export interface RunningElement {
+  readonly config: ElementConfig;
+  readonly server: FlowgateServer;
+  readonly listeners: readonly ListenerInfo[];
+  readonly location: LocationStore | undefined;
+}
+
+/** The elements of this process and the management API. */
+export interface Instance {
+  readonly elements: readonly RunningElement[];
+  readonly management: ManagementServer | undefined;
+  /**
+   * Graceful stop: `/health` says stopping, listeners stop accepting where the server supports it,
+   * transactions get up to `drainMs` to finish, then servers and stores close (flushed).
+   */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** Optional server capabilities used for a graceful stop when the server offers them. */
+interface Drainable {
+  /** Stop accepting new connections and requests; keep what is in progress. */
+  drain?(): Promise<void> | void;
+}
+
+interface PendingCounts {
+  /** Transactions without a final response yet (preferred when the layer offers it). */
+  readonly pendingCount?: number;
+  readonly serverCount: number;
+  readonly clientCount: number;
+}
+
+function pending(s: FlowgateServer): number {
+  const l = s.layer as PendingCounts;
+  return typeof l.pendingCount === 'number' ? l.pendingCount : l.serverCount + l.clientCount;
+}
+
+function scriptName(el: ElementConfig): string {
+  return el.script.kind === 'builtin' ? el.script.name : el.script.source;
+}
+
+function modulesOf(el: ElementConfig): string[] {
+  const m = el.modules;
+  return [
+    'tm',
+    'sl',
+    'rr',
+    'maxfwd',
+    'sanity',
+    'textops',
+    ...(m.outbound === undefined ? [] : ['outbound']),
+    ...(m.path ? ['path'] : []),
+    ...(m.registrar === undefined ? [] : ['registrar', 'usrloc']),
+  ];
+}
+
+/** The URI of a registrar element from its real listeners (its port may have been 0). */
+function registrarUriOf(listeners: readonly ListenerInfo[]): string | undefined {
+  const l =
+    listeners.find((x) => x.proto === 'udp') ??
+    listeners.find((x) => x.proto === 'tcp') ??
+    listeners.find((x) => x.proto === 'tls');
+  if (l === undefined) return undefined;
+  const a = l.address === '0.0.0.0' ? '127.0.0.1' : l.address === '::' ? '::1' : l.address;
+  return `sip:${a.includes(':') ? `[${a}]` : a}:${l.port}${l.proto === 'udp' ? '' : `;transport=${l.proto}`}`;
+}
+
+/**
+ * Starts the elements of a configuration (all, or only `role`) and the management API: creates the
+ * data directory, loads scripts, opens location stores (shared when two elements name the same
+ * one), listens. Registrars start before edges, so that an edge relaying to a registrar of this
+ * process knows its real port. On failure, whatever started is closed again.
+ */
+export async function startInstance(
+  config: Config,
+  opts: { role?: string | undefined; logger: Logger; version: string },
+): Promise<Instance> {
+  const log = opts.logger;
+  const names =
+    opts.role === undefined
+      ? Object.keys(config.elements)
+      : [elementConfig(config, opts.role).name];
+  const isEdge = (n: string): number => Number(config.elements[n]?.edge !== undefined);
+  // registrars first (an edge may need its registrar's real port); stable otherwise
+  const order = [...names].sort((a, b) => isEdge(a) - isEdge(b));
+  mkdirSync(config.data_dir, { recursive: true });
+
+  const storeMetrics = new StoreMetrics();
+  const stores = new Map<string, LocationStore>();
+  const running: RunningElement[] = [];
+  let management: ManagementServer | undefined;
+  const startedAt = Date.now();
+
+  const closeAll = async (): Promise<void> => {
+    for (const r of [...running].reverse()) {
+      try {
+        await r.server.close();
+      } catch (e) {
+        log.error({ err: e, element: r.config.name }, 'closing the element failed');
+      }
+    }
+    for (const s of stores.values()) {
+      try {
+        await s.close();
+      } catch (e) {
+        log.error({ err: e, store: s.name }, 'closing the location store failed');
+      }
+    }
+  };
+
+  try {
+    for (const name of order) {
+      const el = elementConfig(config, name);
+      if (el.children > 1)
+        log.info(
+          { element: name, children: el.children },
+          `children=${el.children} is accepted for compatibility: flowgate runs one process per element`,
+        );
+      const script = el.script.kind === 'file' ? await loadScriptFile(el.script.path) : undefined;
+      let location: LocationStore | undefined;
+      const lsc = locationStoreConfig(el);
+      if (lsc !== undefined) {
+        const key = JSON.stringify(lsc);
+        location = stores.get(key);
+        if (location === undefined) {
+          const inner = createLocationStore(lsc, {
+            sweepIntervalMs: (el.modules.usrloc?.timer_interval ?? 60) * 1000,
+            logger: log.child({ component: 'location', element: name }),
+          });
+          location = new TimedLocationStore(inner, storeMetrics, `${name}:${lsc.backend}`);
+          await location.open();
+          stores.set(key, location);
+          log.info(
+            { element: name, backend: lsc.backend, ...('path' in lsc ? { path: lsc.path } : {}) },
+            'location store open',
+          );
+        }
+      }
+      const regEl = el.edge?.registrar_element;
+      const regRunning =
+        regEl === undefined ? undefined : running.find((r) => r.config.name === regEl);
+      const registrarUri =
+        regRunning === undefined ? undefined : registrarUriOf(regRunning.listeners);
+      const server = createServer(
+        elementOptions(config, name, { script, location, logger: log, registrarUri }),
+      );
+      let listeners: readonly ListenerInfo[];
+      try {
+        listeners = await server.listen();
+      } catch (e) {
+        await server.close().catch(() => {});
+        throw e;
+      }
+      running.push({ config: el, server, listeners, location });
+      log.info(
+        {
+          element: name,
+          script: scriptName(el),
+          listen: listeners.map(formatListen),
+          ...(registrarUri !== undefined || el.edge !== undefined
+            ? { registrar: registrarUri ?? el.edge?.registrar }
+            : {}),
+        },
+        `${name} listening`,
+      );
+    }
+
+    const inConfigOrder = [...running].sort(
+      (a, b) => names.indexOf(a.config.name) - names.indexOf(b.config.name),
+    );
+    const managed: ManagedElement[] = inConfigOrder.map((r) => {
+      const rp = registrarParams(r.config);
+      const resolved = rp === undefined ? undefined : resolveRegistrarParams(rp);
+      return {
+        server: r.server,
+        script: scriptName(r.config),
+        modules: modulesOf(r.config),
+        location: r.location,
+        aorKey:
+          resolved === undefined
+            ? undefined
+            : (input: string): string | undefined => {
+                // a bare key is used as typed (lower-cased when AoRs are case-insensitive)
+                if (!/^(sips?|tel):/i.test(input))
+                  return resolved.case_sensitive === 0 ? input.toLowerCase() : input;
+                const a = extractAor(input, resolved);
+                return a.ok ? a.aor.key : undefined;
+              },
+      };
+    });
+    const ml = config.management.listen;
+    if (ml !== undefined) {
+      management = await startManagementServer({
+        host: ml.host,
+        port: ml.port,
+        token: config.management.token,
+        elements: () => managed,
+        storeMetrics,
+        info: { version: opts.version, startedAt },
+        logger: log,
+      });
+      log.info(
+        { url: management.url, auth: config.management.token !== undefined },
+        'management API listening',
+      );
+    }
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    elements: running,
+    management,
+    stop(drainMs = DRAIN_MS): Promise<void> {
+      stopped ??= (async () => {
+        management?.setStopping();
+        for (const r of running) await (r.server as FlowgateServer & Drainable).drain?.();
+        const t0 = Date.now();
+        let left = running.reduce((n, r) => n + pending(r.server), 0);
+        if (left > 0)
+          log.info(
+            { transactions: left, bound_ms: drainMs },
+            'stopping: waiting for transactions to finish',
+          );
+        while (left > 0 && Date.now() - t0 < drainMs) {
+          await new Promise((r) => setTimeout(r, 50));
+          left = running.reduce((n, r) => n + pending(r.server), 0);
+        }
+        if (left > 0)
+          log.warn(
+            { transactions: left },
+            'stopping: transactions still open after the drain bound; closing them',
+          );
+        // in reverse start order: edges first, so nothing is relayed to a registrar that has gone
+        await closeAll();
+        await management?.close();
+      })();
+      return stopped;
+    },
+  };
+}

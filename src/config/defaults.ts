@@ -1,0 +1,180 @@
+import type {
+  BuiltinScript,
+  LimitsConfig,
+  OutboundConfig,
+  RegistrarConfig,
+  RrConfig,
+  SanityConfig,
+  TmConfig,
+  WebsocketConfig,
+} from './types.js';
+
+/**
+ * Kamailio's defaults for every module parameter flowgate accepts (what a `modparam` left out
+ * means in Kamailio 5.6 / master). A built-in script's profile (below) then sets what its seed
+ * configuration sets.
+ */
+/** Types of {@link MODULE_DEFAULTS}. */
+export interface ModuleDefaults {
+  readonly tm: TmConfig;
+  readonly rr: RrConfig;
+  readonly outbound: OutboundConfig;
+  readonly websocket: WebsocketConfig;
+  readonly sanity: SanityConfig;
+  readonly limits: LimitsConfig;
+  readonly registrar: RegistrarConfig;
+  readonly usrloc: {
+    readonly backend: 'memory' | 'sqlite' | 'redis';
+    readonly path: string;
+    readonly synchronous: 'NORMAL' | 'FULL';
+    readonly prefix: string | undefined;
+    readonly timer_interval: number;
+    readonly use_domain: boolean;
+    readonly cseq_delay: number;
+  };
+}
+
+export const MODULE_DEFAULTS: ModuleDefaults = {
+  tm: {
+    failure_reply_mode: 3,
+    restart_fr_on_each_reply: true,
+    fr_timer: 30_000,
+    fr_inv_timer: 120_000,
+    retr_timer1: 500,
+    retr_timer2: 4000,
+    auto_inv_100: true,
+    contacts_avp: 'tm_contacts',
+    contact_flows_avp: 'tm_contact_flows',
+  } satisfies TmConfig,
+  rr: { append_fromtag: true, enable_double_rr: 1 } satisfies RrConfig,
+  outbound: {
+    force_outbound_flag: -1,
+    force_no_outbound_flag: -1,
+    flow_token_secret: undefined,
+    direction_match: 'ip-port',
+  } satisfies OutboundConfig,
+  websocket: { keepalive_timeout: 180, keepalive_interval: 1 } satisfies WebsocketConfig,
+  sanity: { autodrop: true } satisfies SanityConfig,
+  limits: {
+    max_message_size: 65_535,
+    max_headers: 256,
+    max_line_length: 16_384,
+    max_connections: 2048,
+    max_connections_per_ip: 1024,
+    max_buffered_bytes: 262_144,
+    first_message_timeout: 20_000,
+  } satisfies LimitsConfig,
+  registrar: {
+    default_expires: 3600,
+    min_expires: 60,
+    min_expires_mode: false,
+    max_expires: 0,
+    max_contacts: 0,
+    default_q: -1,
+    append_branches: true,
+    case_sensitive: true,
+    method_filtering: false,
+    contact_max_size: 512,
+    retry_after: 0,
+    use_path: false,
+    path_mode: 2,
+    gruu_enabled: true,
+    outbound_mode: 0,
+    regid_mode: false,
+    flow_timer: 0,
+    temp_gruu_max: 32,
+  } satisfies RegistrarConfig,
+  usrloc: {
+    backend: 'sqlite',
+    path: 'location.db',
+    synchronous: 'NORMAL',
+    prefix: undefined,
+    timer_interval: 60,
+    use_domain: false,
+    cseq_delay: 20,
+  },
+};
+
+/** Element-level (Kamailio global) defaults. */
+export const ELEMENT_DEFAULTS: {
+  readonly force_rport: boolean;
+  readonly tcp_connection_lifetime: number;
+  readonly tcp_connect_timeout: number;
+  readonly children: number;
+  readonly server_header: string;
+} = {
+  force_rport: false,
+  tcp_connection_lifetime: 120,
+  tcp_connect_timeout: 10,
+  children: 1,
+  server_header: 'flowgate',
+};
+
+/** The top-level defaults. */
+export const ROOT_DEFAULTS = {
+  data_dir: '.data',
+  log: { level: 'info', pretty: false, file: undefined },
+  management: { listen: '127.0.0.1:8081', token: undefined },
+} as const;
+
+/** Values of the built-in edge script (the seed's `#!substdef "/FLOW_TIMER/20/"`). */
+export const EDGE_DEFAULTS = { flow_timer: 20, seed_strict: false } as const;
+
+type DeepPartial<T> = { readonly [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** What a built-in script changes against Kamailio's defaults: its seed configuration's values. */
+export interface ScriptProfile {
+  /** Listeners when the element names none; `tls` ones are added only when a certificate is configured. */
+  readonly listen: readonly string[];
+  readonly listenTls: readonly string[];
+  readonly element: DeepPartial<typeof ELEMENT_DEFAULTS>;
+  readonly modules: DeepPartial<typeof MODULE_DEFAULTS>;
+  /** Modules loaded unless the file says `false`. */
+  readonly load: { readonly outbound: boolean; readonly registrar: boolean };
+}
+
+/**
+ * Per-script defaults. `edge` is Example 1.1 of the seed (the Kamailio outbound module manual),
+ * `registrar` Example 1.2; `custom` applies to a user's script file.
+ */
+export const PROFILES: Readonly<Record<BuiltinScript | 'custom', ScriptProfile>> = {
+  edge: {
+    listen: ['udp:127.0.0.1:5060', 'tcp:127.0.0.1:5060', 'ws:127.0.0.1:8080'],
+    listenTls: ['tls:127.0.0.1:5061', 'wss:127.0.0.1:8443'],
+    // seed: tcp_connection_lifetime=30 (FLOW_TIMER + 10), force_rport=yes
+    element: { force_rport: true, tcp_connection_lifetime: 30 },
+    // seed: modparam("rr", "append_fromtag", 0); the outbound manual: keepalive_timeout a little
+    // above the flow timer (20) and below tcp_connection_lifetime (30)
+    modules: { rr: { append_fromtag: false }, websocket: { keepalive_timeout: 25 } },
+    load: { outbound: true, registrar: false },
+  },
+  registrar: {
+    listen: ['udp:127.0.0.1:5070', 'tcp:127.0.0.1:5070'],
+    listenTls: ['tls:127.0.0.1:5071'],
+    element: {},
+    // seed: restart_fr_on_each_reply=0, append_fromtag=0, use_path=1, gruu_enabled=1, outbound_mode=1
+    modules: {
+      tm: { restart_fr_on_each_reply: false },
+      rr: { append_fromtag: false },
+      registrar: { use_path: true, gruu_enabled: true, outbound_mode: 1 },
+    },
+    load: { outbound: false, registrar: true },
+  },
+  static: {
+    listen: ['udp:127.0.0.1:5060', 'tcp:127.0.0.1:5060'],
+    listenTls: ['tls:127.0.0.1:5061'],
+    element: {},
+    modules: {},
+    load: { outbound: false, registrar: false },
+  },
+  custom: {
+    listen: ['udp:127.0.0.1:5060', 'tcp:127.0.0.1:5060'],
+    listenTls: ['tls:127.0.0.1:5061'],
+    element: {},
+    modules: {},
+    load: { outbound: false, registrar: false },
+  },
+};
+
+/** The built-in script names. */
+export const BUILTIN_SCRIPTS: readonly BuiltinScript[] = ['edge', 'registrar', 'static'];

@@ -1,0 +1,432 @@
+import { z } from 'zod';
+import { type ListenEntry, parseAdvertise, parseListen } from './listen.js';
+
+/**
+ * The schema of `flowgate.yaml` as written: every key optional, unknown keys rejected. Defaults
+ * are not applied here: `build.ts` applies Kamailio's defaults and the built-in script's profile
+ * (`defaults.ts`), so that the seed's own values stay visible in one table.
+ *
+ * Every field carries a description (`.meta({ description })`): `scripts/gen-config-docs.ts`
+ * turns the schema into `docs/configuration.md`.
+ */
+
+const FLAG_MSG = 'expected true or false (also accepted: 1/0, yes/no, on/off)';
+
+/** Kamailio-style boolean: true/false, 1/0, yes/no, on/off. */
+export const flag = z
+  .union([z.boolean(), z.literal(0), z.literal(1), z.enum(['yes', 'no', 'on', 'off'])], {
+    error: FLAG_MSG,
+  })
+  .transform((v) => v === true || v === 1 || v === 'yes' || v === 'on');
+
+function int(what: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const msg = `expected ${what}`;
+  return z
+    .int({ error: msg })
+    .min(min, { error: msg })
+    .max(max, { error: msg })
+    .meta({ format: what });
+}
+
+/** A positive integer with its unit in the message ("expected a positive integer (seconds)"). */
+function positive(unit: string, max?: number) {
+  return int(`a positive integer (${unit})`, 1, max);
+}
+
+function oneOf<const T extends readonly [number, ...number[]]>(values: T, what: string) {
+  const msg = `expected ${values.join(', ')} (${what})`;
+  return z.union(
+    values.map((v) => z.literal(v)) as unknown as [
+      z.ZodLiteral<T[number]>,
+      ...z.ZodLiteral<T[number]>[],
+    ],
+    { error: msg },
+  );
+}
+
+function str(what: string) {
+  return z
+    .string({ error: `expected ${what}` })
+    .min(1, { error: `expected ${what}, got an empty string` });
+}
+
+function d<T extends z.ZodType>(schema: T, description: string) {
+  return schema.optional().meta({ description });
+}
+
+function dn<T extends z.ZodType>(schema: T, description: string) {
+  return schema.nullable().optional().meta({ description });
+}
+
+const advertiseValue = z.union(
+  [
+    z.string().transform((s, ctx) => {
+      const r = parseAdvertise(s);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.message });
+        return z.NEVER;
+      }
+      return r.value;
+    }),
+    z.strictObject({
+      host: str('a host name or IP address').meta({
+        description: 'Host written in Via, Record-Route and Path.',
+      }),
+      port: d(
+        int('a port 1..65535', 1, 65_535),
+        "Port written with it (default: the listener's port).",
+      ),
+    }),
+  ],
+  { error: 'expected host:port (a string) or { host, port }' },
+);
+
+const listenString = z.string().transform((s, ctx): ListenEntry => {
+  const r = parseListen(s);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  }
+  return r.value;
+});
+
+const listenObject = z.strictObject({
+  proto: z
+    .enum(['udp', 'tcp', 'tls', 'ws', 'wss'], { error: 'expected one of udp, tcp, tls, ws, wss' })
+    .meta({
+      description: 'Transport.',
+    }),
+  address: str('an IP address').meta({
+    description: 'IP address to bind (IPv6 without brackets).',
+  }),
+  port: int('a port 0..65535 (0 = any free port)', 0, 65_535).meta({
+    description: 'Port (0 = any free port).',
+  }),
+  advertise: d(advertiseValue, 'Host and port to write instead of the bound address.'),
+});
+
+const listenEntry = z.union([listenString, listenObject], {
+  error: 'expected a listen string like udp:127.0.0.1:5060 or an object { proto, address, port }',
+});
+
+/** `modparam("tm", …)` */
+export const tmSchema = z.strictObject({
+  failure_reply_mode: d(
+    oneOf([0, 1, 2, 3], 'Kamailio tm failure_reply_mode'),
+    'Which earlier replies count after a failure route adds branches.',
+  ),
+  restart_fr_on_each_reply: d(
+    flag,
+    'Every provisional reply restarts fr_inv_timer (0: only the first and increasing codes >= 180).',
+  ),
+  fr_timer: d(
+    positive('milliseconds'),
+    'Timer B/F: how long a branch waits for any reply, in ms (Kamailio unit).',
+  ),
+  fr_inv_timer: d(
+    positive('milliseconds'),
+    'Timer C: how long an INVITE branch waits for a final reply after a provisional, in ms.',
+  ),
+  retr_timer1: d(positive('milliseconds'), 'T1: first UDP retransmission interval, in ms.'),
+  retr_timer2: d(positive('milliseconds'), 'T2: longest retransmission interval, in ms.'),
+  auto_inv_100: d(flag, 'Send 100 Trying when an INVITE transaction is created.'),
+  contacts_avp: dn(
+    str('an AVP name'),
+    'Accepted for compatibility (t_load_contacts needs no AVP in flowgate).',
+  ),
+  contact_flows_avp: dn(
+    str('an AVP name'),
+    'Accepted for compatibility (t_next_contact_flow needs no AVP in flowgate).',
+  ),
+});
+
+/** `modparam("rr", …)` */
+export const rrSchema = z.strictObject({
+  append_fromtag: d(flag, 'Add ;ftag=<From tag> to Record-Route.'),
+  enable_double_rr: d(
+    oneOf([0, 1, 2], '0 never, 1 when sockets differ, 2 always'),
+    'Two Record-Route headers when the request changes socket (RFC 5658).',
+  ),
+});
+
+/** `modparam("outbound", …)` */
+export const outboundSchema = z.strictObject({
+  force_outbound_flag: d(
+    int('-1 (off) or a message flag 0..63', -1, 63),
+    'Message flag that forces flow tokens into Path/Record-Route (-1 = off).',
+  ),
+  force_no_outbound_flag: d(
+    int('-1 (off) or a message flag 0..63', -1, 63),
+    'Message flag that prevents flow tokens (-1 = off).',
+  ),
+  flow_token_secret: dn(
+    str('a secret string'),
+    'Secret the flow-token key is derived from (SHA-1). Unset: a random key kept in data_dir/flow-token.key, so tokens survive restarts.',
+  ),
+  direction_match: d(
+    z.enum(['ip-port', 'ip'], { error: "expected 'ip-port' (Kamailio) or 'ip'" }),
+    'How a request from the token owner is recognised: source IP and port (Kamailio), or IP only.',
+  ),
+});
+
+/** The path module has no parameters flowgate uses; the key loads it. */
+export const pathSchema = z.strictObject({});
+
+/** `modparam("websocket", …)` */
+export const websocketSchema = z.strictObject({
+  keepalive_timeout: d(
+    positive('seconds'),
+    'Seconds of WebSocket idleness before a keep-alive Ping; an unanswered Ping closes the flow.',
+  ),
+  keepalive_interval: d(positive('seconds'), 'Seconds between keep-alive checks.'),
+});
+
+/** `modparam("sanity", …)` */
+export const sanitySchema = z.strictObject({
+  autodrop: d(flag, 'A failed sanity_check() ends the script (1) or returns -1 to it (0).'),
+});
+
+/** Message and connection limits (flowgate names; Kamailio has them as core globals). */
+export const limitsSchema = z.strictObject({
+  max_message_size: d(
+    positive('bytes'),
+    'Largest SIP message accepted (larger: 513 / connection closed).',
+  ),
+  max_headers: d(positive('header fields'), 'Most header fields in one message.'),
+  max_line_length: d(positive('bytes'), 'Longest start line or header field.'),
+  max_connections: d(
+    positive('connections'),
+    'Open TCP/TLS/WS connections in total (Kamailio tcp_max_connections).',
+  ),
+  max_connections_per_ip: d(positive('connections'), 'Open connections from one remote IP.'),
+  max_buffered_bytes: d(positive('bytes'), 'Bytes buffered per connection before it is closed.'),
+  first_message_timeout: d(
+    positive('milliseconds'),
+    'Time a new connection has to send a complete first message, in ms.',
+  ),
+});
+
+/** `modparam("registrar", …)` (the registrar module's `RegistrarParams`). */
+export const registrarSchema = z.strictObject({
+  default_expires: d(positive('seconds'), 'Expires used when a REGISTER gives none.'),
+  min_expires: d(int('an integer >= 0 (seconds; 0 = no minimum)', 0), 'Shortest expiry granted.'),
+  min_expires_mode: d(
+    flag,
+    '0: raise a too-short expiry to min_expires; 1: answer 423 Interval Too Brief.',
+  ),
+  max_expires: d(
+    int('an integer >= 0 (seconds; 0 = no cap)', 0),
+    'Longest expiry granted (0 = no cap).',
+  ),
+  max_contacts: d(int('an integer >= 0 (0 = unlimited)', 0), 'Most bindings per AoR (more: 503).'),
+  default_q: dn(
+    int('an integer -1..1000 (q in thousandths; -1 = none)', -1, 1000),
+    'q for contacts without one, in thousandths (-1 or null: none).',
+  ),
+  append_branches: d(flag, 'lookup() adds every further contact as a branch.'),
+  case_sensitive: d(
+    flag,
+    'Keep the AoR user part as written (flowgate default, decision Q-R6); 0: lower-case the whole AoR (Kamailio).',
+  ),
+  method_filtering: d(flag, 'lookup() skips contacts that do not accept the method.'),
+  contact_max_size: d(positive('bytes'), 'Longest Contact URI accepted.'),
+  retry_after: d(
+    int('an integer >= 0 (seconds; 0 = none)', 0),
+    'Retry-After on 5xx replies (0 = none).',
+  ),
+  use_path: d(flag, 'Store Path headers of REGISTERs and route through them (RFC 3327).'),
+  path_mode: d(
+    oneOf([0, 1, 2], '0 never echo, 1 echo when supported, 2 strict'),
+    'Path in replies, and what to do when the UA does not support it.',
+  ),
+  gruu_enabled: d(flag, 'Hand out GRUUs (RFC 5627).'),
+  outbound_mode: d(
+    oneOf([0, 1, 2], '0 no outbound, 1 supported, 2 required'),
+    'RFC 5626 support at the registrar.',
+  ),
+  regid_mode: d(flag, '1: use reg-id even when the first hop did not apply outbound.'),
+  flow_timer: d(
+    int('an integer 0..999 (seconds; 0 = none)', 0, 999),
+    'Flow-Timer the registrar writes in 2xx (0 = none; the seed edge adds it instead).',
+  ),
+  temp_gruu_max: d(
+    int('an integer 1..10000', 1, 10_000),
+    'Temp-GRUUs one binding keeps valid (flowgate).',
+  ),
+});
+
+/** Location backend (Kamailio usrloc + db_mode). */
+export const usrlocSchema = z.strictObject({
+  backend: d(
+    z.enum(['memory', 'sqlite', 'redis'], { error: 'expected memory, sqlite or redis' }),
+    'Where bindings live.',
+  ),
+  path: d(str('a file path'), 'SQLite file, relative to data_dir.'),
+  synchronous: d(
+    z.enum(['NORMAL', 'FULL'], { error: 'expected NORMAL or FULL' }),
+    'SQLite synchronous pragma (FULL survives power loss).',
+  ),
+  url: d(str('a redis:// or rediss:// URL'), 'Redis URL (backend redis).'),
+  prefix: d(str('a key prefix'), 'Redis key prefix; stores sharing it share bindings.'),
+  timer_interval: d(positive('seconds'), 'How often expired bindings are purged.'),
+  use_domain: d(flag, 'The AoR includes the domain (user@host) instead of the user only.'),
+  cseq_delay: d(
+    int('an integer >= 0 (seconds)', 0),
+    'An equal CSeq within this many seconds is a retransmission (answered 200).',
+  ),
+});
+
+const moduleToggle = <T extends z.ZodType>(schema: T) =>
+  z.union([schema, z.null(), z.literal(false)], {
+    error: 'expected an object of parameters, {} (load with defaults) or false (do not load)',
+  });
+
+/** Per-element modparams, Kamailio module names. */
+export const modulesSchema = z.strictObject({
+  tm: d(tmSchema, 'Transaction module.'),
+  rr: d(rrSchema, 'Record-Route module.'),
+  outbound: d(
+    moduleToggle(outboundSchema),
+    'RFC 5626 edge module. Present: loaded; false: not loaded. Loaded by default for script edge.',
+  ),
+  path: d(
+    moduleToggle(pathSchema),
+    'Path module (RFC 3327). Loaded by default together with outbound.',
+  ),
+  websocket: d(websocketSchema, 'WebSocket keep-alive.'),
+  sanity: d(sanitySchema, 'Sanity checks.'),
+  limits: d(limitsSchema, 'Message size and connection caps.'),
+  registrar: d(
+    moduleToggle(registrarSchema),
+    'Registrar module: script registrar, or a custom script that calls save()/lookup().',
+  ),
+  usrloc: d(usrlocSchema, 'Location store of the registrar.'),
+});
+
+/** The built-in edge script's values (the seed's `#!subst` / `#!substdef`). */
+export const edgeSchema = z.strictObject({
+  registrar: d(
+    str('a SIP URI, e.g. sip:127.0.0.1:5070'),
+    "Where REGISTERs and clients' initial requests go (REGISTRAR_IP:REGISTRAR_PORT). Default: the registrar element of this file.",
+  ),
+  flow_timer: d(
+    positive('seconds'),
+    'FLOW_TIMER: Flow-Timer written into 2xx to outbound REGISTERs.',
+  ),
+  seed_strict: d(
+    flag,
+    'Answer 500 like the seed for initial requests to UAs registered without outbound (decision Q-E1).',
+  ),
+});
+
+/** One SIP element. */
+export const elementSchema = z.strictObject({
+  script: d(
+    str('edge, registrar, static, or a path to a .js/.mjs/.ts script'),
+    'Routing script: built-in edge | registrar | static, or a path to a module exporting default defineScript({...}). Default: the element name when it is edge or registrar.',
+  ),
+  listen: d(
+    z.union([listenEntry, z.array(listenEntry)], {
+      error: 'expected a list of listen strings like udp:127.0.0.1:5060',
+    }),
+    'Listening sockets: proto:address:port (IPv6 in brackets), optionally "advertise host:port"; or {proto, address, port, advertise}.',
+  ),
+  advertise: d(
+    advertiseValue,
+    'Host/port written in Via, Record-Route and Path for every listener without its own advertise.',
+  ),
+  tls: d(
+    z.strictObject({
+      cert: str('a file path').meta({
+        description: 'Certificate chain (PEM), relative to the config file.',
+      }),
+      key: str('a file path').meta({
+        description: 'Private key (PEM), relative to the config file.',
+      }),
+      ca: dn(
+        str('a file path'),
+        'CA bundle (PEM) for verifying peers, relative to the config file.',
+      ),
+    }),
+    'TLS material for tls: and wss: listeners.',
+  ),
+  alias: d(
+    z.union([str('a host name'), z.array(str('a host name'))], {
+      error: 'expected a host name or a list of host names',
+    }),
+    'Kamailio alias: extra host names that are "myself".',
+  ),
+  force_rport: d(
+    flag,
+    'Kamailio force_rport: treat every request as if its Via had rport (RFC 3581).',
+  ),
+  tcp_connection_lifetime: d(
+    positive('seconds'),
+    'Idle TCP/TLS/WS connections are closed after this many seconds.',
+  ),
+  tcp_connect_timeout: d(positive('seconds'), 'Longest wait for an outgoing TCP/TLS connect.'),
+  children: d(
+    positive('processes'),
+    'Accepted for compatibility: flowgate runs one process per element (a value > 1 only logs a notice).',
+  ),
+  server_header: dn(str('a header value'), 'Server header of local replies (null: none).'),
+  edge: d(edgeSchema, 'Values of the built-in edge script (only with script: edge).'),
+  modules: d(modulesSchema, 'Module parameters (modparam), Kamailio names and defaults.'),
+});
+
+const ELEMENT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+
+/** The whole file. */
+export const configSchema = z.strictObject({
+  data_dir: d(
+    str('a directory path'),
+    'Flow-token key and SQLite location db; relative to the config file (flag --data-dir overrides).',
+  ),
+  log: d(
+    z.strictObject({
+      level: d(
+        z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+          error: 'expected trace, debug, info, warn, error, fatal or silent',
+        }),
+        'Log level.',
+      ),
+      pretty: d(flag, 'Human-readable lines (pino-pretty) instead of JSON.'),
+      file: dn(
+        str('a file path'),
+        'Log to this file instead of stdout (reopened on SIGHUP for logrotate); relative to the config file.',
+      ),
+    }),
+    'Logging (pino).',
+  ),
+  management: d(
+    z.strictObject({
+      listen: d(
+        z.union([str('host:port'), z.literal(false), z.null()], {
+          error: 'expected host:port (e.g. 127.0.0.1:8081) or false to disable',
+        }),
+        'HTTP JSON API and /metrics (false: disabled).',
+      ),
+      token: dn(
+        z.string({ error: 'expected a string of at least 16 characters' }).min(16, {
+          error: 'expected a token of at least 16 characters (e.g. openssl rand -hex 16)',
+        }),
+        'Bearer token the API requires; required when listen is not a loopback address.',
+      ),
+    }),
+    'Management API.',
+  ),
+  elements: d(
+    z.record(
+      z.string().regex(ELEMENT_NAME, {
+        error: 'element names are letters, digits, - and _ (starting with a letter, at most 32)',
+      }),
+      elementSchema,
+    ),
+    'The SIP elements this process runs, by name. Default: edge + registrar (the seed system).',
+  ),
+});
+
+/** The validated file, before defaults. */
+export type RawConfig = z.output<typeof configSchema>;
+/** One validated element, before defaults. */
+export type RawElement = z.output<typeof elementSchema>;

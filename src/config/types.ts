@@ -1,0 +1,180 @@
+import type { ListenConfig } from '../transport/types.js';
+
+/** pino levels, plus `silent`. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** `modparam("tm", …)`; timers in milliseconds as in Kamailio. */
+export interface TmConfig {
+  readonly failure_reply_mode: 0 | 1 | 2 | 3;
+  readonly restart_fr_on_each_reply: boolean;
+  readonly fr_timer: number;
+  readonly fr_inv_timer: number;
+  readonly retr_timer1: number;
+  readonly retr_timer2: number;
+  readonly auto_inv_100: boolean;
+  readonly contacts_avp: string | undefined;
+  readonly contact_flows_avp: string | undefined;
+}
+
+/** `modparam("rr", …)` */
+export interface RrConfig {
+  readonly append_fromtag: boolean;
+  readonly enable_double_rr: 0 | 1 | 2;
+}
+
+/** `modparam("outbound", …)` */
+export interface OutboundConfig {
+  readonly force_outbound_flag: number;
+  readonly force_no_outbound_flag: number;
+  readonly flow_token_secret: string | undefined;
+  readonly direction_match: 'ip-port' | 'ip';
+}
+
+/** `modparam("websocket", …)` (seconds). */
+export interface WebsocketConfig {
+  readonly keepalive_timeout: number;
+  readonly keepalive_interval: number;
+}
+
+/** `modparam("sanity", …)` */
+export interface SanityConfig {
+  readonly autodrop: boolean;
+}
+
+/** Message and connection caps. */
+export interface LimitsConfig {
+  readonly max_message_size: number;
+  readonly max_headers: number;
+  readonly max_line_length: number;
+  readonly max_connections: number;
+  readonly max_connections_per_ip: number;
+  readonly max_buffered_bytes: number;
+  /** ms */
+  readonly first_message_timeout: number;
+}
+
+/** `modparam("registrar", …)`, Kamailio names (seconds); passed to `registrarModule`. */
+export interface RegistrarConfig {
+  readonly default_expires: number;
+  readonly min_expires: number;
+  readonly min_expires_mode: boolean;
+  readonly max_expires: number;
+  readonly max_contacts: number;
+  /** -1: none */
+  readonly default_q: number;
+  readonly append_branches: boolean;
+  readonly case_sensitive: boolean;
+  readonly method_filtering: boolean;
+  readonly contact_max_size: number;
+  readonly retry_after: number;
+  readonly use_path: boolean;
+  readonly path_mode: 0 | 1 | 2;
+  readonly gruu_enabled: boolean;
+  readonly outbound_mode: 0 | 1 | 2;
+  readonly regid_mode: boolean;
+  readonly flow_timer: number;
+  readonly temp_gruu_max: number;
+}
+
+/** The location store of a registrar (Kamailio usrloc). Paths are absolute. */
+export type UsrlocConfig = {
+  /** seconds */
+  readonly timer_interval: number;
+  readonly use_domain: boolean;
+  /** seconds */
+  readonly cseq_delay: number;
+} & (
+  | { readonly backend: 'memory' }
+  | { readonly backend: 'sqlite'; readonly path: string; readonly synchronous: 'NORMAL' | 'FULL' }
+  | { readonly backend: 'redis'; readonly url: string; readonly prefix: string | undefined }
+);
+
+/** Modules of one element, every value resolved. `undefined` = module not loaded. */
+export interface ModulesConfig {
+  readonly tm: TmConfig;
+  readonly rr: RrConfig;
+  readonly outbound: OutboundConfig | undefined;
+  readonly path: boolean;
+  readonly websocket: WebsocketConfig;
+  readonly sanity: SanityConfig;
+  readonly limits: LimitsConfig;
+  readonly registrar: RegistrarConfig | undefined;
+  readonly usrloc: UsrlocConfig | undefined;
+}
+
+/** The routing script of an element. */
+export type ScriptRef =
+  | { readonly kind: 'builtin'; readonly name: BuiltinScript }
+  /** `path` is absolute; `source` is what the file says. */
+  | { readonly kind: 'file'; readonly path: string; readonly source: string };
+
+/** Names of the scripts shipped with flowgate. */
+export type BuiltinScript = 'edge' | 'registrar' | 'static';
+
+/** Values of the built-in edge script. */
+export interface EdgeConfig {
+  /** SIP URI of the registrar (the seed's `sip:REGISTRAR_IP:REGISTRAR_PORT`). */
+  readonly registrar: string;
+  /** Set when `registrar` was derived from this file's registrar element (its real port is used when it is 0). */
+  readonly registrar_element: string | undefined;
+  readonly flow_timer: number;
+  readonly seed_strict: boolean;
+}
+
+/** TLS files (absolute paths). */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string | undefined;
+}
+
+/** One SIP element, every value resolved. */
+export interface ElementConfig {
+  readonly name: string;
+  readonly script: ScriptRef;
+  readonly listen: readonly ListenConfig[];
+  readonly tls: TlsFiles | undefined;
+  readonly alias: readonly string[];
+  readonly force_rport: boolean;
+  /** seconds */
+  readonly tcp_connection_lifetime: number;
+  /** seconds */
+  readonly tcp_connect_timeout: number;
+  readonly children: number;
+  readonly server_header: string | undefined;
+  readonly edge: EdgeConfig | undefined;
+  readonly modules: ModulesConfig;
+}
+
+/** Management API settings. */
+export interface ManagementConfig {
+  /** undefined: disabled. */
+  readonly listen: { readonly host: string; readonly port: number } | undefined;
+  readonly token: string | undefined;
+}
+
+/** A place in the configuration file (line and column 1-based; undefined for the embedded default). */
+export interface ConfigLocation {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly col: number | undefined;
+}
+
+/** A loaded configuration: every default applied, paths absolute, deep-frozen. */
+export interface Config {
+  /** Absolute path of the file, undefined for the embedded default. */
+  readonly file: string | undefined;
+  /** Directory relative paths were resolved against. */
+  readonly dir: string;
+  /** Absolute. */
+  readonly data_dir: string;
+  readonly log: {
+    readonly level: LogLevel;
+    readonly pretty: boolean;
+    readonly file: string | undefined;
+  };
+  readonly management: ManagementConfig;
+  readonly elements: Readonly<Record<string, ElementConfig>>;
+  /** Where a config path is written (for problems found later, e.g. by `checkConfig`). */
+  where(path: readonly (string | number)[]): ConfigLocation;
+}

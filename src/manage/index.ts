@@ -1,0 +1,26 @@
+export {
+  type ManagementOptions,
+  type ManagementServer,
+  startManagementServer,
+} from './http-api.js';
+export { type ProcessInfo, renderMetrics } from './metrics.js';
+export {
+  escapeLabel,
+  Histogram,
+  LATENCY_BUCKETS,
+  type Labels,
+  type MetricType,
+  PrometheusText,
+} from './prometheus.js';
+export { StoreMetrics, TimedLocationStore } from './timed-store.js';
+export {
+  type BindingJson,
+  bindingJson,
+  type FlowJson,
+  flowJson,
+  flowsOf,
+  flowTokenFailuresOf,
+  type ManagedElement,
+  type ManagedServer,
+  transportStatsOf,
+} from './view.js';

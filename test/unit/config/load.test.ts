@@ -1,0 +1,390 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ConfigError, type ConfigIssue, formatIssue } from '../../../src/config/errors.js';
+import { loadConfig, parseConfig } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/types.js';
+
+const DIR = mkdtempSync(join(tmpdir(), 'flowgate-config-'));
+after(() => rmSync(DIR, { recursive: true, force: true }));
+
+/** Parses a config text as DIR/flowgate.yaml; the cwd is DIR so messages say `flowgate.yaml:…`. */
+function parse(text: string): Config {
+  return parseConfig(text, 'flowgate.yaml', { cwd: DIR });
+}
+
+/** The issues of a config that must fail, formatted `file:line:col: path: message`. */
+function errors(text: string): string[] {
+  try {
+    parse(text);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    assert.equal(e.code, 'SIP_ERR_CONFIG');
+    return e.issues.map(formatIssue);
+  }
+  assert.fail('expected the configuration to be rejected');
+}
+
+function issues(text: string): readonly ConfigIssue[] {
+  try {
+    parse(text);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues;
+    throw e;
+  }
+  assert.fail('expected the configuration to be rejected');
+}
+
+describe('config: typical mistakes name file, line, column, what is wrong and what would be right', () => {
+  test('wrong type: tm.fr_timer "abc"', () => {
+    const text = [
+      'elements:',
+      '  edge:',
+      '    modules:',
+      '      tm:',
+      '        fr_timer: abc',
+      '',
+    ].join('\n');
+    assert.deepEqual(errors(text), [
+      'flowgate.yaml:5:19: elements.edge.modules.tm.fr_timer: expected a positive integer (milliseconds), got "abc"',
+    ]);
+  });
+
+  test('wrong type: a flag that is not a flag, a number where a list is expected', () => {
+    const text = ['elements:', '  edge:', '    force_rport: maybe', '    alias: 5', ''].join('\n');
+    assert.deepEqual(errors(text), [
+      'flowgate.yaml:3:18: elements.edge.force_rport: expected true or false (also accepted: 1/0, yes/no, on/off), got "maybe"',
+      'flowgate.yaml:4:12: elements.edge.alias: expected a host name or a list of host names, got 5',
+    ]);
+  });
+
+  test('unknown key: did you mean, at the key', () => {
+    const text = [
+      'elements:',
+      '  edge:',
+      '    modules:',
+      '      rr: { apend_fromtag: 0 }',
+      '  registrar:',
+      '    tcp_conection_lifetime: 30',
+      '',
+    ].join('\n');
+    assert.deepEqual(errors(text), [
+      "flowgate.yaml:4:13: elements.edge.modules.rr.apend_fromtag: unknown key 'apend_fromtag' (did you mean 'append_fromtag'?)",
+      "flowgate.yaml:6:5: elements.registrar.tcp_conection_lifetime: unknown key 'tcp_conection_lifetime' (did you mean 'tcp_connection_lifetime'?)",
+    ]);
+  });
+
+  test('unknown key: a Kamailio global gets where it lives in flowgate', () => {
+    const [e] = errors('debug: 2\n');
+    assert.match(e ?? '', /^flowgate\.yaml:1:1: debug: unknown key 'debug': use log\.level/);
+  });
+
+  test('unknown key without a close match lists the keys there are', () => {
+    const [e] = errors('elements:\n  edge:\n    modules:\n      sanity: { zzz: 1 }\n');
+    assert.equal(
+      e,
+      "flowgate.yaml:4:17: elements.edge.modules.sanity.zzz: unknown key 'zzz'; expected one of: autodrop",
+    );
+  });
+
+  test('bad listen strings: IPv6 without brackets, unknown transport, WS without port, a host name', () => {
+    const text = [
+      'elements:',
+      '  edge:',
+      '    listen:',
+      '      - "udp:::1:5060"',
+      '      - sctp:127.0.0.1:5060',
+      '      - ws:127.0.0.1',
+      '      - tcp:localhost:5060',
+      '      - udp:127.0.0.1:99999',
+      '',
+    ].join('\n');
+    assert.deepEqual(errors(text), [
+      'flowgate.yaml:4:9: elements.edge.listen[0]: an IPv6 address needs brackets: [::1]:5060 (expected proto:address:port, e.g. udp:127.0.0.1:5060 or tcp:[::1]:5060)',
+      "flowgate.yaml:5:9: elements.edge.listen[1]: unknown transport 'sctp' (expected one of udp, tcp, tls, ws, wss) in 'sctp:127.0.0.1:5060'",
+      'flowgate.yaml:6:9: elements.edge.listen[2]: ws needs a port, e.g. ws:127.0.0.1:8080',
+      "flowgate.yaml:7:9: elements.edge.listen[3]: 'localhost' is not an IP address: use 127.0.0.1 or [::1]",
+      "flowgate.yaml:8:9: elements.edge.listen[4]: bad port '99999' (expected 0..65535) (expected proto:address:port, e.g. udp:127.0.0.1:5060 or tcp:[::1]:5060)",
+    ]);
+  });
+
+  test('listen object form: missing field and bad field', () => {
+    const text = [
+      'elements:',
+      '  edge:',
+      '    listen:',
+      '      - { proto: udp, address: 127.0.0.1 }',
+      '      - { proto: xyz, address: 127.0.0.1, port: 1 }',
+      '',
+    ].join('\n');
+    assert.deepEqual(errors(text), [
+      'flowgate.yaml:4:9: elements.edge.listen[0].port: missing: expected a port 0..65535 (0 = any free port)',
+      'flowgate.yaml:5:18: elements.edge.listen[1].proto: expected one of udp, tcp, tls, ws, wss, got "xyz"',
+    ]);
+  });
+
+  test('TLS listener without a certificate', () => {
+    const text = [
+      'elements:',
+      '  edge:',
+      '    listen: [udp:127.0.0.1:5060, tls:127.0.0.1:5061]',
+      '  registrar: {}',
+      '',
+    ].join('\n');
+    assert.deepEqual(errors(text), [
+      'flowgate.yaml:3:34: elements.edge.listen[1]: a tls listener needs a certificate: add tls: { cert: server.pem, key: server.key } to elements.edge',
+    ]);
+  });
+
+  test('management off loopback without a token', () => {
+    const [e] = errors('management: { listen: 0.0.0.0:8081 }\n');
+    assert.match(
+      e ?? '',
+      /^flowgate\.yaml:1:23: management\.listen: 0\.0\.0\.0:8081 is not a loopback address, so the API needs a token: set management\.token/,
+    );
+    // with a token it is accepted
+    assert.equal(
+      parse('management: { listen: 0.0.0.0:8081, token: 0123456789abcdef0123 }\n').management.listen
+        ?.host,
+      '0.0.0.0',
+    );
+  });
+
+  test('a short management token', () => {
+    assert.deepEqual(errors('management: { token: abc }\n'), [
+      'flowgate.yaml:1:22: management.token: expected a token of at least 16 characters (e.g. openssl rand -hex 16), got "abc"',
+    ]);
+  });
+
+  test('duplicate ports across elements (TCP, TLS, WS share the TCP space; 0.0.0.0 overlaps 127.0.0.1)', () => {
+    const text = [
+      'elements:',
+      '  edge:',
+      '    listen: [udp:127.0.0.1:5060, tcp:127.0.0.1:5060, ws:127.0.0.1:8080]',
+      '    edge: { registrar: "sip:127.0.0.1:5070" }',
+      '  other:',
+      '    script: static',
+      '    listen: [udp:0.0.0.0:5060, ws:127.0.0.1:5060, udp:127.0.0.1:8080]',
+      '',
+    ].join('\n');
+    assert.deepEqual(errors(text), [
+      'flowgate.yaml:7:14: elements.other.listen[0]: udp:0.0.0.0:5060 uses UDP port 5060, already used by elements.edge.listen[0] (udp:127.0.0.1:5060)',
+      'flowgate.yaml:7:32: elements.other.listen[1]: ws:127.0.0.1:5060 uses TCP port 5060, already used by elements.edge.listen[1] (tcp:127.0.0.1:5060)',
+    ]);
+  });
+
+  test('the management port clashing with a SIP listener', () => {
+    const [e] = errors('management: { listen: 127.0.0.1:5070 }\n');
+    assert.equal(
+      e,
+      'flowgate.yaml:1:23: management.listen: management 127.0.0.1:5070 uses TCP port 5070, already used by elements.registrar (a default listener of its script) (tcp:127.0.0.1:5070)',
+    );
+  });
+
+  test('tm timers are milliseconds, as in Kamailio: a value in seconds is caught', () => {
+    assert.deepEqual(
+      errors('elements:\n  edge:\n    modules: { tm: { fr_timer: 30 } }\n  registrar: {}\n'),
+      [
+        'flowgate.yaml:3:32: elements.edge.modules.tm.fr_timer: fr_timer is in milliseconds (as in Kamailio): 30 ms is shorter than a second; did you mean 30000?',
+      ],
+    );
+  });
+
+  test('unknown built-in script with a suggestion; script required for other names', () => {
+    assert.deepEqual(
+      errors(
+        'elements:\n  edge: { script: egde, edge: { registrar: "sip:10.0.0.2" } }\n  foo: {}\n',
+      ),
+      [
+        "flowgate.yaml:2:19: elements.edge.script: unknown built-in script 'egde' (did you mean 'edge'?): expected edge, registrar, static, or a path to a .js/.mjs/.ts file",
+        'flowgate.yaml:3:8: elements.foo: script is required: edge, registrar, static, or a path to a .js/.mjs/.ts script (only elements named edge or registrar get a default)',
+      ],
+    );
+  });
+
+  test('an edge without a registrar to relay to', () => {
+    assert.deepEqual(errors('elements:\n  edge: {}\n'), [
+      'flowgate.yaml:2:9: elements.edge: edge.registrar is required: no element in this file runs script: registrar (e.g. edge: { registrar: "sip:10.0.0.2:5060" })',
+    ]);
+    assert.deepEqual(errors('elements:\n  edge: { edge: { registrar: "http://x" } }\n'), [
+      "flowgate.yaml:2:30: elements.edge.edge.registrar: expected a SIP URI like sip:127.0.0.1:5070 (no scheme in 'http://x')".replace(
+        "no scheme in 'http://x'",
+        errorDetail('http://x'),
+      ),
+    ]);
+  });
+
+  test('settings that belong to another script', () => {
+    const text = [
+      'elements:',
+      '  edge:',
+      '    modules: { registrar: { use_path: 1 } }',
+      '  registrar:',
+      '    edge: { flow_timer: 20 }',
+      '  s:',
+      '    script: static',
+      '    listen: [udp:127.0.0.1:5090]',
+      '    modules: { usrloc: { backend: memory } }',
+      '',
+    ].join('\n');
+    assert.deepEqual(errors(text), [
+      'flowgate.yaml:3:16: elements.edge.modules.registrar: the edge script does not call save()/lookup(): remove modules.registrar, or use script: registrar or your own script',
+      'flowgate.yaml:5:5: elements.registrar.edge: edge applies to script: edge only (this element runs registrar)',
+      "flowgate.yaml:9:16: elements.s.modules.usrloc: usrloc is the registrar's location store, and script: static does not load the registrar module",
+    ]);
+  });
+
+  test('tcp_connection_lifetime must exceed the flow timer', () => {
+    assert.deepEqual(
+      errors('elements:\n  edge: { tcp_connection_lifetime: 20 }\n  registrar: {}\n'),
+      [
+        "flowgate.yaml:2:36: elements.edge.tcp_connection_lifetime: tcp_connection_lifetime (20 s) must be larger than edge.flow_timer (20 s), or connections close before the UA's keep-alive (the outbound manual: FLOW_TIMER + 10)",
+      ],
+    );
+  });
+
+  test('usrloc: settings of another backend, redis without url', () => {
+    assert.deepEqual(
+      errors('elements:\n  registrar:\n    modules: { usrloc: { backend: redis, path: x.db } }\n'),
+      [
+        'flowgate.yaml:3:24: elements.registrar.modules.usrloc: backend redis needs url: redis://host:6379',
+        'flowgate.yaml:3:42: elements.registrar.modules.usrloc.path: path does not apply to backend redis (only to sqlite)',
+      ],
+    );
+  });
+
+  test('YAML syntax errors and duplicate keys have positions too', () => {
+    const [dup] = errors('log: {}\nlog: {}\n');
+    assert.equal(
+      dup,
+      'flowgate.yaml:2:1: YAML syntax: duplicate key (each key may appear once in a mapping)',
+    );
+    const [bad] = errors('elements:\n  edge: { listen: [udp:127.0.0.1:5060 }\n');
+    assert.match(bad ?? '', /^flowgate\.yaml:2:\d+: YAML syntax: /);
+  });
+
+  test('every problem is reported at once, in file order', () => {
+    const text = 'log: { level: loud }\nelements:\n  edge:\n    children: 0\n  registrar: {}\n';
+    assert.deepEqual(
+      issues(text).map((i) => [i.line, i.col, i.path]),
+      [
+        [1, 15, 'log.level'],
+        [4, 15, 'elements.edge.children'],
+      ],
+    );
+  });
+
+  test('a file that cannot be read', () => {
+    try {
+      loadConfig('nope.yaml', { cwd: DIR });
+      assert.fail('expected an error');
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.message, 'nope.yaml: cannot read the configuration: no such file');
+    }
+  });
+});
+
+function errorDetail(uri: string): string {
+  // the URI parser's own words for a string without a SIP scheme
+  try {
+    parse(`elements:\n  edge: { edge: { registrar: "${uri}" } }\n`);
+  } catch (e) {
+    if (e instanceof ConfigError) return /\((.*)\)$/.exec(e.issues[0]?.message ?? '')?.[1] ?? '';
+  }
+  return '';
+}
+
+describe('config: files and paths', () => {
+  test('an empty file is the embedded default; relative paths start at the file', () => {
+    const sub = join(DIR, 'etc');
+    const c = parseConfig('', join(sub, 'flowgate.yaml'), { cwd: DIR });
+    assert.equal(c.file, join(sub, 'flowgate.yaml'));
+    assert.equal(c.data_dir, join(sub, '.data'));
+    assert.deepEqual(Object.keys(c.elements), ['edge', 'registrar']);
+    const u = c.elements['registrar']?.modules.usrloc;
+    assert.ok(u !== undefined && u.backend === 'sqlite');
+    assert.equal(u.path, join(sub, '.data', 'location.db'));
+  });
+
+  test('--data-dir, --log-level and --pretty override the file', () => {
+    const c = parseConfig('data_dir: /var/lib/x\nlog: { level: warn }\n', 'f.yaml', {
+      cwd: DIR,
+      dataDir: 'here',
+      logLevel: 'debug',
+      pretty: true,
+    });
+    assert.equal(c.data_dir, join(DIR, 'here'));
+    assert.equal(c.log.level, 'debug');
+    assert.equal(c.log.pretty, true);
+  });
+
+  test('TLS and script paths are relative to the config file; alias as a single string', () => {
+    const c = parse(
+      'elements:\n  edge:\n    tls: { cert: certs/a.pem, key: certs/a.key }\n    alias: example.com\n  registrar: {}\n  mine:\n    script: ./route.mjs\n    listen: [udp:127.0.0.1:5090]\n',
+    );
+    const edge = c.elements['edge'];
+    assert.deepEqual(edge?.tls, {
+      cert: join(DIR, 'certs/a.pem'),
+      key: join(DIR, 'certs/a.key'),
+      ca: undefined,
+    });
+    assert.deepEqual(edge?.alias, ['example.com']);
+    // with a certificate, the edge's default listeners include TLS and WSS
+    assert.deepEqual(
+      edge?.listen.map((l) => `${l.proto}:${l.port}`),
+      ['udp:5060', 'tcp:5060', 'ws:8080', 'tls:5061', 'wss:8443'],
+    );
+    assert.deepEqual(c.elements['mine']?.script, {
+      kind: 'file',
+      path: join(DIR, 'route.mjs'),
+      source: './route.mjs',
+    });
+  });
+
+  test('advertise: per element, per listener, with or without port', () => {
+    const c = parse(
+      'elements:\n  edge:\n    advertise: sip.example.com\n    listen: [udp:10.0.0.1:5060, "tcp:10.0.0.1:5060 advertise 203.0.113.1:15060", { proto: ws, address: 10.0.0.1, port: 8080, advertise: { host: ws.example.com, port: 443 } }]\n  registrar: {}\n',
+    );
+    assert.deepEqual(
+      c.elements['edge']?.listen.map((l) => l.advertise),
+      [
+        { host: 'sip.example.com', port: 5060 },
+        { host: '203.0.113.1', port: 15060 },
+        { host: 'ws.example.com', port: 443 },
+      ],
+    );
+  });
+
+  test('the configuration is frozen; where() points into the file', () => {
+    const c = parse('elements:\n  edge:\n    children: 4\n  registrar: {}\n');
+    assert.ok(Object.isFrozen(c.elements['edge']?.modules.tm));
+    assert.deepEqual(c.where(['elements', 'edge', 'children']), {
+      file: 'flowgate.yaml',
+      line: 3,
+      col: 15,
+    });
+    assert.equal(c.elements['edge']?.children, 4);
+  });
+
+  test('a module key loads a module; false unloads it; null loads it with defaults', () => {
+    const c = parse(
+      'elements:\n  edge:\n    modules: { outbound: false }\n  registrar: {}\n  s:\n    script: static\n    listen: [udp:127.0.0.1:5090]\n    modules: { outbound:, path: {} }\n',
+    );
+    assert.equal(c.elements['edge']?.modules.outbound, undefined);
+    assert.equal(c.elements['edge']?.modules.path, false);
+    assert.equal(c.elements['s']?.modules.outbound?.direction_match, 'ip-port');
+    assert.equal(c.elements['s']?.modules.path, true);
+  });
+
+  test('flags accept Kamailio spellings', () => {
+    const c = parse(
+      'elements:\n  edge:\n    force_rport: "yes"\n    modules: { rr: { append_fromtag: 1 }, sanity: { autodrop: off } }\n  registrar: {}\n',
+    );
+    assert.equal(c.elements['edge']?.force_rport, true);
+    assert.equal(c.elements['edge']?.modules.rr.append_fromtag, true);
+    assert.equal(c.elements['edge']?.modules.sanity.autodrop, false);
+  });
+});
