@@ -12,7 +12,7 @@ import { staticScript } from './script/static.js';
 import { TransactionLayer } from './transaction/layer.js';
 import type { TransportPort, TxTimers } from './transaction/types.js';
 import { TransportLayer } from './transport/transport-layer.js';
-import type { ListenConfig, ListenerInfo, TlsConfig, TransportConfig } from './transport/types.js';
+import type { FlowInfo, ListenConfig, ListenerInfo, TlsConfig, TransportConfig, TransportStats } from './transport/types.js';
 import { type Clock, RealClock } from './util/clock.js';
 import { type Logger, noopLogger } from './util/logger.js';
 
@@ -49,20 +49,33 @@ export interface ServerOptions {
   readonly clock?: Clock | undefined;
   readonly resolver?: Resolver | undefined;
   /** Replaces the socket transport (tests). */
-  readonly transportOverride?: (ProxyTransport & TransportPort & { listen?(): Promise<unknown>; close?(): Promise<void> }) | undefined;
+  readonly transportOverride?: ElementTransport | undefined;
   /** Location store to close with the server. */
   readonly location?: LocationStore | undefined;
 }
 
+/** The transport an element runs on: the socket `TransportLayer`, or a stand-in in tests. */
+export type ElementTransport = ProxyTransport &
+  TransportPort & {
+    listen?(): Promise<unknown>;
+    close?(): Promise<void>;
+    /** Graceful shutdown: stop accepting connections, keep serving the open ones. */
+    stopAccepting?(): void;
+    flows?(): FlowInfo[];
+    stats?(): TransportStats;
+  };
+
 /** A running SIP element. */
 export interface FlowgateServer {
   readonly name: string;
-  readonly transport: ProxyTransport & TransportPort;
+  readonly transport: ElementTransport;
   readonly layer: TransactionLayer;
   readonly core: ProxyCore;
   readonly outbound: Outbound | undefined;
   readonly registrar: RegistrarApi | undefined;
   listen(): Promise<readonly ListenerInfo[]>;
+  /** Graceful shutdown, step 1: no new connections, new dialog-creating requests get 503; the rest finishes. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -73,7 +86,7 @@ export function createServer(opts: ServerOptions): FlowgateServer {
   const tm: TmParams = { ...DEFAULT_TM, ...opts.tm };
   // the transport user is set once the layers above exist
   let layerRef: TransactionLayer | undefined;
-  const transport =
+  const transport: ElementTransport =
     opts.transportOverride ??
     new TransportLayer(
       { ...opts.transport, listen: opts.listen, tls: opts.tls },
@@ -128,13 +141,17 @@ export function createServer(opts: ServerOptions): FlowgateServer {
     outbound,
     registrar,
     async listen() {
-      if ('listen' in transport && typeof transport.listen === 'function') await transport.listen();
+      await transport.listen?.();
       listening = transport.listeners;
       return listening;
     },
+    drain() {
+      transport.stopAccepting?.();
+      core.draining = true;
+    },
     async close() {
       layer.clear();
-      if ('close' in transport && typeof transport.close === 'function') await transport.close();
+      await transport.close?.();
       const r = registrar as { close?(): Promise<void> } | undefined;
       await r?.close?.();
       await opts.location?.close();

@@ -27,6 +27,10 @@ export interface ProxyStats {
   replies: Record<string, number>;
   scriptErrors: number;
   flowFailed430: number;
+  /** Broken or foreign flow tokens (loose_route -2, check_flow_token -4). */
+  flowTokenFailures: number;
+  /** New requests refused while draining. */
+  refusedDraining: number;
 }
 
 type MaybePromise = void | Promise<void>;
@@ -48,7 +52,9 @@ export class ProxyCore {
   readonly tm: TmParams;
   readonly forceRport: boolean;
   readonly resolver: Resolver;
-  readonly stats: ProxyStats = { requests: {}, replies: {}, scriptErrors: 0, flowFailed430: 0 };
+  readonly stats: ProxyStats = { requests: {}, replies: {}, scriptErrors: 0, flowFailed430: 0, flowTokenFailures: 0, refusedDraining: 0 };
+  /** Shutting down: new dialog-creating requests get 503, everything else still runs. */
+  draining = false;
   /** `$var(...)` storage: per process, persists between messages (Kamailio semantics). */
   readonly vars: Record<string, string | number | undefined> = {};
   #handlers: RouteHandlers;
@@ -85,6 +91,12 @@ export class ProxyCore {
   onRequest(req: SipRequest, info: ReceiveInfo): void {
     this.stats.requests[req.method] = (this.stats.requests[req.method] ?? 0) + 1;
     const ctx = new RequestContext(req, info, 'request', this.vars);
+    if (this.draining && req.method !== 'ACK' && req.method !== 'CANCEL' && req.toTag === undefined) {
+      // graceful shutdown: in-dialog requests and CANCELs still pass, new work goes elsewhere (RFC 3261 §21.5.4)
+      this.stats.refusedDraining++;
+      this.replyStateless(ctx, 503, 'Service Unavailable', ['Retry-After: 5']);
+      return;
+    }
     this.#run(ctx, () => this.#handlers.request(ctx), () => this.#finishRequest(ctx));
   }
 

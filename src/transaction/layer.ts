@@ -61,6 +61,14 @@ export class TransactionLayer implements TransportUser {
     return this.#clients.size;
   }
 
+  /** Transactions still waiting for a final response (what a graceful shutdown waits for). */
+  get pendingCount(): number {
+    let n = 0;
+    for (const t of this.#servers.values()) if (!t.finalSent) n++;
+    for (const t of this.#clients.values()) if (t.lastStatus < 200) n++;
+    return n;
+  }
+
   // ---- TransportUser
 
   onMessage(msg: SipMessage, info: ReceiveInfo): void {

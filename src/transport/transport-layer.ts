@@ -920,6 +920,14 @@ export class TransportLayer {
     );
   }
 
+  /**
+   * Graceful shutdown, step 1: stop accepting new connections (TCP/TLS/WS listeners close); UDP
+   * sockets and the connections already open keep working, so transactions can finish.
+   */
+  stopAccepting(): void {
+    for (const r of this.#runtimes) if (r.kind === 'stream' && r.server.listening) r.server.close();
+  }
+
   async #shutdown(): Promise<void> {
     this.#state = 'closing';
     const waits: Promise<void>[] = [];

@@ -187,9 +187,12 @@ export class Outbound {
     if (!(r.uri instanceof SipUri)) return CheckFlowTokenRc.BadRoute;
     if (!this.#core.isMyself(r.uri)) return CheckFlowTokenRc.NotMyself;
     const d = this.decode(r.uri.user);
-    if (!d.ok) return d.code === -2 ? CheckFlowTokenRc.NoToken : CheckFlowTokenRc.CannotDecode;
+    if (!d.ok && d.code === -2) return CheckFlowTokenRc.NoToken;
+    if (!d.ok || d.token.proto === 'sctp') {
+      this.#core.stats.flowTokenFailures++;
+      return CheckFlowTokenRc.CannotDecode;
+    }
     const t = d.token;
-    if (t.proto === 'sctp') return CheckFlowTokenRc.CannotDecode;
     if (t.proto === 'udp') return CheckFlowTokenRc.Valid;
     const l = this.listenerFor(t);
     const ip = canonicalIp(t.remote.address);

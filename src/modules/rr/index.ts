@@ -117,7 +117,10 @@ export class RecordRoute {
     if (r.uri instanceof SipUri && this.#core.isMyself(r.uri)) {
       if (this.#ob !== undefined) {
         useOb = this.#ob.processOutbound(ctx, r.uri.user);
-        if (useOb < 0) return LooseRouteRc.FlowTokenBroken;
+        if (useOb < 0) {
+          this.#core.stats.flowTokenFailures++;
+          return LooseRouteRc.FlowTokenBroken;
+        }
       }
       consumed = 1;
       // the r2 partner (our second Record-Route) is consumed in the same pass (Kamailio issue #1215)

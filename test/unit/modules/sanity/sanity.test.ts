@@ -77,8 +77,8 @@ describe('sanity_check("1511", "7") (outbound.md §1.12, conformance item 122)',
       trace() {},
       debug() {},
       info() {},
-      warn: (o: object, m?: string) => logged.push(`${m} ${JSON.stringify(o)}`),
-      error: (o: object, m?: string) => logged.push(`${m} ${JSON.stringify(o)}`),
+      warn: (o: unknown, m?: string) => void logged.push(`${m} ${JSON.stringify(o)}`),
+      error: (o: unknown, m?: string) => void logged.push(`${m} ${JSON.stringify(o)}`),
       fatal() {},
       child() {
         return logger;
