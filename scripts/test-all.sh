@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need (npm packages, and the real peers from Debian: sipp, redis-server,
-# openssl, Kamailio) and runs every test tier: typecheck, lint, build, unit + conformance +
+# openssl, baresip, Kamailio) and runs every test tier: typecheck, lint, build, unit + conformance +
 # integration + fuzz + interop, with coverage. This is the README's test command; .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v bc >/dev/null 2>&1 || missing+=(bc)
+command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -qq || true
