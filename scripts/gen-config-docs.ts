@@ -2,7 +2,6 @@
 // defaults (src/config/defaults.ts). test/unit/config/docs.test.ts fails when the file is stale.
 // Usage: tsx scripts/gen-config-docs.ts          (writes docs/configuration.md)
 //        tsx scripts/gen-config-docs.ts --check  (exit 1 when it differs)
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -14,6 +13,7 @@ import {
   ROOT_DEFAULTS,
 } from '../src/config/defaults.js';
 import { configSchema } from '../src/config/schema.js';
+import { biomeFormat } from './lib/biome-format.js';
 
 interface Def {
   readonly type: string;
@@ -205,27 +205,9 @@ function walk(s: Schema, path: readonly string[], desc: string | undefined, out:
   }
 }
 
-/** Formats Markdown as the project's formatter (Biome) does, so `npm run lint` accepts the file. */
-function biomeFormat(markdown: string): string {
-  const bin = resolve(
-    import.meta.dirname,
-    '..',
-    'node_modules',
-    '@biomejs',
-    'biome',
-    'bin',
-    'biome',
-  );
-  return execFileSync(process.execPath, [bin, 'format', `--stdin-file-path=${DOC_PATH}`], {
-    input: markdown,
-    encoding: 'utf8',
-    cwd: resolve(import.meta.dirname, '..'),
-  });
-}
-
 /** The whole reference, as Markdown (formatted by Biome). */
 export function configDocs(): string {
-  return biomeFormat(rawDocs());
+  return biomeFormat(rawDocs(), DOC_PATH);
 }
 
 function rawDocs(): string {
