@@ -32,7 +32,9 @@ const stream = run({
   concurrency: Number(process.env['TEST_CONCURRENCY'] ?? availableParallelism()),
   timeout: Number(process.env['TEST_TIMEOUT_MS'] ?? 300_000),
 });
-stream.on('test:fail', () => {
+stream.on('test:fail', (d) => {
+  // a failing `todo` test documents a known gap; it does not fail the run
+  if (d.todo !== undefined && d.todo !== false) return;
   process.exitCode = 1;
 });
 stream.compose(new spec()).pipe(process.stdout);

@@ -12,12 +12,22 @@ import { staticScript } from './script/static.js';
 import { TransactionLayer } from './transaction/layer.js';
 import type { TransportPort, TxTimers } from './transaction/types.js';
 import { TransportLayer } from './transport/transport-layer.js';
-import type { FlowInfo, ListenConfig, ListenerInfo, TlsConfig, TransportConfig, TransportStats } from './transport/types.js';
+import type {
+  FlowInfo,
+  ListenConfig,
+  ListenerInfo,
+  TlsConfig,
+  TransportConfig,
+  TransportStats,
+} from './transport/types.js';
 import { type Clock, RealClock } from './util/clock.js';
 import { type Logger, noopLogger } from './util/logger.js';
 
 /** Builds a registrar module for a server (the registrar module provides this; see `registrarModule`). */
-export type RegistrarFactory = (core: ProxyCore, outbound: Outbound | undefined) => RegistrarApi & { close?(): Promise<void> };
+export type RegistrarFactory = (
+  core: ProxyCore,
+  outbound: Outbound | undefined,
+) => RegistrarApi & { close?(): Promise<void> };
 
 /** Everything one SIP element (an edge, a registrar, or both in one) is made of. */
 export interface ServerOptions {
@@ -98,24 +108,40 @@ export function createServer(opts: ServerOptions): FlowgateServer {
       { clock, logger },
     );
   const timers: Partial<TxTimers> = { ...opts.timers };
-  const layer = new TransactionLayer(transport, { onRequest: () => {}, onStrayResponse: () => {} }, {
-    clock,
-    logger,
-    timers,
-    forceRport: opts.forceRport ?? false,
-  });
+  const layer = new TransactionLayer(
+    transport,
+    { onRequest: () => {}, onStrayResponse: () => {} },
+    {
+      clock,
+      logger,
+      timers,
+      forceRport: opts.forceRport ?? false,
+    },
+  );
   layerRef = layer;
-  const core = new ProxyCore(layer, transport, { request: () => {}, failure: () => {}, branchFailure: () => {} }, {
-    clock,
-    logger,
-    forceRport: opts.forceRport ?? false,
-    aliases: opts.aliases ?? [],
-    tm,
-    resolver: opts.resolver ?? new Resolver(),
-    serverHeader: opts.serverHeader,
-  });
+  const core = new ProxyCore(
+    layer,
+    transport,
+    { request: () => {}, failure: () => {}, branchFailure: () => {} },
+    {
+      clock,
+      logger,
+      forceRport: opts.forceRport ?? false,
+      aliases: opts.aliases ?? [],
+      tm,
+      resolver: opts.resolver ?? new Resolver(),
+      serverHeader: opts.serverHeader,
+    },
+  );
   layer.setUser(core);
-  const outbound = opts.outbound === undefined ? undefined : new Outbound(core, opts.outbound, opts.dataDir === undefined ? undefined : join(opts.dataDir, 'flow-token.key'));
+  const outbound =
+    opts.outbound === undefined
+      ? undefined
+      : new Outbound(
+          core,
+          opts.outbound,
+          opts.dataDir === undefined ? undefined : join(opts.dataDir, 'flow-token.key'),
+        );
   const rr = new RecordRoute(core, { ...DEFAULT_RR, ...opts.rr }, outbound);
   const path = (opts.path ?? outbound !== undefined) ? new PathModule(outbound) : undefined;
   const registrar = opts.registrar?.(core, outbound);

@@ -51,12 +51,17 @@ test('architecture: no file imports from a higher layer (style.md §2.1)', () =>
   for (const f of files(SRC)) {
     const from = layerOf(f);
     const rf = RANK[from];
-    assert.notEqual(rf, undefined, `${relative(SRC, f)}: unknown layer '${from}' (add it to test/arch.test.ts)`);
+    assert.notEqual(
+      rf,
+      undefined,
+      `${relative(SRC, f)}: unknown layer '${from}' (add it to test/arch.test.ts)`,
+    );
     for (const imp of importsOf(f)) {
       const to = layerOf(imp);
       const rt = RANK[to];
       if (rt === undefined || rf === undefined) continue;
-      if (rt > rf) violations.push(`${relative(SRC, f)} imports ${relative(SRC, imp)} (${from} -> ${to})`);
+      if (rt > rf)
+        violations.push(`${relative(SRC, f)} imports ${relative(SRC, imp)} (${from} -> ${to})`);
     }
   }
   assert.deepEqual(violations, []);

@@ -13,7 +13,10 @@ export class SipError extends Error {
     options?: { status?: number; reason?: string; cause?: unknown },
   ) {
     const known = (ERRORS as Record<string, { status: number; reason: string }>)[code];
-    super(message ?? known?.reason ?? code, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message ?? known?.reason ?? code,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.status = options?.status ?? known?.status ?? 500;
     this.reason = options?.reason ?? known?.reason ?? 'Server Internal Error';
@@ -27,10 +30,19 @@ export class SipError extends Error {
 export class SipParseError extends SipError {
   override name = 'SipParseError';
   readonly field: string;
+  /** What is wrong, without the field name (the message is `field: detail`). */
+  readonly detail: string;
 
-  constructor(code: ErrorCode, field: string, detail?: string, options?: { status?: number; reason?: string }) {
-    super(code, detail === undefined ? `${field}: ${ERRORS[code].reason}` : `${field}: ${detail}`, options);
+  constructor(
+    code: ErrorCode,
+    field: string,
+    detail?: string,
+    options?: { status?: number; reason?: string },
+  ) {
+    const d = detail ?? ERRORS[code].reason;
+    super(code, `${field}: ${d}`, options);
     this.field = field;
+    this.detail = d;
   }
 }
 

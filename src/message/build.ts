@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Hdr } from './constants.js';
-import { reasonPhrase } from './constants.js';
+import { InvalidArgumentError, SipError } from '../errors/sip-error.js';
+import { Hdr, reasonPhrase } from './constants.js';
 import type { SipRequest, SipResponse } from './message.js';
+import { splitCommaOffsets } from './parse/split.js';
 import { scanMessage } from './scanner.js';
 
 const TAG_PREFIX = randomBytes(4).toString('hex');
@@ -24,44 +25,62 @@ export function fnv1a(s: string): string {
 }
 
 /**
- * The To-tag of a stateless reply: derived from the request, so a retransmitted request gets the
- * same tag (RFC 3261 §8.2.6.2: the same tag for all responses to one request).
+ * The To-tag of a stateless reply: derived from the request (Call-ID, From tag, top Via branch,
+ * CSeq number), so a retransmitted request gets the same tag (RFC 3261 §8.2.6.2: the same tag
+ * for all responses to one request), and distinct requests get distinct tags.
  */
 export function statelessToTag(req: SipRequest): string {
-  const v = req.topVia;
-  const branch = v?.params.get('branch') ?? '';
+  const branch = req.topVia?.branch ?? '';
   return `${TAG_PREFIX}.${fnv1a(`${req.callId ?? ''}|${req.fromTag ?? ''}|${branch}|${req.cseq?.seq ?? ''}`)}`;
 }
 
+/** Options of {@link buildResponseBytes}. */
 export interface ResponseOptions {
+  /** Reason phrase (wire text); default: the standard phrase of the status. */
   reason?: string | undefined;
   /** To-tag to add when the request's To has none (status > 100). Default: {@link statelessToTag}. */
   toTag?: string | undefined;
   /** Extra header lines (without CRLF), wire text. */
   headers?: readonly string[] | undefined;
   body?: Buffer | undefined;
-  /** Replacement value for the top Via (e.g. with received/rport filled in). */
+  /** Replacement value for the top Via value (e.g. with received/rport filled in, RFC 3581 §4). */
   topVia?: string | undefined;
+  /** Copy the Record-Route headers (a UAS answering a dialog-creating request, RFC 3261 §12.1.1). */
+  recordRoute?: boolean | undefined;
 }
 
 /**
- * Builds the bytes of a response to `req` (RFC 3261 §8.2.6.2): Via headers copied in order, From,
- * To (with a tag added for non-100 responses when missing), Call-ID and CSeq copied, then the extra
- * headers and Content-Length.
+ * Builds the bytes of a response to `req` (RFC 3261 §8.2.6): the Via header fields copied in
+ * order (a field holding several values stays one field; `topVia` may replace the first value),
+ * From, To, Call-ID and CSeq copied, a To tag added when the request had none (except for 100,
+ * §8.2.6.2), Timestamp copied into a 100 (§8.2.6.1), then Record-Route if asked, the extra headers
+ * and Content-Length. Header values are copied unfolded, under their full names.
+ *
+ * Throws InvalidArgumentError for a status outside 100..699 or a reason with CR/LF (programmer
+ * errors). Never answer an ACK (§17.2.1): that is the caller's rule.
  */
-export function buildResponseBytes(req: SipRequest, status: number, opts: ResponseOptions = {}): Buffer {
-  let out = `SIP/2.0 ${status} ${opts.reason ?? reasonPhrase(status)}\r\n`;
+export function buildResponseBytes(
+  req: SipRequest,
+  status: number,
+  opts: ResponseOptions = {},
+): Buffer {
+  if (!Number.isInteger(status) || status < 100 || status > 699)
+    throw new InvalidArgumentError(`bad status code ${status}`);
+  const reason = opts.reason ?? reasonPhrase(status);
+  if (/[\r\n]/.test(reason))
+    throw new InvalidArgumentError('the reason phrase must not contain CR or LF');
+  let out = `SIP/2.0 ${status} ${reason}\r\n`;
   let firstVia = true;
   const n = req.headerCount;
-  // Via first, in order, then From, To, Call-ID, CSeq
   for (let k = 0; k < n; k++) {
     if (req.headerIdAt(k) !== Hdr.Via) continue;
+    const v = req.headerValueAt(k);
     if (firstVia && opts.topVia !== undefined) {
       // the top Via value may share its header field with others: replace only the first value
-      const v = req.headerValueAt(k);
-      const rest = restAfterFirstValue(v);
-      out += `Via: ${opts.topVia}${rest === undefined ? '' : `, ${rest}`}\r\n`;
-    } else out += `Via: ${req.headerValueAt(k)}\r\n`;
+      const o = splitCommaOffsets(v);
+      const rest = o.length > 2 ? v.slice(o[2]) : '';
+      out += `Via: ${opts.topVia}${rest === '' ? '' : `, ${rest}`}\r\n`;
+    } else out += `Via: ${v}\r\n`;
     firstVia = false;
   }
   const from = req.indexOf(Hdr.From);
@@ -69,6 +88,7 @@ export function buildResponseBytes(req: SipRequest, status: number, opts: Respon
   const to = req.indexOf(Hdr.To);
   if (to >= 0) {
     let tv = req.headerValueAt(to);
+    // RFC 3261 §8.2.6.2: add a To tag unless the request had one; a 100 need not carry one
     if (status > 100 && req.toTag === undefined) tv += `;tag=${opts.toTag ?? statelessToTag(req)}`;
     out += `To: ${tv}\r\n`;
   }
@@ -81,6 +101,8 @@ export function buildResponseBytes(req: SipRequest, status: number, opts: Respon
     const ts = req.indexOf(Hdr.Timestamp);
     if (ts >= 0) out += `Timestamp: ${req.headerValueAt(ts)}\r\n`;
   }
+  if (opts.recordRoute === true)
+    for (const v of req.getHeaders(Hdr.RecordRoute)) out += `Record-Route: ${v}\r\n`;
   if (opts.headers) for (const h of opts.headers) out += `${h}\r\n`;
   const body = opts.body;
   out += `Content-Length: ${body?.length ?? 0}\r\n\r\n`;
@@ -90,24 +112,17 @@ export function buildResponseBytes(req: SipRequest, status: number, opts: Respon
 }
 
 /** Builds a response and scans it back into a {@link SipResponse}. */
-export function buildResponse(req: SipRequest, status: number, opts: ResponseOptions = {}): SipResponse {
+export function buildResponse(
+  req: SipRequest,
+  status: number,
+  opts: ResponseOptions = {},
+): SipResponse {
   const r = scanMessage(buildResponseBytes(req, status, opts));
-  if (!r.ok || r.msg.isRequest) throw new Error(`built an invalid response: ${r.ok ? 'request' : r.error.message}`);
-  return r.msg as SipResponse;
-}
-
-function restAfterFirstValue(v: string): string | undefined {
-  let q = false;
-  let angle = false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 0x22) q = !q;
-    else if (!q && c === 0x3c) angle = true;
-    else if (!q && c === 0x3e) angle = false;
-    else if (!q && !angle && c === 0x2c) {
-      const rest = v.slice(i + 1).trim();
-      return rest.length > 0 ? rest : undefined;
-    }
+  if (!r.ok || r.msg.isRequest) {
+    throw new SipError(
+      'SIP_ERR_INTERNAL',
+      `built an invalid response: ${r.ok ? 'a request' : r.error.message}`,
+    );
   }
-  return undefined;
+  return r.msg as SipResponse;
 }

@@ -128,7 +128,8 @@ export const COMPACT_FORMS: Readonly<Record<string, Hdr>> = {
 };
 
 const BY_LOWER = new Map<string, Hdr>();
-for (let id = 1; id < HDR_NAMES.length; id++) BY_LOWER.set((HDR_NAMES[id] ?? '').toLowerCase(), id as Hdr);
+for (let id = 1; id < HDR_NAMES.length; id++)
+  BY_LOWER.set((HDR_NAMES[id] ?? '').toLowerCase(), id as Hdr);
 for (const [k, id] of Object.entries(COMPACT_FORMS)) BY_LOWER.set(k, id);
 
 /** Header id for a name in any case or compact form; `Hdr.Other` if not well known. */
@@ -188,6 +189,29 @@ export const Method = {
   REFER: 'REFER',
   PUBLISH: 'PUBLISH',
 } as const;
+
+const METHODS_BY_LENGTH: (string[] | undefined)[] = [];
+for (const m of Object.values(Method)) {
+  const list = METHODS_BY_LENGTH[m.length] ?? [];
+  list.push(m);
+  METHODS_BY_LENGTH[m.length] = list;
+}
+
+/**
+ * The method written in b[x, y) (RFC 3261 §7.1: case-sensitive), as a shared string for the
+ * well-known methods so that reading it allocates nothing; `s` is the same text as a string.
+ */
+export function methodName(b: Uint8Array, s: string, x: number, y: number): string {
+  const list = METHODS_BY_LENGTH[y - x];
+  if (list !== undefined) {
+    outer: for (let m = 0; m < list.length; m++) {
+      const name = list[m] ?? '';
+      for (let i = 0; i < name.length; i++) if (b[x + i] !== name.charCodeAt(i)) continue outer;
+      return name;
+    }
+  }
+  return s.slice(x, y);
+}
 
 /** RFC 3261 §8.2.6: the Via branch magic cookie. */
 export const MAGIC_COOKIE = 'z9hG4bK';
@@ -250,5 +274,7 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
 };
 
 export function reasonPhrase(status: number): string {
-  return REASON_PHRASES[status] ?? (status < 200 ? 'Provisional' : status < 300 ? 'Success' : 'Error');
+  return (
+    REASON_PHRASES[status] ?? (status < 200 ? 'Provisional' : status < 300 ? 'Success' : 'Error')
+  );
 }

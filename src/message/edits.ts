@@ -1,14 +1,30 @@
-import { Hdr, HDR_NAMES } from './constants.js';
+import { InvalidArgumentError } from '../errors/sip-error.js';
+import { HDR_NAMES, Hdr } from './constants.js';
 import type { SipMessage } from './message.js';
 import { SipRequest } from './message.js';
 
+/** Throws unless `line` is one header line of wire text: `name: value`, no CR or LF. */
+function checkLine(line: string): void {
+  if (/[\r\n]/.test(line) || !/^[!%'*+\-.0-9A-Z_`a-z~]+[ \t]*:/.test(line)) {
+    throw new InvalidArgumentError(
+      `not a single header line: ${JSON.stringify(line.slice(0, 80))}`,
+    );
+  }
+}
+
+function checkText(what: string, text: string): void {
+  if (/[\r\n]/.test(text)) throw new InvalidArgumentError(`${what} must not contain CR or LF`);
+}
+
 /**
- * Changes to a message, kept apart from its bytes and applied when serializing (Kamailio's "lumps"):
- * headers nobody touched are forwarded byte for byte. Several edit lists can be applied together
- * (message-wide changes from the script plus per-branch changes from the proxy core).
+ * Changes to a message, kept apart from its bytes and applied when serializing (Kamailio's
+ * "lumps"): headers nobody touched are forwarded byte for byte. Several edit lists can be applied
+ * together (message-wide changes from the script plus per-branch changes from the proxy core).
  *
- * Header positions refer to the header fields of the original message (see `SipMessage.indexOf`).
- * Text given here is wire text: latin1 strings, one char per byte (see {@link toWire}).
+ * Header positions are indexes of the header fields of the original message (see
+ * `SipMessage.indexOf`). Text given here is wire text: latin1 strings, one char per byte (see
+ * {@link toWire}); lines are checked for CR/LF so that no edit can inject a header or end the
+ * header block. Content-Length is owned by {@link serialize}: edits of that header are ignored.
  */
 export class EditList {
   /** Headers removed, by index. */
@@ -26,6 +42,7 @@ export class EditList {
   /** New body (Content-Length is recomputed). */
   body: Buffer | undefined;
 
+  /** True when the list changes nothing. */
   get isEmpty(): boolean {
     return (
       this.removed === undefined &&
@@ -38,8 +55,10 @@ export class EditList {
     );
   }
 
+  /** Removes header k of the original message. */
   removeHeader(k: number): this {
-    (this.removed ??= new Set()).add(k);
+    this.removed ??= new Set();
+    this.removed.add(k);
     return this;
   }
 
@@ -50,12 +69,17 @@ export class EditList {
     return ks.length;
   }
 
+  /** Replaces the value of header k (its name is kept as written, compact forms included). */
   replaceHeader(k: number, value: string): this {
-    (this.replaced ??= new Map()).set(k, value);
+    checkText('a header value', value);
+    this.replaced ??= new Map();
+    this.replaced.set(k, value);
     return this;
   }
 
+  /** Inserts a header line (`Name: value`, no CRLF) before header k of the original message. */
   insertBefore(k: number, line: string): this {
+    checkLine(line);
     this.before ??= new Map();
     const l = this.before.get(k);
     if (l === undefined) this.before.set(k, [line]);
@@ -63,26 +87,37 @@ export class EditList {
     return this;
   }
 
+  /** Inserts a header line at the top of the header block (e.g. a Via or Record-Route). */
   insertTop(line: string): this {
-    (this.top ??= []).push(line);
+    checkLine(line);
+    this.top ??= [];
+    this.top.push(line);
     return this;
   }
 
+  /** Appends a header line after the last header. */
   append(line: string): this {
-    (this.end ??= []).push(line);
+    checkLine(line);
+    this.end ??= [];
+    this.end.push(line);
     return this;
   }
 
+  /** Rewrites the Request-URI (requests only; ignored for responses). */
   setRequestUri(uri: string): this {
+    if (/[\s<>]/.test(uri) || uri.length === 0)
+      throw new InvalidArgumentError(`bad Request-URI: ${JSON.stringify(uri.slice(0, 80))}`);
     this.requestUri = uri;
     return this;
   }
 
+  /** Replaces the body (Content-Length follows; Content-Type is the caller's business). */
   setBody(body: Buffer): this {
     this.body = body;
     return this;
   }
 
+  /** An independent copy (e.g. per forked branch). */
   clone(): EditList {
     const e = new EditList();
     if (this.removed) e.removed = new Set(this.removed);
@@ -98,7 +133,6 @@ export class EditList {
 
 /** Converts a JavaScript string to wire text (UTF-8 bytes as a latin1 string). */
 export function toWire(s: string): string {
-  // fast path: pure ASCII needs no conversion
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'utf8').toString('latin1');
   }
@@ -108,28 +142,34 @@ export function toWire(s: string): string {
 const CL = HDR_NAMES[Hdr.ContentLength] as string;
 
 /**
- * Writes a message with the given edit lists applied, in order. Content-Length is made correct
- * (RFC 3261 §20.14: mandatory on stream transports, so it is added when missing). With no edits
- * and a correct Content-Length, the original bytes are returned without a copy.
+ * Writes a message with the given edit lists applied, in order: the start line (with a new
+ * Request-URI if set), then for each original header the lines inserted before it and the header
+ * itself (removed, with a new value, or its original bytes, folding and name spelling included),
+ * then the appended lines, the empty line and the body.
+ *
+ * Content-Length always ends up correct and present exactly once (RFC 3261 §18.3, §20.14: it is
+ * mandatory on stream transports): an existing header keeps its place and name (`l:` stays
+ * compact) and is rewritten only when its value is wrong; a message without one gets
+ * `Content-Length` after the other headers. With no edits and a correct Content-Length the
+ * original bytes are returned without a copy.
  */
 export function serialize(msg: SipMessage, ...lists: (EditList | undefined)[]): Buffer {
   const edits = lists.filter((l): l is EditList => l !== undefined && !l.isEmpty);
-  const raw = msg.raw;
-  let bodyStr: string | undefined;
   let bodyBuf: Buffer | undefined;
-  for (const e of edits) if (e.body !== undefined) bodyBuf = e.body;
+  let ruri: string | undefined;
+  for (const e of edits) {
+    if (e.body !== undefined) bodyBuf = e.body;
+    if (e.requestUri !== undefined) ruri = e.requestUri;
+  }
   const bodyLen = bodyBuf === undefined ? msg.bodyEnd - msg.bodyStart : bodyBuf.length;
   const clK = msg.indexOf(Hdr.ContentLength);
-  let clRemoved = false;
-  for (const e of edits) if (clK >= 0 && e.removed?.has(clK)) clRemoved = true;
-  const clOk = clK >= 0 && !clRemoved && msg.contentLength === bodyLen && !edits.some((e) => e.replaced?.has(clK));
+  const clOk = clK >= 0 && msg.contentLength === bodyLen;
   if (edits.length === 0 && clOk) return msg.bytes;
 
-  // start line
+  const raw = msg.raw;
   let out: string;
-  let ruri: string | undefined;
-  for (const e of edits) if (e.requestUri !== undefined) ruri = e.requestUri;
-  if (ruri !== undefined && msg instanceof SipRequest) out = `${msg.method} ${ruri} ${msg.version}\r\n`;
+  if (ruri !== undefined && msg instanceof SipRequest)
+    out = `${msg.method} ${ruri} ${msg.version}\r\n`;
   else out = raw.slice(msg.startLineStart, msg.headersStart);
   for (const e of edits) if (e.top) for (const l of e.top) out += `${l}\r\n`;
   const n = msg.headerCount;
@@ -138,7 +178,13 @@ export function serialize(msg: SipMessage, ...lists: (EditList | undefined)[]): 
       const b = e.before?.get(k);
       if (b) for (const l of b) out += `${l}\r\n`;
     }
-    if (k === clK) continue; // written at the end, with the right value
+    if (k === clK) {
+      // Content-Length belongs to serialize: kept in place, rewritten when wrong
+      out += clOk
+        ? raw.slice(msg.headerLineStart(k), msg.headerLineEnd(k))
+        : `${msg.headerNameAt(k)}: ${bodyLen}\r\n`;
+      continue;
+    }
     let removed = false;
     let value: string | undefined;
     for (const e of edits) {
@@ -148,21 +194,13 @@ export function serialize(msg: SipMessage, ...lists: (EditList | undefined)[]): 
     }
     if (removed) continue;
     if (value !== undefined) out += `${msg.headerNameAt(k)}: ${value}\r\n`;
-    else {
-      const ls = msg.headerLineStart(k);
-      const le = msg.headerLineEnd(k);
-      out += raw.slice(ls, le);
-      if (raw.charCodeAt(le - 1) !== 0x0a) out += '\r\n';
-    }
+    else out += raw.slice(msg.headerLineStart(k), msg.headerLineEnd(k));
   }
   for (const e of edits) if (e.end) for (const l of e.end) out += `${l}\r\n`;
-  if (clOk) out += raw.slice(msg.headerLineStart(clK), msg.headerLineEnd(clK));
-  else if (!clRemoved || bodyLen > 0 || clK < 0) out += `${clK >= 0 && !clRemoved ? msg.headerNameAt(clK) : CL}: ${bodyLen}\r\n`;
+  if (clK < 0) out += `${CL}: ${bodyLen}\r\n`;
   out += '\r\n';
-  if (bodyBuf === undefined) {
-    bodyStr = raw.slice(msg.bodyStart, msg.bodyEnd);
-    return Buffer.from(out + bodyStr, 'latin1');
-  }
+  if (bodyBuf === undefined)
+    return Buffer.from(out + raw.slice(msg.bodyStart, msg.bodyEnd), 'latin1');
   const head = Buffer.from(out, 'latin1');
   return Buffer.concat([head, bodyBuf], head.length + bodyBuf.length);
 }

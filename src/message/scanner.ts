@@ -1,146 +1,282 @@
 import type { ErrorCode } from '../errors/codes.js';
 import { SipParseError } from '../errors/sip-error.js';
-import { COMPACT_FORMS, Hdr, HDR_NAMES } from './constants.js';
-import { SipRequest, SipResponse, type SipMessage } from './message.js';
-import { ALPHA, DIGIT, SCHEME, TOKEN } from './parse/chars.js';
+import { COMPACT_FORMS, HDR_NAMES, Hdr, methodName } from './constants.js';
+import { type SipMessage, SipRequest, SipResponse } from './message.js';
+import { ALPHA, bytesOf, DIGIT, TOKEN } from './parse/chars.js';
 
 /** Limits applied while scanning; a message over them is rejected (RFC 3261 §18.1.1, §21.4.11). */
 export interface MessageLimits {
-  /** Bytes in one message (datagram or framed stream message). */
+  /** Bytes in one message (datagram or framed stream message); over it: 513. */
   maxMessageSize: number;
-  /** Header fields in one message. */
+  /** Header fields in one message; over it: 400. */
   maxHeaders: number;
-  /** Bytes in one (unfolded) header line or the start line. */
+  /** Bytes in one (unfolded) header field or the start line; over it: 400 (414 for a request line). */
   maxLineLength: number;
 }
 
+/** The limits used when none are given. */
 export const DEFAULT_LIMITS: Readonly<MessageLimits> = Object.freeze({
   maxMessageSize: 65_535,
   maxHeaders: 256,
   maxLineLength: 16_384,
 });
 
+/** Outcome of {@link scanMessage}. */
 export type ScanResult =
   | { ok: true; msg: SipMessage }
   /** `msg` is present when the header block could be delimited, so a reply may still be possible. */
   | { ok: false; error: SipParseError; msg?: SipMessage };
 
-// Well-known names grouped by length, for allocation-free recognition of header names.
-const BY_LENGTH: { id: Hdr; lower: string }[][] = [];
-for (let id = 1; id < HDR_NAMES.length; id++) {
-  const lower = (HDR_NAMES[id] as string).toLowerCase();
-  const list = BY_LENGTH[lower.length] ?? [];
-  list.push({ id: id as Hdr, lower });
-  BY_LENGTH[lower.length] = list;
+// ---- header-name recognition without allocating: candidates by their first two letters, matched
+// byte by byte (ASCII letters folded) up to the end of the name.
+
+interface Candidate {
+  /** The name in lower case, as bytes. */
+  readonly lower: Uint8Array;
+  readonly id: Hdr;
 }
-const COMPACT = new Int8Array(128);
+const CANDIDATES: (Candidate[] | undefined)[] = new Array(32 * 32);
+function pairSlot(c0: number, c1: number): number {
+  return (c0 & 0x1f) * 32 + (c1 & 0x1f);
+}
+for (let id = 1; id < HDR_NAMES.length; id++) {
+  const lower = (HDR_NAMES[id] ?? '').toLowerCase();
+  const k = pairSlot(lower.charCodeAt(0), lower.charCodeAt(1));
+  const list = CANDIDATES[k] ?? [];
+  list.push({ lower: Buffer.from(lower, 'latin1'), id: id as Hdr });
+  CANDIDATES[k] = list;
+}
+/** RFC 3261 §7.3.3 compact forms (and later RFCs'), by byte. */
+const COMPACT = new Uint8Array(256);
 for (const [k, id] of Object.entries(COMPACT_FORMS)) {
   COMPACT[k.charCodeAt(0)] = id;
   COMPACT[k.toUpperCase().charCodeAt(0)] = id;
 }
 
-/** Identifies a header name written in s[ns, ne) without allocating. */
-export function recognizeHeader(s: string, ns: number, ne: number): Hdr {
-  const len = ne - ns;
-  if (len === 1) return (COMPACT[s.charCodeAt(ns)] ?? 0) as Hdr;
-  const cands = BY_LENGTH[len];
-  if (cands === undefined) return Hdr.Other;
-  outer: for (let c = 0; c < cands.length; c++) {
-    const cand = cands[c] as { id: Hdr; lower: string };
-    const lower = cand.lower;
-    for (let i = 0; i < len; i++) {
-      if ((s.charCodeAt(ns + i) | 0x20) !== lower.charCodeAt(i)) continue outer;
-    }
-    return cand.id;
+/** End of the name recognized by the last call of {@link recognizeAt}. */
+let nameEnd = 0;
+
+/**
+ * Recognizes the well-known header name starting at b[ns] and ending before a non-token byte;
+ * sets {@link nameEnd}. Returns Hdr.Other (and nameEnd = ns) when the name is not a well-known
+ * one, so that the caller scans it as a token.
+ */
+function recognizeAt(b: Uint8Array, ns: number): Hdr {
+  const c0 = b[ns] ?? 0;
+  const c1 = b[ns + 1] ?? 0;
+  if (TOKEN[c1] !== 1) {
+    nameEnd = ns + 1;
+    const id = COMPACT[c0] ?? 0;
+    if (id !== 0) return id as Hdr;
+    nameEnd = ns;
+    return Hdr.Other;
   }
+  const cands = CANDIDATES[pairSlot(c0, c1)];
+  if (cands !== undefined) {
+    outer: for (let c = 0; c < cands.length; c++) {
+      const cand = cands[c] as Candidate;
+      const lower = cand.lower;
+      const len = lower.length;
+      for (let i = 0; i < len; i++) {
+        const x = b[ns + i] ?? 0;
+        // names hold only letters, digits and '-' (all >= 0x2d): `| 0x20` then folds letters only
+        if ((x | 0x20) !== lower[i] || x < 0x2d) continue outer;
+      }
+      if (TOKEN[b[ns + len] ?? 0] === 1) continue;
+      nameEnd = ns + len;
+      return cand.id;
+    }
+  }
+  nameEnd = ns;
   return Hdr.Other;
+}
+
+/**
+ * Identifies a header name written in src[ns, ne) (any case, compact forms) without allocating;
+ * `Hdr.Other` when it is not a well-known name.
+ */
+export function recognizeHeader(src: string | Uint8Array, ns: number, ne: number): Hdr {
+  const b = typeof src === 'string' ? bytesOf(src) : src;
+  const id = recognizeAt(b, ns);
+  return nameEnd === ne ? id : Hdr.Other;
+}
+
+/** Scratch offset table of the scan in progress (copied out at the end). */
+const SCRATCH: number[] = new Array<number>(5 * 1024).fill(0);
+
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+/** Buffer#latin1Slice (no argument checks, unlike Buffer#toString) when this Node.js has it. */
+const HAS_LATIN1_SLICE =
+  typeof (Buffer.prototype as unknown as Partial<Latin1Slicer>).latin1Slice === 'function';
+
+/** The buffer as a latin1 string: one char per byte, so string and byte offsets agree. */
+function latin1(buf: Buffer): string {
+  return HAS_LATIN1_SLICE
+    ? (buf as unknown as Latin1Slicer).latin1Slice(0, buf.length)
+    : buf.toString('latin1');
 }
 
 function err(code: ErrorCode, field: string, detail: string, status?: number): SipParseError {
   return new SipParseError(code, field, detail, status === undefined ? undefined : { status });
 }
 
+/** True when b[x, y) is `SIP/2.0`, the protocol name in any case (RFC 3261 §7.1, §25.1). */
+function isSip20(b: Uint8Array, x: number, y: number): boolean {
+  return (
+    y - x === 7 &&
+    ((b[x] ?? 0) | 0x20) === 0x73 &&
+    ((b[x + 1] ?? 0) | 0x20) === 0x69 &&
+    ((b[x + 2] ?? 0) | 0x20) === 0x70 &&
+    b[x + 3] === 0x2f &&
+    b[x + 4] === 0x32 &&
+    b[x + 5] === 0x2e &&
+    b[x + 6] === 0x30
+  );
+}
+
+/** True when b[x, y) is `SIP/` 1*DIGIT "." 1*DIGIT (RFC 3261 §25.1 SIP-Version). */
+function isSipVersion(b: Uint8Array, x: number, y: number): boolean {
+  if (y - x < 7 || ((b[x] ?? 0) | 0x20) !== 0x73 || ((b[x + 1] ?? 0) | 0x20) !== 0x69) return false;
+  if (((b[x + 2] ?? 0) | 0x20) !== 0x70 || b[x + 3] !== 0x2f) return false;
+  let i = x + 4;
+  const d1 = i;
+  while (i < y && DIGIT[b[i] ?? 0] === 1) i++;
+  if (i === d1 || b[i] !== 0x2e) return false;
+  const d2 = ++i;
+  while (i < y && DIGIT[b[i] ?? 0] === 1) i++;
+  return i > d2 && i === y;
+}
+
+/** True when s[x, y) holds a ':' (the end of a URI scheme). */
+function hasColon(s: string, x: number, y: number): boolean {
+  const c = s.indexOf(':', x);
+  return c >= 0 && c < y;
+}
+
 /**
  * Scans one SIP message in a single pass: start line, header name/value offsets, body by
  * Content-Length (RFC 3261 §7, §18.3). Header values are not parsed here; accessors parse them on
- * first use. Never throws: problems come back as values.
+ * first use, and `validateMessage` checks their syntax. Never throws: problems come back as values.
  *
- * For a datagram, octets after Content-Length are discarded (RFC 3261 §18.3, RFC 4475 §3.1.1.8);
- * a Content-Length larger than the datagram is an error (§18.3: 400).
+ * For a datagram (`stream` false), octets after Content-Length are discarded (RFC 3261 §18.3, RFC
+ * 4475 §3.1.1.8) and a missing Content-Length means "body to the end"; a Content-Length larger
+ * than the datagram is an error (§18.3: 400). On a stream, Content-Length is mandatory.
  */
-export function scanMessage(buf: Buffer, limits: Readonly<MessageLimits> = DEFAULT_LIMITS, stream = false): ScanResult {
+export function scanMessage(
+  buf: Buffer,
+  limits: Readonly<MessageLimits> = DEFAULT_LIMITS,
+  stream = false,
+): ScanResult {
   const n = buf.length;
-  const s = buf.toString('latin1', 0, n);
+  const s = latin1(buf);
   let error: SipParseError | undefined;
   let pos = 0;
   // RFC 3261 §7.5: ignore CRLFs before the start line
-  while (pos < n) {
-    const c = s.charCodeAt(pos);
-    if (c !== 0x0d && c !== 0x0a) break;
-    pos++;
-  }
-  if (pos >= n) return { ok: false, error: err('SIP_ERR_PARSE_START_LINE', 'start-line', 'empty message') };
-  let lf = s.indexOf('\n', pos);
-  if (lf < 0) return { ok: false, error: err('SIP_ERR_PARSE_START_LINE', 'start-line', 'no end of start line') };
+  while (pos < n && (buf[pos] === 0x0d || buf[pos] === 0x0a)) pos++;
+  if (pos >= n)
+    return { ok: false, error: err('SIP_ERR_PARSE_START_LINE', 'start-line', 'empty message') };
+  const lf = s.indexOf('\n', pos);
+  if (lf < 0)
+    return {
+      ok: false,
+      error: err('SIP_ERR_PARSE_START_LINE', 'start-line', 'no end of start line'),
+    };
   const slStart = pos;
-  const slEnd = lf > pos && s.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf;
-  if (slEnd - slStart > limits.maxLineLength) error = err('SIP_ERR_LIMIT_LINE', 'start-line', 'start line too long', 414);
-  const isResponse = slEnd - slStart >= 4 && s.startsWith('SIP/', slStart);
+  const slEnd = buf[lf - 1] === 0x0d ? lf - 1 : lf;
+  const isResponse =
+    buf[slStart] === 0x53 &&
+    buf[slStart + 1] === 0x49 &&
+    buf[slStart + 2] === 0x50 &&
+    buf[slStart + 3] === 0x2f;
   // ---- start line
   let method = '';
   let uri = '';
-  let version = '';
+  let version = 'SIP/2.0';
   let status = 0;
   let reason = '';
   if (isResponse) {
-    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
-    const sp1 = s.indexOf(' ', slStart);
-    version = s.slice(slStart, sp1 < 0 || sp1 > slEnd ? slEnd : sp1);
-    if (sp1 < 0 || sp1 >= slEnd) error ??= err('SIP_ERR_PARSE_STATUS', 'start-line', 'no status code');
-    else {
-      let i = sp1 + 1;
-      const ds = i;
-      while (i < slEnd && DIGIT[s.charCodeAt(i)] === 1) i++;
-      if (i - ds !== 3 || (i < slEnd && s.charCodeAt(i) !== 0x20)) error ??= err('SIP_ERR_PARSE_STATUS', 'start-line', 'status code is not 3 digits');
-      else {
-        status = Number(s.slice(ds, i));
-        if (status < 100) error ??= err('SIP_ERR_PARSE_STATUS', 'start-line', 'status code below 100');
-        reason = i < slEnd ? s.slice(i + 1, slEnd) : '';
-      }
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF (RFC 3261 §7.2)
+    let sp1 = s.indexOf(' ', slStart);
+    if (sp1 < 0 || sp1 > slEnd) sp1 = slEnd;
+    if (!isSip20(buf, slStart, sp1)) {
+      version = s.slice(slStart, sp1);
+      error = isSipVersion(buf, slStart, sp1)
+        ? err('SIP_ERR_PARSE_VERSION', 'start-line', `unsupported version ${version.slice(0, 16)}`)
+        : err('SIP_ERR_PARSE_STATUS', 'start-line', 'bad SIP-Version');
     }
-    if (version.toUpperCase() !== 'SIP/2.0') error ??= err('SIP_ERR_PARSE_VERSION', 'start-line', `unsupported version ${version.slice(0, 16)}`);
-  } else {
-    // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1): exactly single SPs
-    const sp1 = s.indexOf(' ', slStart);
-    const sp2 = sp1 < 0 ? -1 : s.indexOf(' ', sp1 + 1);
-    if (sp1 < 0 || sp1 >= slEnd || sp2 < 0 || sp2 >= slEnd) {
-      method = s.slice(slStart, sp1 < 0 || sp1 > slEnd ? slEnd : sp1);
-      error ??= err('SIP_ERR_PARSE_START_LINE', 'start-line', 'malformed request line');
+    let i = sp1 + 1;
+    const ds = i;
+    while (i < slEnd && DIGIT[buf[i] ?? 0] === 1) i++;
+    // Status-Code = 3DIGIT, 100..699 (RFC 3261 §7.2, §21; RFC 4475 §3.1.2.19)
+    if (sp1 >= slEnd || i - ds !== 3 || (i < slEnd && buf[i] !== 0x20)) {
+      error ??= err('SIP_ERR_PARSE_STATUS', 'start-line', 'status code is not 3 digits');
     } else {
-      method = s.slice(slStart, sp1);
-      uri = s.slice(sp1 + 1, sp2);
-      version = s.slice(sp2 + 1, slEnd);
-      if (method.length === 0 || !allToken(method)) error ??= err('SIP_ERR_PARSE_START_LINE', 'start-line', 'bad method');
-      else if (uri.length === 0 || version.includes(' ')) error ??= err('SIP_ERR_PARSE_START_LINE', 'start-line', 'extra whitespace in request line');
-      else if (!looksLikeUri(uri)) error ??= err('SIP_ERR_PARSE_URI', 'Request-URI', 'Request-URI is not an absolute URI');
-      else if (version.toUpperCase() !== 'SIP/2.0') {
-        error ??= /^SIP\/\d+\.\d+$/i.test(version)
-          ? err('SIP_ERR_PARSE_VERSION', 'start-line', `unsupported version ${version.slice(0, 16)}`)
+      status =
+        ((buf[ds] ?? 0) - 0x30) * 100 +
+        ((buf[ds + 1] ?? 0) - 0x30) * 10 +
+        (buf[ds + 2] ?? 0) -
+        0x30;
+      if (status < 100 || status > 699)
+        error ??= err('SIP_ERR_PARSE_STATUS', 'start-line', `status code ${status} out of range`);
+      reason = i < slEnd ? s.slice(i + 1, slEnd) : '';
+    }
+    if (slEnd - slStart > limits.maxLineLength)
+      error ??= err('SIP_ERR_LIMIT_LINE', 'start-line', 'status line too long');
+  } else {
+    // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1): single SPs, no LWS
+    let me = slStart;
+    while (me < slEnd && TOKEN[buf[me] ?? 0] === 1) me++;
+    const us = me + 1;
+    let ue = s.indexOf(' ', us);
+    if (ue < 0 || ue > slEnd) ue = slEnd;
+    method = methodName(buf, s, slStart, me);
+    if (me === slStart || buf[me] !== 0x20) {
+      error = err('SIP_ERR_PARSE_START_LINE', 'start-line', 'bad method or missing SP');
+    } else if (ue >= slEnd || ue === us) {
+      error = err('SIP_ERR_PARSE_START_LINE', 'start-line', 'malformed request line');
+    } else {
+      uri = s.slice(us, ue);
+      const vs = ue + 1;
+      if (!isSip20(buf, vs, slEnd)) version = s.slice(vs, slEnd);
+      // the Request-URI is an absolute URI without LWS or <> (RFC 3261 §25.1); validateMessage
+      // checks the rest of its grammar
+      const sp = s.indexOf(' ', vs);
+      if (sp >= 0 && sp < slEnd) {
+        error = err('SIP_ERR_PARSE_START_LINE', 'start-line', 'extra whitespace in request line');
+      } else if (ALPHA[buf[us] ?? 0] !== 1 || !hasColon(s, us, ue)) {
+        error = err('SIP_ERR_PARSE_URI', 'Request-URI', 'Request-URI is not an absolute URI');
+      } else if (version !== 'SIP/2.0') {
+        // RFC 3261 §8.2.2 / RFC 4475 §3.1.2.16: a well-formed other version gets 505
+        error = isSipVersion(buf, vs, slEnd)
+          ? err(
+              'SIP_ERR_PARSE_VERSION',
+              'start-line',
+              `unsupported version ${version.slice(0, 16)}`,
+            )
           : err('SIP_ERR_PARSE_START_LINE', 'start-line', 'bad SIP-Version');
       }
     }
+    // RFC 3261 §21.4.15: an over-long Request-URI is answered 414
+    if (slEnd - slStart > limits.maxLineLength)
+      error ??= err('SIP_ERR_LIMIT_LINE', 'start-line', 'request line too long', 414);
   }
-  // ---- headers
-  const hdr: number[] = [];
+  // ---- headers (bytes from `buf`; line ends and colons by the native string search on `s`)
+  const hdr = SCRATCH;
+  let h = 0;
+  const maxLine = limits.maxLineLength;
+  const maxHeaders = limits.maxHeaders;
   pos = lf + 1;
   const headersStart = pos;
   let headersEnd = -1;
   let bodyStart = -1;
   let count = 0;
   let clIndex = -1;
+  let folded = false;
   while (pos < n) {
-    const c0 = s.charCodeAt(pos);
-    if (c0 === 0x0d && s.charCodeAt(pos + 1) === 0x0a) {
+    const c0 = buf[pos];
+    if (c0 === 0x0d && buf[pos + 1] === 0x0a) {
       headersEnd = pos;
       bodyStart = pos + 2;
       break;
@@ -150,96 +286,143 @@ export function scanMessage(buf: Buffer, limits: Readonly<MessageLimits> = DEFAU
       bodyStart = pos + 1;
       break;
     }
-    // find the end of this header field, following folded continuation lines (RFC 3261 §7.3.1)
+    // the end of this header field, following folded continuation lines (RFC 3261 §7.3.1)
     let le = s.indexOf('\n', pos);
-    while (le >= 0 && le + 1 < n) {
-      const nx = s.charCodeAt(le + 1);
+    while (le >= 0) {
+      const nx = buf[le + 1];
       if (nx !== 0x20 && nx !== 0x09) break;
+      folded = true;
       le = s.indexOf('\n', le + 1);
     }
-    if (le < 0) {
-      error ??= err('SIP_ERR_PARSE_HEADER', 'headers', 'header block not terminated by an empty line');
-      break;
-    }
+    if (le < 0) break;
     const lineEnd = le + 1;
-    if (le - pos > limits.maxLineLength) error ??= err('SIP_ERR_LIMIT_LINE', 'headers', 'header line too long');
-    if (++count > limits.maxHeaders) {
-      error ??= err('SIP_ERR_LIMIT_HEADERS', 'headers', `more than ${limits.maxHeaders} header fields`);
+    if (le - pos > maxLine) error ??= err('SIP_ERR_LIMIT_LINE', 'headers', 'header line too long');
+    if (++count > maxHeaders) {
+      error ??= err('SIP_ERR_LIMIT_HEADERS', 'headers', `more than ${maxHeaders} header fields`);
       pos = lineEnd;
       continue;
     }
-    // name
-    let i = pos;
-    while (i < le && TOKEN[s.charCodeAt(i)] === 1) i++;
-    const ne = i;
-    while (i < le && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
-    if (ne === pos || s.charCodeAt(i) !== 0x3a) {
-      error ??= err('SIP_ERR_PARSE_HEADER', 'headers', `malformed header line '${s.slice(pos, Math.min(le, pos + 40)).trim()}'`);
+    // header-name HCOLON: token *(SP / HTAB) ":" (RFC 3261 §7.3.1, §25.1)
+    const id = recognizeAt(buf, pos);
+    let ne = nameEnd;
+    // a well-known name is a token by construction; any other one is scanned here
+    if (id === Hdr.Other) while (TOKEN[buf[ne] ?? 0] === 1) ne++;
+    let colon = ne;
+    while (buf[colon] === 0x20 || buf[colon] === 0x09) colon++;
+    if (ne === pos || buf[colon] !== 0x3a || colon >= le) {
+      error ??= err(
+        'SIP_ERR_PARSE_HEADER',
+        'headers',
+        `malformed header line '${s.slice(pos, Math.min(le, pos + 40)).trim()}'`,
+      );
       pos = lineEnd;
       continue;
     }
-    i++;
-    // value: skip leading LWS (including folding)
-    while (i < le) {
-      const c = s.charCodeAt(i);
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break;
-      i++;
-    }
-    let ve = le;
-    while (ve > i) {
-      const c = s.charCodeAt(ve - 1);
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break;
-      ve--;
-    }
-    const id = recognizeHeader(s, pos, ne);
+    // value: LWS around it is not part of it (SWS after HCOLON); usually one SP before, CRLF after
+    let ve = buf[le - 1] === 0x0d ? le - 1 : le;
+    let i = colon + 1;
+    if (buf[i] === 0x20 && i < ve) i++;
+    let c = buf[i] ?? 0;
+    while (i < ve && (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a)) c = buf[++i] ?? 0;
+    c = buf[ve - 1] ?? 0;
+    while (ve > i && (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a)) c = buf[--ve - 1] ?? 0;
     if (id === Hdr.ContentLength) {
-      if (clIndex >= 0) error ??= err('SIP_ERR_PARSE_DUPLICATE_HEADER', 'Content-Length', 'several Content-Length headers');
-      else clIndex = hdr.length;
+      // RFC 4475 §3.3.9: several Content-Length values leave the body length unknown
+      if (clIndex >= 0)
+        error ??= err(
+          'SIP_ERR_PARSE_DUPLICATE_HEADER',
+          'Content-Length',
+          'several Content-Length headers',
+        );
+      else clIndex = h;
     }
-    hdr.push(id, pos, ne, i, ve);
+    hdr[h] = id;
+    hdr[h + 1] = pos;
+    hdr[h + 2] = ne;
+    hdr[h + 3] = i;
+    hdr[h + 4] = ve;
+    h += 5;
     pos = lineEnd;
   }
   if (headersEnd < 0) {
     headersEnd = pos;
     bodyStart = pos;
-    error ??= err('SIP_ERR_PARSE_HEADER', 'headers', 'header block not terminated by an empty line');
+    error ??= err(
+      'SIP_ERR_PARSE_HEADER',
+      'headers',
+      'header block not terminated by an empty line',
+    );
   }
-  // ---- body
+  // ---- body (RFC 3261 §18.3, §20.14)
   let bodyEnd = n;
   if (clIndex >= 0) {
-    const vs = hdr[clIndex + 3] as number;
-    const ve = hdr[clIndex + 4] as number;
+    const vs = hdr[clIndex + 3] ?? 0;
+    const ve = hdr[clIndex + 4] ?? 0;
     let cl = 0;
     let okCl = ve > vs && ve - vs <= 10;
     for (let i = vs; okCl && i < ve; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) okCl = false;
-      else cl = cl * 10 + (c - 0x30);
+      const d = (buf[i] ?? 0) - 0x30;
+      if (d < 0 || d > 9) okCl = false;
+      else cl = cl * 10 + d;
     }
-    if (!okCl) error ??= err('SIP_ERR_PARSE_CONTENT_LENGTH', 'Content-Length', 'Content-Length is not a number');
-    else if (bodyStart + cl > n) error ??= err('SIP_ERR_PARSE_BODY', 'Content-Length', 'Content-Length larger than the message');
+    if (!okCl)
+      error ??= err(
+        'SIP_ERR_PARSE_CONTENT_LENGTH',
+        'Content-Length',
+        'Content-Length is not a number',
+      );
+    else if (bodyStart + cl > n)
+      error ??= err(
+        'SIP_ERR_PARSE_BODY',
+        'Content-Length',
+        'Content-Length larger than the message',
+      );
     else bodyEnd = bodyStart + cl;
   } else if (stream) {
     // RFC 3261 §18.3: Content-Length is mandatory on stream transports
-    error ??= err('SIP_ERR_TRANSPORT_FRAMING', 'Content-Length', 'missing Content-Length on a stream transport');
+    error ??= err(
+      'SIP_ERR_TRANSPORT_FRAMING',
+      'Content-Length',
+      'missing Content-Length on a stream transport',
+    );
   }
-  if (n > limits.maxMessageSize) error ??= err('SIP_ERR_LIMIT_SIZE', 'message', `message larger than ${limits.maxMessageSize} bytes`);
+  // RFC 3261 §21.5.14: 513 Message Too Large (scanned anyway, so that the reply can be built)
+  if (n > limits.maxMessageSize)
+    error = err(
+      'SIP_ERR_LIMIT_SIZE',
+      'message',
+      `message larger than ${limits.maxMessageSize} bytes`,
+    );
+  const table = hdr.slice(0, h);
   const msg: SipMessage = isResponse
-    ? new SipResponse(buf, s, hdr, slStart, headersStart, headersEnd, bodyStart, bodyEnd, version, status, reason)
-    : new SipRequest(buf, s, hdr, slStart, headersStart, headersEnd, bodyStart, bodyEnd, method, uri, version);
+    ? new SipResponse(
+        buf,
+        s,
+        table,
+        slStart,
+        headersStart,
+        headersEnd,
+        bodyStart,
+        bodyEnd,
+        version,
+        status,
+        reason,
+        folded,
+      )
+    : new SipRequest(
+        buf,
+        s,
+        table,
+        slStart,
+        headersStart,
+        headersEnd,
+        bodyStart,
+        bodyEnd,
+        method,
+        uri,
+        version,
+        folded,
+      );
   if (error !== undefined) return { ok: false, error, msg };
   return { ok: true, msg };
-}
-
-function allToken(t: string): boolean {
-  for (let i = 0; i < t.length; i++) if (TOKEN[t.charCodeAt(i)] !== 1) return false;
-  return true;
-}
-
-/** Request-URI must be an absolute URI: scheme ":" … (RFC 3261 §25.1), no `<>`. */
-function looksLikeUri(u: string): boolean {
-  if (ALPHA[u.charCodeAt(0)] !== 1) return false;
-  let i = 1;
-  while (i < u.length && SCHEME[u.charCodeAt(i)] === 1) i++;
-  return i < u.length && u.charCodeAt(i) === 0x3a && !u.includes('<') && !u.includes('>');
 }

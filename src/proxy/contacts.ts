@@ -39,7 +39,13 @@ function apply(ctx: RequestContext, c: LoadedContact): void {
   ctx.pathVector = c.path;
   ctx.flowId = c.flowId;
   ctx.listenerId = c.listenerId;
-  ctx.attrs = { ruid: c.ruid, instance: c.instance, regId: c.regId, q: c.q, userAgent: c.userAgent };
+  ctx.attrs = {
+    ruid: c.ruid,
+    instance: c.instance,
+    regId: c.regId,
+    q: c.q,
+    userAgent: c.userAgent,
+  };
 }
 
 /**

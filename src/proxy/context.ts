@@ -48,7 +48,11 @@ export interface BranchTarget extends BranchAttrs {
  * Computes header lines for one outgoing branch once its sockets are known (Kamailio lumps with
  * socket substitution): Record-Route and Path depend on the socket the request leaves from.
  */
-export type BranchHeaderGenerator = (out: ListenerInfo, inbound: ReceiveInfo, target: BranchTarget) => readonly HeaderInsert[] | undefined;
+export type BranchHeaderGenerator = (
+  out: ListenerInfo,
+  inbound: ReceiveInfo,
+  target: BranchTarget,
+) => readonly HeaderInsert[] | undefined;
 
 export interface HeaderInsert {
   /** `top`: before every header (Record-Route, Kamailio style); `path`: before the first Path header or at the end. */
@@ -130,7 +134,12 @@ export class RequestContext {
   /** tm contacts AVPs; failure routes share the object of the request route. */
   avps: ContactAvps = { contacts: [], contactFlows: [] };
 
-  constructor(req: SipRequest, info: ReceiveInfo, kind: RouteKind, vars: Record<string, string | number | undefined>) {
+  constructor(
+    req: SipRequest,
+    info: ReceiveInfo,
+    kind: RouteKind,
+    vars: Record<string, string | number | undefined>,
+  ) {
     this.req = req;
     this.info = info;
     this.kind = kind;
@@ -197,7 +206,13 @@ export class ReplyContext {
   readonly kind = 'reply' as const;
   route = 'onreply_route';
 
-  constructor(res: SipResponse, info: ReceiveInfo, tx: ProxyTransaction | undefined, branchIndex: number, vars: Record<string, string | number | undefined>) {
+  constructor(
+    res: SipResponse,
+    info: ReceiveInfo,
+    tx: ProxyTransaction | undefined,
+    branchIndex: number,
+    vars: Record<string, string | number | undefined>,
+  ) {
     this.res = res;
     this.info = info;
     this.tx = tx;

@@ -6,15 +6,27 @@ import { EditList, serialize } from '../message/edits.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { splitCommaOffsets } from '../message/parse/split.js';
 import { parseUri, SipUri } from '../message/parse/uri.js';
-import type { ClientTransactionUser } from '../transaction/types.js';
-import { TxFailure } from '../transaction/types.js';
 import type { TransactionLayer } from '../transaction/layer.js';
 import { responseTarget } from '../transaction/response-target.js';
-import type { FlowCloseReason, FlowInfo, ListenerInfo, ReceiveInfo, SendTarget } from '../transport/types.js';
+import type { ClientTransactionUser } from '../transaction/types.js';
+import { TxFailure } from '../transaction/types.js';
+import type {
+  FlowCloseReason,
+  FlowInfo,
+  ListenerInfo,
+  ReceiveInfo,
+  SendTarget,
+} from '../transport/types.js';
 import { Proto, protoFromToken } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { type BranchTarget, ExitSignal, type LastError, ReplyContext, RequestContext } from './context.js';
+import {
+  type BranchTarget,
+  ExitSignal,
+  type LastError,
+  ReplyContext,
+  RequestContext,
+} from './context.js';
 import { buildBranchRequest, viaWithReceived } from './forward.js';
 import type { NextHop, Resolver } from './resolver.js';
 import { type ProxyBranch, ProxyTransaction } from './stateful.js';
@@ -36,7 +48,9 @@ export interface ProxyStats {
 type MaybePromise = void | Promise<void>;
 
 function isPromise(v: unknown): v is Promise<void> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+  return (
+    typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
@@ -52,7 +66,14 @@ export class ProxyCore {
   readonly tm: TmParams;
   readonly forceRport: boolean;
   readonly resolver: Resolver;
-  readonly stats: ProxyStats = { requests: {}, replies: {}, scriptErrors: 0, flowFailed430: 0, flowTokenFailures: 0, refusedDraining: 0 };
+  readonly stats: ProxyStats = {
+    requests: {},
+    replies: {},
+    scriptErrors: 0,
+    flowFailed430: 0,
+    flowTokenFailures: 0,
+    refusedDraining: 0,
+  };
   /** Shutting down: new dialog-creating requests get 503, everything else still runs. */
   draining = false;
   /** `$var(...)` storage: per process, persists between messages (Kamailio semantics). */
@@ -69,7 +90,12 @@ export class ProxyCore {
   /** Listeners of the flows that closed, for `onFlowClose` subscribers. */
   flowCloseHooks: ((flow: FlowInfo, reason: FlowCloseReason) => void)[] = [];
 
-  constructor(layer: TransactionLayer, transport: ProxyTransport, handlers: RouteHandlers, opts: ProxyOptions) {
+  constructor(
+    layer: TransactionLayer,
+    transport: ProxyTransport,
+    handlers: RouteHandlers,
+    opts: ProxyOptions,
+  ) {
     this.layer = layer;
     this.transport = transport;
     this.#handlers = handlers;
@@ -91,13 +117,22 @@ export class ProxyCore {
   onRequest(req: SipRequest, info: ReceiveInfo): void {
     this.stats.requests[req.method] = (this.stats.requests[req.method] ?? 0) + 1;
     const ctx = new RequestContext(req, info, 'request', this.vars);
-    if (this.draining && req.method !== 'ACK' && req.method !== 'CANCEL' && req.toTag === undefined) {
+    if (
+      this.draining &&
+      req.method !== 'ACK' &&
+      req.method !== 'CANCEL' &&
+      req.toTag === undefined
+    ) {
       // graceful shutdown: in-dialog requests and CANCELs still pass, new work goes elsewhere (RFC 3261 §21.5.4)
       this.stats.refusedDraining++;
       this.replyStateless(ctx, 503, 'Service Unavailable', ['Retry-After: 5']);
       return;
     }
-    this.#run(ctx, () => this.#handlers.request(ctx), () => this.#finishRequest(ctx));
+    this.#run(
+      ctx,
+      () => this.#handlers.request(ctx),
+      () => this.#finishRequest(ctx),
+    );
   }
 
   onStrayResponse(res: SipResponse, info: ReceiveInfo): void {
@@ -107,9 +142,13 @@ export class ProxyCore {
       this.#forwardResponseStateless(res, rctx.edits);
       return;
     }
-    this.#run(rctx, () => reply(rctx), () => {
-      if (!rctx.dropped) this.#forwardResponseStateless(res, rctx.edits);
-    });
+    this.#run(
+      rctx,
+      () => reply(rctx),
+      () => {
+        if (!rctx.dropped) this.#forwardResponseStateless(res, rctx.edits);
+      },
+    );
   }
 
   onFlowClose(flow: FlowInfo, reason: FlowCloseReason): void {
@@ -142,22 +181,33 @@ export class ProxyCore {
       return;
     }
     this.stats.scriptErrors++;
-    const where = e instanceof Error ? (e.stack?.split('\n').find((l) => l.includes('/script') || l.includes('.cfg')) ?? '') : '';
-    this.logger.error({ err: e, route: ctx.route, at: where.trim() }, `script error in ${ctx.route}`);
+    const where =
+      e instanceof Error
+        ? (e.stack?.split('\n').find((l) => l.includes('/script') || l.includes('.cfg')) ?? '')
+        : '';
+    this.logger.error(
+      { err: e, route: ctx.route, at: where.trim() },
+      `script error in ${ctx.route}`,
+    );
     // a transaction exists: answer it, never leave it hanging
-    if (ctx instanceof RequestContext && ctx.tx !== undefined && !ctx.tx.finalSent) ctx.tx.replyLocal(500, 'Server Internal Error');
+    if (ctx instanceof RequestContext && ctx.tx !== undefined && !ctx.tx.finalSent)
+      ctx.tx.replyLocal(500, 'Server Internal Error');
   }
 
   /** After request_route: a transaction with nothing pending and no reply is answered (never left hanging). */
   #finishRequest(ctx: RequestContext): void {
     const ptx = ctx.tx;
-    if (ptx === undefined || ptx.finalSent || ptx.pendingCount > 0 || ptx.routesInFlight > 0) return;
+    if (ptx === undefined || ptx.finalSent || ptx.pendingCount > 0 || ptx.routesInFlight > 0)
+      return;
     if (ptx.branches.length > 0) {
       ptx.sendBest();
       return;
     }
     const err = ctx.lastError ?? { status: 500, reason: 'No Destination For Request' };
-    this.logger.warn({ callId: ctx.req.callId, status: err.status }, 'transaction created but the script neither relayed nor replied');
+    this.logger.warn(
+      { callId: ctx.req.callId, status: err.status },
+      'transaction created but the script neither relayed nor replied',
+    );
     ptx.replyLocal(err.status, err.reason);
   }
 
@@ -171,7 +221,12 @@ export class ProxyCore {
     if (this.#aliases.has(host)) return true;
     for (const l of this.transport.listeners) {
       const adv = l.advertise;
-      if (adv !== undefined && adv.host.toLowerCase().replace(/^\[|\]$/g, '') === host && (adv.port === port || uri.port === undefined)) return true;
+      if (
+        adv !== undefined &&
+        adv.host.toLowerCase().replace(/^\[|\]$/g, '') === host &&
+        (adv.port === port || uri.port === undefined)
+      )
+        return true;
       if (l.port !== port) continue;
       const a = l.address.toLowerCase();
       if (a === host) return true;
@@ -183,7 +238,8 @@ export class ProxyCore {
   #localAddresses(): Set<string> {
     if (this.#localAddrs === undefined) {
       this.#localAddrs = new Set(['127.0.0.1', '::1', 'localhost']);
-      for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) this.#localAddrs.add(i.address.toLowerCase());
+      for (const list of Object.values(networkInterfaces()))
+        for (const i of list ?? []) this.#localAddrs.add(i.address.toLowerCase());
     }
     return this.#localAddrs;
   }
@@ -214,7 +270,12 @@ export class ProxyCore {
   }
 
   /** `sl_send_reply`: stateless reply to the request (RFC 3261 §16.2 / §8.2.6). */
-  replyStateless(ctx: RequestContext, status: number, reason?: string, headers?: readonly string[]): number {
+  replyStateless(
+    ctx: RequestContext,
+    status: number,
+    reason?: string,
+    headers?: readonly string[],
+  ): number {
     const req = ctx.req;
     if (req.method === 'ACK') return -1; // RFC 3261 §17: an ACK is never answered
     const top = req.topVia;
@@ -232,14 +293,24 @@ export class ProxyCore {
   }
 
   /** `send_reply`: stateful when the request has a transaction, else stateless. */
-  sendReply(ctx: RequestContext, status: number, reason?: string, headers?: readonly string[]): number {
+  sendReply(
+    ctx: RequestContext,
+    status: number,
+    reason?: string,
+    headers?: readonly string[],
+  ): number {
     const ptx = ctx.tx ?? this.#txOf(ctx);
     if (ptx !== undefined) return this.tReply(ctx, status, reason, headers);
     return this.replyStateless(ctx, status, reason, headers);
   }
 
   /** `t_reply`: reply through the transaction (request route after t_newtran/t_relay, failure routes). */
-  tReply(ctx: RequestContext, status: number, reason?: string, headers?: readonly string[]): number {
+  tReply(
+    ctx: RequestContext,
+    status: number,
+    reason?: string,
+    headers?: readonly string[],
+  ): number {
     const ptx = ctx.tx ?? this.#txOf(ctx);
     if (ptx === undefined) return -1;
     if (status >= 200 && ptx.finalSent) return -1;
@@ -367,7 +438,10 @@ export class ProxyCore {
       ptx.release(alive);
     }
     if (!alive) {
-      ctx.lastError = lastFail === undefined ? { status: 500, reason: 'No Destination' } : { status: lastFail.status, reason: lastFail.reason };
+      ctx.lastError =
+        lastFail === undefined
+          ? { status: 500, reason: 'No Destination' }
+          : { status: lastFail.status, reason: lastFail.reason };
       return -1;
     }
     return 1;
@@ -379,7 +453,8 @@ export class ProxyCore {
     // RFC 3261 §16.10: answer the CANCEL itself with 200, then cancel the pending branches
     const server = this.layer.createServer(ctx.req, ctx.info);
     if (!(ptx instanceof ProxyTransaction)) {
-      if (server !== undefined) server.reply(481, 'Call/Transaction Does Not Exist', this.localHeaders());
+      if (server !== undefined)
+        server.reply(481, 'Call/Transaction Does Not Exist', this.localHeaders());
       ctx.finalSent = true;
       return -1;
     }
@@ -410,10 +485,15 @@ export class ProxyCore {
     const n = this.resolver.resolveNumeric(hop);
     const send = (h: NextHop): void => {
       const out = this.#selectOut(h, target);
-      if (out !== undefined) go(out, { proto: h.proto, address: h.address, port: h.port, listenerId: out.id });
+      if (out !== undefined)
+        go(out, { proto: h.proto, address: h.address, port: h.port, listenerId: out.id });
     };
     if (n !== undefined) send(n);
-    else this.resolver.resolve(hop).then((hops) => hops[0] && send(hops[0]), () => {});
+    else
+      this.resolver.resolve(hop).then(
+        (hops) => hops[0] && send(hops[0]),
+        () => {},
+      );
     return 1;
   }
 
@@ -431,7 +511,8 @@ export class ProxyCore {
   /** The URI that decides the next hop: `$du`, else the first remaining Route (loose router), else the R-URI (RFC 3261 §16.6 step 7). */
   #hopUri(ctx: RequestContext, t: BranchTarget): SipUri | undefined {
     let text = t.du;
-    if (text === undefined && t.path !== undefined && t.path.length > 0) text = uriOf(t.path[0] as string);
+    if (text === undefined && t.path !== undefined && t.path.length > 0)
+      text = uriOf(t.path[0] as string);
     if (text === undefined) {
       // RFC 3261 §16.6 step 7: a remaining loose-routing Route decides the next hop
       const ks = ctx.req.indexesOf(Hdr.Route);
@@ -443,7 +524,8 @@ export class ProxyCore {
           const n = splitCommaOffsets(ctx.req.headerValueAt(k)).length / 2;
           if (!ctx.edits.removed?.has(k)) {
             const first = list[idx];
-            if (first !== undefined && first.uri instanceof SipUri && first.uri.hasParam('lr')) text = first.uriText;
+            if (first !== undefined && first.uri instanceof SipUri && first.uri.hasParam('lr'))
+              text = first.uriText;
             break;
           }
           idx += n;
@@ -458,7 +540,11 @@ export class ProxyCore {
   #selectOut(h: NextHop, t: BranchTarget): ListenerInfo | undefined {
     if (t.listenerId !== undefined) {
       const l = this.transport.listeners.find((x) => x.id === t.listenerId);
-      if (l !== undefined && (l.proto === h.proto || (h.proto === Proto.TCP && l.proto === Proto.TCP))) return l;
+      if (
+        l !== undefined &&
+        (l.proto === h.proto || (h.proto === Proto.TCP && l.proto === Proto.TCP))
+      )
+        return l;
     }
     const fam = h.address.includes(':') ? 6 : 4;
     return this.transport.selectListener(h.proto, fam);
@@ -504,10 +590,21 @@ export class ProxyCore {
       return;
     }
     // an existing connection is reused by the transport (RFC 3261 §18.1.1)
-    this.#emit(ptx, b, ctx, out, { proto: h.proto, address: h.address, port: h.port, listenerId: out.id });
+    this.#emit(ptx, b, ctx, out, {
+      proto: h.proto,
+      address: h.address,
+      port: h.port,
+      listenerId: out.id,
+    });
   }
 
-  #emit(ptx: ProxyTransaction, b: ProxyBranch, ctx: RequestContext, out: ListenerInfo, target: SendTarget): void {
+  #emit(
+    ptx: ProxyTransaction,
+    b: ProxyBranch,
+    ctx: RequestContext,
+    out: ListenerInfo,
+    target: SendTarget,
+  ): void {
     const branchId = `z9hG4bK${this.#txPrefix}${this.#txIdOf(ptx)}.${b.index}`;
     const buf = buildBranchRequest(this.#buildInput(ctx), b.target, out, branchId);
     const user: ClientTransactionUser = {
@@ -534,18 +631,27 @@ export class ProxyCore {
     return id;
   }
 
-  #onBranchResponse(ptx: ProxyTransaction, b: ProxyBranch, res: SipResponse, info: ReceiveInfo): void {
+  #onBranchResponse(
+    ptx: ProxyTransaction,
+    b: ProxyBranch,
+    res: SipResponse,
+    info: ReceiveInfo,
+  ): void {
     const reply = this.#handlers.reply;
     if (reply === undefined) {
       ptx.onResponse(b, res, undefined);
       return;
     }
     const rctx = new ReplyContext(res, info, ptx, b.index, this.vars);
-    this.#run(rctx, () => reply(rctx), () => {
-      // `drop` only suppresses provisional replies; a final must settle the branch
-      if (rctx.dropped && res.status < 200) return;
-      ptx.onResponse(b, res, rctx.edits.isEmpty ? undefined : rctx.edits);
-    });
+    this.#run(
+      rctx,
+      () => reply(rctx),
+      () => {
+        // `drop` only suppresses provisional replies; a final must settle the branch
+        if (rctx.dropped && res.status < 200) return;
+        ptx.onResponse(b, res, rctx.edits.isEmpty ? undefined : rctx.edits);
+      },
+    );
   }
 
   /** Relays a response by its Via without a transaction (RFC 3261 §16.11). */
@@ -564,7 +670,8 @@ export class ProxyCore {
     const rport = next.params.get('rport');
     const address = typeof rcv === 'string' ? rcv : next.host.replace(/^\[|\]$/g, '');
     const port = typeof rport === 'string' && rport !== '' ? Number(rport) : (next.port ?? 5060);
-    const conn = proto === Proto.UDP ? undefined : this.transport.findConnection(proto, { address, port });
+    const conn =
+      proto === Proto.UDP ? undefined : this.transport.findConnection(proto, { address, port });
     const target: SendTarget = conn !== undefined ? { flowId: conn.id } : { proto, address, port };
     this.transport.send(serialize(res, e, edits), target);
   }
@@ -600,7 +707,11 @@ export class ProxyCore {
   }
 
   /** A faked copy of the request for a failure route (Kamailio: R-URI as relayed, lumps kept). */
-  #failureContext(ptx: ProxyTransaction, kind: 'failure' | 'branch-failure', branchIndex: number): RequestContext {
+  #failureContext(
+    ptx: ProxyTransaction,
+    kind: 'failure' | 'branch-failure',
+    branchIndex: number,
+  ): RequestContext {
     const base = ptx.ctx;
     const ctx = new RequestContext(base.req, base.info, kind, this.vars);
     const first = ptx.branches[0];
@@ -630,5 +741,5 @@ export class ProxyCore {
 function uriOf(nameAddr: string): string {
   const lt = nameAddr.indexOf('<');
   const gt = nameAddr.indexOf('>', lt + 1);
-  return lt >= 0 && gt > lt ? nameAddr.slice(lt + 1, gt) : nameAddr.split(';')[0] ?? nameAddr;
+  return lt >= 0 && gt > lt ? nameAddr.slice(lt + 1, gt) : (nameAddr.split(';')[0] ?? nameAddr);
 }

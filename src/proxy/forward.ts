@@ -26,18 +26,12 @@ export function sentBy(l: ListenerInfo): string {
  * The received top Via with `received` / `rport` filled in (RFC 3261 §18.2.1, RFC 3581 §4), or
  * undefined when nothing has to change.
  */
-export function viaWithReceived(via: Via, info: ReceiveInfo, forceRport: boolean): string | undefined {
-  const host = via.host.charCodeAt(0) === 0x5b ? via.host.slice(1, -1) : via.host;
-  const rport = via.params.has('rport') || forceRport;
-  const needReceived = rport || host.toLowerCase() !== info.remote.address.toLowerCase();
-  if (!needReceived) return undefined;
-  const p = via.params.clone();
-  if (rport) {
-    // RFC 3581 §4: received is added whenever rport is filled in
-    p.set('received', info.remote.address);
-    p.set('rport', String(info.remote.port));
-  } else p.set('received', info.remote.address);
-  return `${via.protocol}/${via.transport} ${via.host}${via.port === undefined ? '' : `:${via.port}`}${p.toString()}`;
+export function viaWithReceived(
+  via: Via,
+  info: ReceiveInfo,
+  forceRport: boolean,
+): string | undefined {
+  return via.withReceived(info.remote.address, info.remote.port, forceRport);
 }
 
 export interface BranchBuild {
@@ -56,7 +50,12 @@ export interface BranchBuild {
  * vector as Route headers, Record-Route / Path for the outgoing socket, received/rport on the
  * previous hop's Via, and our Via with the branch id on top.
  */
-export function buildBranchRequest(b: BranchBuild, target: BranchTarget, out: ListenerInfo, branchId: string): Buffer {
+export function buildBranchRequest(
+  b: BranchBuild,
+  target: BranchTarget,
+  out: ListenerInfo,
+  branchId: string,
+): Buffer {
   const { req } = b;
   const e = new Edits();
   // RFC 3261 §16.6 step 8: our Via on top
@@ -90,8 +89,7 @@ export function buildBranchRequest(b: BranchBuild, target: BranchTarget, out: Li
       const at = afterVias(req);
       if (at >= 0) e.insertBefore(at, 'Max-Forwards: 70');
       else e.append('Max-Forwards: 70');
-    }
-    else if (mf !== undefined && !Number.isNaN(mf) && mf > 0) e.replaceHeader(mk, String(mf - 1));
+    } else if (mf !== undefined && !Number.isNaN(mf) && mf > 0) e.replaceHeader(mk, String(mf - 1));
   }
   if (target.uri !== req.uri) e.setRequestUri(target.uri);
   // RFC 3327 §5.3 / Kamailio path vector: stored Path values become the first Route headers

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { promises as nodeDns } from 'node:dns';
+import { isIP } from 'node:net';
 import type { SipUri } from '../message/parse/uri.js';
 import { Proto, protoFromToken } from '../transport/types.js';
 
@@ -12,8 +12,19 @@ export interface NextHop {
 
 /** The subset of `node:dns/promises` the resolver uses, injectable for tests. */
 export interface DnsApi {
-  resolveNaptr(host: string): Promise<{ flags: string; service: string; regexp: string; replacement: string; order: number; preference: number }[]>;
-  resolveSrv(name: string): Promise<{ priority: number; weight: number; port: number; name: string }[]>;
+  resolveNaptr(host: string): Promise<
+    {
+      flags: string;
+      service: string;
+      regexp: string;
+      replacement: string;
+      order: number;
+      preference: number;
+    }[]
+  >;
+  resolveSrv(
+    name: string,
+  ): Promise<{ priority: number; weight: number; port: number; name: string }[]>;
   resolve4(host: string): Promise<string[]>;
   resolve6(host: string): Promise<string[]>;
 }
@@ -80,10 +91,17 @@ export class Resolver {
     if (proto === undefined) {
       const naptr = await this.#dns.resolveNaptr(host).catch(() => []);
       const usable = naptr
-        .filter((r) => r.flags.toLowerCase() === 's' && NAPTR_SERVICES[r.service.toUpperCase()] !== undefined)
+        .filter(
+          (r) =>
+            r.flags.toLowerCase() === 's' && NAPTR_SERVICES[r.service.toUpperCase()] !== undefined,
+        )
         .filter((r) => !secure || r.service.toUpperCase().startsWith('SIPS'))
         .sort((a, b) => a.order - b.order || a.preference - b.preference);
-      for (const r of usable) srvNames.push({ name: r.replacement, proto: NAPTR_SERVICES[r.service.toUpperCase()] as Proto });
+      for (const r of usable)
+        srvNames.push({
+          name: r.replacement,
+          proto: NAPTR_SERVICES[r.service.toUpperCase()] as Proto,
+        });
       if (srvNames.length === 0) {
         if (secure) srvNames.push({ name: `_sips._tcp.${host}`, proto: Proto.TLS });
         else

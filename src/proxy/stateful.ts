@@ -42,7 +42,12 @@ export class ProxyBranch {
   timerC: Timer | undefined;
   cancelSent = false;
 
-  constructor(index: number, target: BranchTarget, stage: number, branchFailureRoute: string | undefined) {
+  constructor(
+    index: number,
+    target: BranchTarget,
+    stage: number,
+    branchFailureRoute: string | undefined,
+  ) {
     this.index = index;
     this.target = target;
     this.stage = stage;
@@ -98,7 +103,11 @@ export class ProxyTransaction {
   // ---- sending
 
   /** Adds and sends a branch. Returns false if it failed at once (status set on the branch). */
-  addBranch(target: BranchTarget, branchFailureRoute: string | undefined, ctx: RequestContext): ProxyBranch {
+  addBranch(
+    target: BranchTarget,
+    branchFailureRoute: string | undefined,
+    ctx: RequestContext,
+  ): ProxyBranch {
     const b = new ProxyBranch(this.branches.length, target, this.stage, branchFailureRoute);
     this.branches.push(b);
     this.core.sendBranch(this, b, ctx);
@@ -172,7 +181,10 @@ export class ProxyTransaction {
     const tm = this.core.tm;
     // Kamailio restart_fr_on_each_reply: 1 restarts on every provisional; 0 only on the first and
     // on increasing codes >= 180 (RFC 3261 §16.6 step 11 / §16.7 step 2: timer C).
-    const restart = b.timerC === undefined || tm.restartFrOnEachReply || (status >= 180 && status > (b.client?.lastStatus ?? 0));
+    const restart =
+      b.timerC === undefined ||
+      tm.restartFrOnEachReply ||
+      (status >= 180 && status > (b.client?.lastStatus ?? 0));
     if (!restart) return;
     this.core.clock.clearTimer(b.timerC);
     b.timerC = this.core.clock.setTimer(tm.frInvTimer, () => {
@@ -239,7 +251,8 @@ export class ProxyTransaction {
           // failure_reply_mode 3 (and 1): earlier replies are discarded once new branches exist
           const mode = this.core.tm.failureReplyMode;
           if (mode !== 0 && mode !== 2) this.stage++;
-          for (let i = before; i < this.branches.length; i++) (this.branches[i] as ProxyBranch).stage = this.stage;
+          for (let i = before; i < this.branches.length; i++)
+            (this.branches[i] as ProxyBranch).stage = this.stage;
         }
         this.#maybeComplete();
       };
@@ -255,13 +268,17 @@ export class ProxyTransaction {
   countingBranches(): ProxyBranch[] {
     const mode = this.core.tm.failureReplyMode;
     const latestStage = this.branches.reduce((m, b) => Math.max(m, b.stage), 0);
-    return this.branches.filter((b) => !b.pending && !b.superseded && (mode === 0 || mode === 2 || b.stage === latestStage));
+    return this.branches.filter(
+      (b) => !b.pending && !b.superseded && (mode === 0 || mode === 2 || b.stage === latestStage),
+    );
   }
 
   /** The branch whose reply would win now (failure route `t_check_status` etc.). */
   pickedBranch(): ProxyBranch | undefined {
     const c = this.countingBranches().filter((b) => b.status >= 300);
-    const i = pickBest(c.map((b) => ({ status: b.status, local: b.response === undefined, order: b.order })));
+    const i = pickBest(
+      c.map((b) => ({ status: b.status, local: b.response === undefined, order: b.order })),
+    );
     return i < 0 ? undefined : c[i];
   }
 
@@ -282,6 +299,24 @@ export class ProxyTransaction {
 
   /** Relays a downstream response upstream: our Via removed, reply-route edits applied. */
   relay(res: SipResponse, edits: EditList | undefined): void {
+    if (res.viaCount < 2) {
+      // RFC 3261 §16.7 step 3: with only our Via there is nobody to forward it to; our client still
+      // gets the answer it is owed, generated here with the same status
+      this.core.logger.warn(
+        { status: res.status, callId: res.callId },
+        'response with no Via after ours: not forwarded',
+      );
+      if (res.status >= 200) this.finalSent = true;
+      this.server.reply(
+        res.status,
+        res.reason,
+        this.core.localHeaders(),
+        undefined,
+        this.core.localTagFor(this),
+      );
+      this.core.countReply(res.status);
+      return;
+    }
     const k = res.indexOf(Hdr.Via);
     const e = new EditList();
     if (k >= 0) {
@@ -300,7 +335,13 @@ export class ProxyTransaction {
       if (this.finalSent && !(status < 300 && this.accepted)) return;
       this.finalSent = true;
     }
-    this.server.reply(status, reason, this.core.localHeaders(headers), undefined, this.core.localTagFor(this));
+    this.server.reply(
+      status,
+      reason,
+      this.core.localHeaders(headers),
+      undefined,
+      this.core.localTagFor(this),
+    );
     this.core.countReply(status);
     if (status >= 200) this.cancelPending();
   }
@@ -336,7 +377,10 @@ export class ProxyTransaction {
     if (req === undefined) return;
     if (b.cancelSent) return;
     b.cancelSent = true;
-    this.core.layer.sendRequest(buildCancel(req), c.branch, 'CANCEL', c.target, { onResponse: () => {}, onFailure: () => {} });
+    this.core.layer.sendRequest(buildCancel(req), c.branch, 'CANCEL', c.target, {
+      onResponse: () => {},
+      onFailure: () => {},
+    });
   }
 
   /** A CANCEL for this INVITE arrived (RFC 3261 §16.10). */

@@ -1,6 +1,14 @@
-import type { Address, FlowInfo, ListenerInfo, Proto, SendErrorCallback, SendResult, SendTarget } from '../transport/types.js';
-import type { Logger } from '../util/logger.js';
+import type {
+  Address,
+  FlowInfo,
+  ListenerInfo,
+  Proto,
+  SendErrorCallback,
+  SendResult,
+  SendTarget,
+} from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
 import type { ReplyContext, RequestContext } from './context.js';
 import type { Resolver } from './resolver.js';
 

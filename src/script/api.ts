@@ -32,18 +32,28 @@ export function validateScript(s: unknown, source: string): Script {
   const fail = (m: string): never => {
     throw new Error(`${source}: ${m}`);
   };
-  if (typeof s !== 'object' || s === null) fail('the script module must export default defineScript({ request_route(ctx) { … } })');
+  if (typeof s !== 'object' || s === null)
+    fail('the script module must export default defineScript({ request_route(ctx) { … } })');
   const o = s as Record<string, unknown>;
   if (typeof o['request_route'] !== 'function') fail('request_route is missing or not a function');
-  if (o['onreply_route'] !== undefined && typeof o['onreply_route'] !== 'function') fail('onreply_route must be a function');
+  if (o['onreply_route'] !== undefined && typeof o['onreply_route'] !== 'function')
+    fail('onreply_route must be a function');
   for (const k of ['route', 'failure_route', 'event_route']) {
     const v = o[k];
     if (v === undefined) continue;
     if (typeof v !== 'object' || v === null) fail(`${k} must be an object of named routes`);
-    for (const [name, fn] of Object.entries(v as object)) if (typeof fn !== 'function') fail(`${k}[${name}] is not a function`);
+    for (const [name, fn] of Object.entries(v as object))
+      if (typeof fn !== 'function') fail(`${k}[${name}] is not a function`);
   }
-  const known = new Set(['request_route', 'onreply_route', 'route', 'failure_route', 'event_route']);
-  for (const k of Object.keys(o)) if (!known.has(k)) fail(`unknown key '${k}' (expected ${[...known].join(', ')})`);
+  const known = new Set([
+    'request_route',
+    'onreply_route',
+    'route',
+    'failure_route',
+    'event_route',
+  ]);
+  for (const k of Object.keys(o))
+    if (!known.has(k)) fail(`unknown key '${k}' (expected ${[...known].join(', ')})`);
   return s as Script;
 }
 
@@ -60,7 +70,8 @@ export function scriptHandlers(script: Script, env: Omit<ScriptEnv, 'runRoute'>)
   const reply = script.onreply_route;
   return {
     request: (ctx: RequestContext) => script.request_route(new ScriptContext(full, ctx)),
-    reply: reply === undefined ? undefined : (ctx: ReplyContext) => reply(new ScriptContext(full, ctx)),
+    reply:
+      reply === undefined ? undefined : (ctx: ReplyContext) => reply(new ScriptContext(full, ctx)),
     failure: (name: string, ctx: RequestContext) => {
       const r = script.failure_route?.[name];
       if (r === undefined) throw new Error(`failure_route[${name}] is not defined`);

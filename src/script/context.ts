@@ -1,15 +1,23 @@
 import { Hdr } from '../message/constants.js';
 import type { SipMessage } from '../message/message.js';
-import { SipUri } from '../message/parse/uri.js';
-import { unescape } from '../message/parse/chars.js';
+import { percentDecode } from '../message/parse/chars.js';
 import { parseNameAddr } from '../message/parse/name-addr.js';
+import { SipUri } from '../message/parse/uri.js';
 import { mfProcessMaxfwdHeader } from '../modules/maxfwd/index.js';
 import type { Outbound } from '../modules/outbound/index.js';
 import type { PathModule } from '../modules/path/index.js';
 import type { RegistrarApi } from '../modules/registrar/api.js';
 import type { RecordRoute } from '../modules/rr/index.js';
 import { sanityCheck, sanityFailureHeaders } from '../modules/sanity/index.js';
-import { appendHf, hasTotag, hdrValue, insertHf, isMethod, removeHf, viaSelect } from '../modules/textops/index.js';
+import {
+  appendHf,
+  hasTotag,
+  hdrValue,
+  insertHf,
+  isMethod,
+  removeHf,
+  viaSelect,
+} from '../modules/textops/index.js';
 import { loadContacts, nextContactFlow, nextContacts } from '../proxy/contacts.js';
 import { DROP, EXIT, ReplyContext, type RequestContext } from '../proxy/context.js';
 import type { ProxyCore } from '../proxy/core.js';
@@ -72,12 +80,14 @@ export class ScriptContext {
 
   /** The underlying request context (advanced use). */
   get request(): RequestContext {
-    if (this.#c instanceof ReplyContext) throw new Error(`${this.#c.route}: no request context in a reply route`);
+    if (this.#c instanceof ReplyContext)
+      throw new Error(`${this.#c.route}: no request context in a reply route`);
     return this.#c;
   }
 
   #req(fn: string): RequestContext {
-    if (this.#c instanceof ReplyContext) throw new Error(`${fn}() cannot be used in ${this.#c.route}`);
+    if (this.#c instanceof ReplyContext)
+      throw new Error(`${fn}() cannot be used in ${this.#c.route}`);
     return this.#c;
   }
 
@@ -247,56 +257,59 @@ export class ScriptContext {
   }
 
   #format(s: string): string {
-    return s.replace(/\$\(hdr\(([^)]+)\)\[([*\d-]+)\]\)|\$hdr\(([^)]+)\)|\$var\(([^)]+)\)|\$T_reply_ruid|\$[a-zA-Z]{2}/g, (m, h1, i1, h2, v) => {
-      let val: unknown;
-      if (h1 !== undefined) val = this.$hdr(h1, i1 === '*' ? '*' : Number(i1));
-      else if (h2 !== undefined) val = this.$hdr(h2);
-      else if (v !== undefined) val = this.$var[v];
-      else if (m === '$T_reply_ruid') val = this.$T_reply_ruid;
-      else {
-        switch (m) {
-          case '$si':
-            val = this.$si;
-            break;
-          case '$sp':
-            val = this.$sp;
-            break;
-          case '$rm':
-            val = this.$rm;
-            break;
-          case '$ru':
-            val = this.$ru;
-            break;
-          case '$rU':
-            val = this.$rU;
-            break;
-          case '$du':
-            val = this.$du;
-            break;
-          case '$tu':
-            val = this.$tu;
-            break;
-          case '$fu':
-            val = this.$fu;
-            break;
-          case '$rc':
-            val = this.$rc;
-            break;
-          case '$rs':
-            val = this.$rs;
-            break;
-          case '$ci':
-            val = this.$ci;
-            break;
-          case '$pr':
-            val = this.$pr;
-            break;
-          default:
-            return m;
+    return s.replace(
+      /\$\(hdr\(([^)]+)\)\[([*\d-]+)\]\)|\$hdr\(([^)]+)\)|\$var\(([^)]+)\)|\$T_reply_ruid|\$[a-zA-Z]{2}/g,
+      (m, h1, i1, h2, v) => {
+        let val: unknown;
+        if (h1 !== undefined) val = this.$hdr(h1, i1 === '*' ? '*' : Number(i1));
+        else if (h2 !== undefined) val = this.$hdr(h2);
+        else if (v !== undefined) val = this.$var[v];
+        else if (m === '$T_reply_ruid') val = this.$T_reply_ruid;
+        else {
+          switch (m) {
+            case '$si':
+              val = this.$si;
+              break;
+            case '$sp':
+              val = this.$sp;
+              break;
+            case '$rm':
+              val = this.$rm;
+              break;
+            case '$ru':
+              val = this.$ru;
+              break;
+            case '$rU':
+              val = this.$rU;
+              break;
+            case '$du':
+              val = this.$du;
+              break;
+            case '$tu':
+              val = this.$tu;
+              break;
+            case '$fu':
+              val = this.$fu;
+              break;
+            case '$rc':
+              val = this.$rc;
+              break;
+            case '$rs':
+              val = this.$rs;
+              break;
+            case '$ci':
+              val = this.$ci;
+              break;
+            case '$pr':
+              val = this.$pr;
+              break;
+            default:
+              return m;
+          }
         }
-      }
-      return val === undefined ? '<null>' : String(val);
-    });
+        return val === undefined ? '<null>' : String(val);
+      },
+    );
   }
 
   // ------------------------------------------------------------------ textops / siputils
@@ -324,7 +337,9 @@ export class ScriptContext {
   // ------------------------------------------------------------------ maxfwd / sanity
 
   mf_process_maxfwd_header(limit: number | string, maxLimit = 70): boolean {
-    return this.#rc(mfProcessMaxfwdHeader(this.#req('mf_process_maxfwd_header'), Number(limit), maxLimit));
+    return this.#rc(
+      mfProcessMaxfwdHeader(this.#req('mf_process_maxfwd_header'), Number(limit), maxLimit),
+    );
   }
 
   /**
@@ -336,15 +351,29 @@ export class ScriptContext {
     const r = this.#req('sanity_check');
     const f = sanityCheck(r.req, Number(msgChecks), Number(uriChecks), this.#env.supported ?? []);
     if (f === undefined) return this.#rc(1);
-    dropLog.log(this.#env.logger, 'warn', `sanity:${f.check}:${r.info.remote.address}`, { check: f.check, status: f.status, src: `${r.info.remote.address}:${r.info.remote.port}`, callId: r.req.callId }, `sanity check failed: ${f.reason}`);
-    if (r.req.method !== 'ACK') this.#env.core.replyStateless(r, f.status, f.reason, sanityFailureHeaders(f));
+    dropLog.log(
+      this.#env.logger,
+      'warn',
+      `sanity:${f.check}:${r.info.remote.address}`,
+      {
+        check: f.check,
+        status: f.status,
+        src: `${r.info.remote.address}:${r.info.remote.port}`,
+        callId: r.req.callId,
+      },
+      `sanity check failed: ${f.reason}`,
+    );
+    if (r.req.method !== 'ACK')
+      this.#env.core.replyStateless(r, f.status, f.reason, sanityFailureHeaders(f));
     return this.#rc(this.#env.sanityAutodrop === false ? -1 : 0);
   }
 
   // ------------------------------------------------------------------ sl / tm
 
   sl_send_reply(code: number | string, reason?: string): boolean {
-    return this.#rc(this.#env.core.replyStateless(this.#req('sl_send_reply'), Number(code), reason));
+    return this.#rc(
+      this.#env.core.replyStateless(this.#req('sl_send_reply'), Number(code), reason),
+    );
   }
 
   send_reply(code: number | string, reason?: string): boolean {
@@ -474,12 +503,23 @@ export class ScriptContext {
   }
 
   async lookup(table: string, uri?: string): Promise<boolean> {
-    return this.#rc(await this.#registrar('lookup').lookup(this.#req('lookup'), table, uri === undefined ? undefined : this.#format(uri)));
+    return this.#rc(
+      await this.#registrar('lookup').lookup(
+        this.#req('lookup'),
+        table,
+        uri === undefined ? undefined : this.#format(uri),
+      ),
+    );
   }
 
   async unregister(table: string, uri: string, ruid?: string): Promise<boolean> {
     return this.#rc(
-      await this.#registrar('unregister').unregister(this.#req('unregister'), table, this.#format(uri), ruid === undefined ? undefined : this.#format(ruid)),
+      await this.#registrar('unregister').unregister(
+        this.#req('unregister'),
+        table,
+        this.#format(uri),
+        ruid === undefined ? undefined : this.#format(ruid),
+      ),
     );
   }
 
@@ -490,7 +530,7 @@ export class ScriptContext {
     if (uri === undefined) return undefined;
     const na = parseNameAddr(uri, 'uri');
     const u = na.ok ? na.value.uri : undefined;
-    return u instanceof SipUri && u.user !== undefined ? unescape(u.user) : undefined;
+    return u instanceof SipUri && u.user !== undefined ? percentDecode(u.user) : undefined;
   }
 
   /** Number of Via values of the message (`@via[2] == ""` is `viaCount() < 2`). */

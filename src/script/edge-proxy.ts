@@ -131,7 +131,8 @@ export function edgeProxyScript(p: EdgeScriptParams): Script {
       const rs = ctx.$rs ?? 0;
       if (ctx.$rm === 'REGISTER' && rs >= 200 && rs <= 299) {
         ctx.remove_hf('Flow-Timer');
-        if (ctx.match(ctx.$hdr('Require', '*'), 'outbound')) ctx.insert_hf(`Flow-Timer: ${FLOW_TIMER}\r\n`, 'Call-ID');
+        if (ctx.match(ctx.$hdr('Require', '*'), 'outbound'))
+          ctx.insert_hf(`Flow-Timer: ${FLOW_TIMER}\r\n`, 'Call-ID');
       }
     },
 

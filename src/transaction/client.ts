@@ -33,7 +33,15 @@ export class ClientTransaction extends Transaction {
   /** Last response status seen (0 = none). */
   lastStatus = 0;
 
-  constructor(layer: TransactionLayer, key: string, branch: string, method: string, request: Buffer, target: SendTarget, user: ClientTransactionUser) {
+  constructor(
+    layer: TransactionLayer,
+    key: string,
+    branch: string,
+    method: string,
+    request: Buffer,
+    target: SendTarget,
+    user: ClientTransactionUser,
+  ) {
     super(layer, key, method === 'INVITE' ? TxState.Calling : TxState.Trying);
     this.method = method;
     this.isInvite = method === 'INVITE';
@@ -120,7 +128,8 @@ export class ClientTransaction extends Transaction {
     const s = this.state;
     // RFC 3261 §17.1.1.2: timer B only applies before any response (Calling); after a provisional
     // the proxy's own timer C (fr_inv_timer) decides.
-    if (this.isInvite ? s !== TxState.Calling : s !== TxState.Trying && s !== TxState.Proceeding) return;
+    if (this.isInvite ? s !== TxState.Calling : s !== TxState.Trying && s !== TxState.Proceeding)
+      return;
     this.setState(TxState.Terminated);
     this.#user.onFailure(TxFailure.Timeout, this.isInvite ? 'timer B fired' : 'timer F fired');
   };
@@ -150,7 +159,9 @@ export class ClientTransaction extends Transaction {
           this.stopTimer(B_F);
           this.#sendAck(res);
           this.setState(TxState.Completed);
-          this.startTimer(D_K_M, this.#reliable ? 0 : Math.max(32_000, 64 * t.t1), () => this.setState(TxState.Terminated));
+          this.startTimer(D_K_M, this.#reliable ? 0 : Math.max(32_000, 64 * t.t1), () =>
+            this.setState(TxState.Terminated),
+          );
         }
         this.#user.onResponse(res, info);
       } else if (s === TxState.Accepted) {

@@ -1,6 +1,13 @@
 import { buildResponseBytes } from '../message/build.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/message.js';
-import type { FlowCloseReason, FlowInfo, ReceiveInfo, SendResult, SendTarget, TransportUser } from '../transport/types.js';
+import type {
+  FlowCloseReason,
+  FlowInfo,
+  ReceiveInfo,
+  SendResult,
+  SendTarget,
+  TransportUser,
+} from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import { RealClock } from '../util/clock.js';
 import { type Logger, noopLogger } from '../util/logger.js';
@@ -117,7 +124,11 @@ export class TransactionLayer implements TransportUser {
    * Creates the server transaction for a request (not for ACK). Returns undefined if the request
    * cannot be keyed or a transaction already exists (a retransmission that raced in).
    */
-  createServer(req: SipRequest, info: ReceiveInfo, user?: ServerTransactionUser): ServerTransaction | undefined {
+  createServer(
+    req: SipRequest,
+    info: ReceiveInfo,
+    user?: ServerTransactionUser,
+  ): ServerTransaction | undefined {
     if (req.method === 'ACK') return undefined;
     const key = serverKey(req);
     if (key === undefined || this.#servers.has(key)) return undefined;
@@ -164,7 +175,13 @@ export class TransactionLayer implements TransportUser {
   }
 
   /** Sends a stateless response (RFC 3261 §16.2 / Kamailio `sl_send_reply`). */
-  replyStateless(req: SipRequest, info: ReceiveInfo, status: number, opts?: Parameters<typeof buildResponseBytes>[2], target?: SendTarget): SendResult {
+  replyStateless(
+    req: SipRequest,
+    info: ReceiveInfo,
+    status: number,
+    opts?: Parameters<typeof buildResponseBytes>[2],
+    target?: SendTarget,
+  ): SendResult {
     const bytes = buildResponseBytes(req, status, opts);
     return this.transport.send(bytes, target ?? { flowId: info.flowId });
   }

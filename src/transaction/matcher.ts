@@ -12,7 +12,7 @@ export function serverKey(req: SipRequest): string | undefined {
   if (via === undefined) return undefined;
   const method = req.method === 'ACK' ? 'INVITE' : req.method;
   const branch = viaBranch(via);
-  if (branch !== undefined && branch.startsWith(MAGIC_COOKIE)) return `${branch}|${viaSentBy(via)}|${method}`;
+  if (branch?.startsWith(MAGIC_COOKIE)) return `${branch}|${viaSentBy(via)}|${method}`;
   const cseq = req.cseq;
   if (cseq === undefined) return undefined;
   return `2543|${req.uri}|${req.fromTag ?? ''}|${req.callId ?? ''}|${cseq.seq}|${via.raw}|${method}`;
@@ -23,7 +23,7 @@ export function inviteKeyForCancel(cancel: SipRequest): string | undefined {
   const via = cancel.topVia;
   if (via === undefined) return undefined;
   const branch = viaBranch(via);
-  if (branch !== undefined && branch.startsWith(MAGIC_COOKIE)) return `${branch}|${viaSentBy(via)}|INVITE`;
+  if (branch?.startsWith(MAGIC_COOKIE)) return `${branch}|${viaSentBy(via)}|INVITE`;
   const cseq = cancel.cseq;
   if (cseq === undefined) return undefined;
   return `2543|${cancel.uri}|${cancel.fromTag ?? ''}|${cancel.callId ?? ''}|${cseq.seq}|${via.raw}|INVITE`;

@@ -12,5 +12,10 @@ export function responseTarget(req: SipRequest, info: ReceiveInfo, forceRport = 
   if (info.proto !== Proto.UDP) return { flowId: info.flowId };
   const via = req.topVia;
   if (forceRport || via === undefined || via.params.has('rport')) return { flowId: info.flowId };
-  return { proto: Proto.UDP, address: info.remote.address, port: via.port ?? 5060, listenerId: info.listener.id };
+  return {
+    proto: Proto.UDP,
+    address: info.remote.address,
+    port: via.port ?? 5060,
+    listenerId: info.listener.id,
+  };
 }

@@ -31,7 +31,13 @@ export class ServerTransaction extends Transaction {
   /** Free slot for the transaction user (the proxy keeps its response context here). */
   context: unknown;
 
-  constructor(layer: TransactionLayer, key: string, req: SipRequest, info: ReceiveInfo, user: ServerTransactionUser | undefined) {
+  constructor(
+    layer: TransactionLayer,
+    key: string,
+    req: SipRequest,
+    info: ReceiveInfo,
+    user: ServerTransactionUser | undefined,
+  ) {
     const invite = req.method === 'INVITE';
     super(layer, key, invite ? TxState.Proceeding : TxState.Trying);
     this.request = req;
@@ -60,8 +66,23 @@ export class ServerTransaction extends Transaction {
   }
 
   /** Sends a locally generated response built from the request (RFC 3261 §8.2.6). */
-  reply(status: number, reason?: string, headers?: readonly string[], body?: Buffer, toTag?: string): void {
-    this.respond(status, buildResponseBytes(this.request, status, { reason, headers, body, toTag }));
+  reply(
+    status: number,
+    reason?: string,
+    headers?: readonly string[],
+    body?: Buffer,
+    toTag?: string,
+  ): void {
+    // RFC 3261 §18.2.1 / RFC 3581 §4: the response's top Via says where the request came from
+    const topVia = this.request.topVia?.withReceived(
+      this.info.remote.address,
+      this.info.remote.port,
+      this.layer.forceRport,
+    );
+    this.respond(
+      status,
+      buildResponseBytes(this.request, status, { reason, headers, body, toTag, topVia }),
+    );
   }
 
   /** Sends a response (local or relayed) through the transaction (RFC 3261 §17.2.1 / §17.2.2). */
@@ -101,13 +122,21 @@ export class ServerTransaction extends Transaction {
     else {
       this.setState(TxState.Completed);
       // RFC 3261 §17.2.2 timer J: 64*T1 over UDP, zero over reliable transports
-      this.startTimer(H_J_L, this.reliable ? 0 : 64 * t.t1, () => this.setState(TxState.Terminated));
+      this.startTimer(H_J_L, this.reliable ? 0 : 64 * t.t1, () =>
+        this.setState(TxState.Terminated),
+      );
     }
   }
 
   #send(bytes: Buffer): void {
-    let r = this.layer.transport.send(bytes, this.#target, (_c, m) => this.#user?.onTransportError?.(m));
-    if (!r.ok && r.code === 'SIP_ERR_FLOW_GONE' && (this.info.proto === Proto.TCP || this.info.proto === Proto.TLS)) {
+    let r = this.layer.transport.send(bytes, this.#target, (_c, m) =>
+      this.#user?.onTransportError?.(m),
+    );
+    if (
+      !r.ok &&
+      r.code === 'SIP_ERR_FLOW_GONE' &&
+      (this.info.proto === Proto.TCP || this.info.proto === Proto.TLS)
+    ) {
       // RFC 3261 §18.2.2: the connection is gone; open a new one to the received address and sent-by port
       const via = this.request.topVia;
       this.#target = {
@@ -115,7 +144,9 @@ export class ServerTransaction extends Transaction {
         address: this.info.remote.address,
         port: via?.port ?? (this.info.proto === Proto.TLS ? 5061 : 5060),
       };
-      r = this.layer.transport.send(bytes, this.#target, (_c, m) => this.#user?.onTransportError?.(m));
+      r = this.layer.transport.send(bytes, this.#target, (_c, m) =>
+        this.#user?.onTransportError?.(m),
+      );
     }
     if (!r.ok) this.#user?.onTransportError?.(r.message);
   }
@@ -142,7 +173,9 @@ export class ServerTransaction extends Transaction {
         this.stopTimer(G);
         this.stopTimer(H_J_L);
         this.setState(TxState.Confirmed);
-        this.startTimer(I, this.reliable ? 0 : this.layer.timers.t4, () => this.setState(TxState.Terminated));
+        this.startTimer(I, this.reliable ? 0 : this.layer.timers.t4, () =>
+          this.setState(TxState.Terminated),
+        );
       }
       return;
     }

@@ -26,7 +26,8 @@ export abstract class Transaction {
     if (next === this.#state) return;
     const prev = this.#state;
     this.#state = next;
-    if (channels.txState.hasSubscribers) channels.txState.publish({ key: this.key, kind: this.kind, from: prev, to: next });
+    if (channels.txState.hasSubscribers)
+      channels.txState.publish({ key: this.key, kind: this.kind, from: prev, to: next });
     if (next === TxState.Terminated) {
       this.clearTimers();
       this.onTerminated();

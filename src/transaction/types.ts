@@ -1,5 +1,12 @@
 import type { SipRequest, SipResponse } from '../message/message.js';
-import type { FlowCloseReason, FlowInfo, ReceiveInfo, SendErrorCallback, SendResult, SendTarget } from '../transport/types.js';
+import type {
+  FlowCloseReason,
+  FlowInfo,
+  ReceiveInfo,
+  SendErrorCallback,
+  SendResult,
+  SendTarget,
+} from '../transport/types.js';
 
 /** Transaction states (RFC 3261 §17, RFC 6026 adds Accepted). */
 export const TxState = {
@@ -39,7 +46,12 @@ export interface TxTimers {
   readonly frTimer: number;
 }
 
-export const DEFAULT_TIMERS: Readonly<TxTimers> = Object.freeze({ t1: 500, t2: 4000, t4: 5000, frTimer: 30_000 });
+export const DEFAULT_TIMERS: Readonly<TxTimers> = Object.freeze({
+  t1: 500,
+  t2: 4000,
+  t4: 5000,
+  frTimer: 30_000,
+});
 
 /** The sending side the transaction layer needs from the transport layer. */
 export interface TransportPort {

@@ -7,7 +7,6 @@ import { InvalidArgumentError, type SipParseError } from '../errors/sip-error.js
 import { buildResponseBytes } from '../message/build.js';
 import { Hdr } from '../message/constants.js';
 import type { SipMessage, SipRequest } from '../message/message.js';
-import type { Via } from '../message/parse/via.js';
 import { scanMessage } from '../message/scanner.js';
 import { validateMessage } from '../message/validate.js';
 import { type Clock, RealClock } from '../util/clock.js';
@@ -625,7 +624,7 @@ export class TransportLayer {
     try {
       return buildResponseBytes(req, status, {
         reason: cleanReason(reason),
-        topVia: viaWithReceived(top, info.remote),
+        topVia: top.withReceived(info.remote.address, info.remote.port),
       });
     } catch {
       return undefined;
@@ -981,34 +980,4 @@ function replyable(req: SipRequest): boolean {
 function cleanReason(reason: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   return reason.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 128);
-}
-
-/**
- * The top Via of a stateless reply: `received` with the packet's source IP when it differs from
- * sent-by (RFC 3261 §18.2.1), and when the client asked with `rport`, always `received` plus the
- * source port in `rport` (RFC 3581 §4).
- */
-function viaWithReceived(v: Via, src: Address): string {
-  const names = v.params.names;
-  const values = v.params.values;
-  const wantsRport = v.params.has('rport');
-  const host = v.host.startsWith('[') ? v.host.slice(1, -1) : v.host;
-  const addReceived = wantsRport || canonicalIp(host) !== canonicalIp(src.address);
-  let out = `${v.protocol}/${v.transport} ${v.host}${v.port === undefined ? '' : `:${v.port}`}`;
-  let hadReceived = false;
-  for (let i = 0; i < names.length; i++) {
-    const n = names[i] ?? '';
-    const lower = n.toLowerCase();
-    if (lower === 'received') {
-      hadReceived = true;
-      out += addReceived ? `;received=${src.address}` : `;${n}=${values[i] ?? ''}`;
-    } else if (lower === 'rport') {
-      out += `;rport=${src.port}`;
-    } else {
-      const val = values[i];
-      out += val === null || val === undefined ? `;${n}` : `;${n}=${val}`;
-    }
-  }
-  if (addReceived && !hadReceived) out += `;received=${src.address}`;
-  return out;
 }

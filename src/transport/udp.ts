@@ -60,11 +60,22 @@ export function bindUdp(
     socket.once('error', onError);
     socket.bind({ address, port, exclusive: true }, () => {
       socket.off('error', onError);
+      // a bigger receive buffer rides out event-loop pauses (GC) under load instead of dropping
+      // datagrams; the kernel caps it at net.core.rmem_max
+      try {
+        socket.setRecvBufferSize(UDP_BUFFER_BYTES);
+        socket.setSendBufferSize(UDP_BUFFER_BYTES);
+      } catch {
+        // not allowed here: keep the default
+      }
       const a = socket.address();
       resolve({ socket, bound: { address: a.address, port: a.port } });
     });
   });
 }
+
+/** Socket buffer size asked for on SIP UDP sockets. */
+export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** Closes a UDP socket; resolves when it is closed (at once if it already is). */
 export function closeUdp(socket: Socket): Promise<void> {

@@ -67,7 +67,12 @@ export class ManualClock implements Clock {
     return this.#now + this.#wallOffset;
   }
   setTimer(ms: number, fn: () => void): Timer {
-    const t: ManualTimer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false };
+    const t: ManualTimer = {
+      at: this.#now + Math.max(0, ms),
+      seq: this.#seq++,
+      fn,
+      cancelled: false,
+    };
     this.#timers.push(t);
     return t as unknown as Timer;
   }
@@ -85,7 +90,8 @@ export class ManualClock implements Clock {
       let next: ManualTimer | undefined;
       for (const t of this.#timers) {
         if (t.cancelled || t.at > end) continue;
-        if (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq)) next = t;
+        if (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq))
+          next = t;
       }
       if (next === undefined) break;
       this.#now = next.at;

@@ -37,7 +37,13 @@ export class RateLimitedLog {
   constructor(intervalMs = 10_000) {
     this.#intervalMs = intervalMs;
   }
-  log(logger: Logger, level: 'warn' | 'info' | 'debug' | 'error', key: string, obj: object, msg: string): void {
+  log(
+    logger: Logger,
+    level: 'warn' | 'info' | 'debug' | 'error',
+    key: string,
+    obj: object,
+    msg: string,
+  ): void {
     const now = Date.now();
     const e = this.#last.get(key);
     if (e !== undefined && now - e.at < this.#intervalMs) {

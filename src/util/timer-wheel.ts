@@ -38,7 +38,13 @@ export class TimerWheel {
     // Round up so a timer never fires early.
     const ticks = Math.max(1, Math.ceil((this.#now() + ms) / this.#tickMs) - this.#tick);
     const slot = (this.#tick + ticks) % SLOTS;
-    const e: WheelEntry = { fn, rounds: Math.floor((ticks - 1) / SLOTS), slot, prev: undefined, next: this.#heads[slot] };
+    const e: WheelEntry = {
+      fn,
+      rounds: Math.floor((ticks - 1) / SLOTS),
+      slot,
+      prev: undefined,
+      next: this.#heads[slot],
+    };
     if (e.next !== undefined) e.next.prev = e;
     this.#heads[slot] = e;
     this.#size++;

@@ -119,12 +119,15 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
 
 // ---------------------------------------------------------------------------------- SIPp
 
-/** sipp `-t`: UDP one socket, TCP one connection, TCP one connection per call, TLS one connection. */
+/**
+ * sipp `-t`: UDP one socket, TCP one connection, TCP one connection per call, TLS one connection
+ * (for l1 pass sipp's `-tls_cert` / `-tls_key` in `extraArgs`).
+ */
 export type SippTransport = 'u1' | 't1' | 'tn' | 'l1';
 
 let sippVersion: string | null | undefined;
 
-/** The installed sipp's version line, or null when there is none. */
+/** True when a `sipp` binary runs here (`sipp -v` prints its version). */
 export function sippAvailable(): boolean {
   if (sippVersion === undefined) {
     const r = spawnSync('sipp', ['-v'], { encoding: 'utf8', timeout: 5000 });
@@ -219,7 +222,7 @@ export interface SippProcess {
   readonly transport: SippTransport;
   /** `ip:port`. */
   readonly hostport: string;
-  /** A SIP URI for this peer (`;transport=tcp` for TCP). */
+  /** A SIP URI for this peer (`;transport=tcp` / `tls` unless UDP). */
   uri(user?: string): string;
   /** Settles when sipp exits (never rejects). */
   readonly done: Promise<SippResult>;
@@ -252,7 +255,8 @@ export function parseSippMessages(text: string): { messages: SippMessage[]; lost
     const m = /^(\w+) message (sent|received)[^\n]*\n\n?/.exec(block);
     let body = m === null ? block : block.slice(m[0].length);
     let lost = false;
-    const markers = /(?:\w+ message (?:voluntary lost \(while sending\)|lost \(recv\))\.)+\s*$/.exec(body);
+    const markers =
+      /(?:\w+ message (?:voluntary lost \(while sending\)|lost \(recv\))\.)+\s*$/.exec(body);
     if (markers !== null) {
       lostSends += (markers[0].match(/while sending/g) ?? []).length;
       lost = /lost \(recv\)/.test(markers[0]);
@@ -310,7 +314,8 @@ export async function startSipp(scenario: string, opts: SippOptions = {}): Promi
   const transport = opts.transport ?? 'u1';
   const localIp = opts.localIp ?? '127.0.0.1';
   if (!localIp.startsWith('127.')) throw new Error(`interop traffic stays on loopback: ${localIp}`);
-  if (opts.target !== undefined && !opts.target.startsWith('127.')) throw new Error(`interop traffic stays on loopback: ${opts.target}`);
+  if (opts.target !== undefined && !opts.target.startsWith('127.'))
+    throw new Error(`interop traffic stays on loopback: ${opts.target}`);
   const port = opts.port ?? (await freePort(localIp));
   const timeoutMs = opts.timeoutMs ?? SIPP_TIMEOUT_MS;
   const dir = mkdtempSync(join(tmpdir(), `sipp-${basename(sf, '.xml')}-`));
@@ -318,8 +323,15 @@ export async function startSipp(scenario: string, opts: SippOptions = {}): Promi
   const args: string[] = [];
   if (opts.target !== undefined) args.push(opts.target);
   args.push('-sf', sf, '-t', transport, '-i', localIp, '-p', String(port), '-bind_local');
-  args.push('-m', String(opts.calls ?? 1), '-nostdin', '-timeout', `${Math.ceil(timeoutMs / 1000)}s`);
-  if (opts.rate !== undefined) args.push('-r', String(opts.rate), '-rp', String(opts.ratePeriodMs ?? 1000));
+  args.push(
+    '-m',
+    String(opts.calls ?? 1),
+    '-nostdin',
+    '-timeout',
+    `${Math.ceil(timeoutMs / 1000)}s`,
+  );
+  if (opts.rate !== undefined)
+    args.push('-r', String(opts.rate), '-rp', String(opts.ratePeriodMs ?? 1000));
   if (opts.limit !== undefined) args.push('-l', String(opts.limit));
   if (opts.service !== undefined) args.push('-s', opts.service);
   if (opts.lost !== undefined) args.push('-lost', String(opts.lost));
@@ -375,7 +387,10 @@ export async function startSipp(scenario: string, opts: SippOptions = {}): Promi
         errors,
         output,
         summary() {
-          const s = stats === undefined ? 'no statistics' : `successful=${stats.successful} failed=${stats.failed} retransmissions=${stats.retransmissions} lost=${lostSends}/${messages.filter((m) => m.lost === true).length} (sent/received)`;
+          const s =
+            stats === undefined
+              ? 'no statistics'
+              : `successful=${stats.successful} failed=${stats.failed} retransmissions=${stats.retransmissions} lost=${lostSends}/${messages.filter((m) => m.lost === true).length} (sent/received)`;
           const tail = messages
             .slice(-12)
             .map((m) => `  ${m.dir === 'sent' ? '>>' : '<<'} ${m.line}`)
@@ -402,14 +417,18 @@ export async function startSipp(scenario: string, opts: SippOptions = {}): Promi
   };
   closers.add(stop);
   void done.then(() => closers.delete(stop));
-  const proto = transport === 'u1' ? 'udp' : 'tcp';
+  const proto = transport === 'u1' ? 'udp' : transport === 'l1' ? 'tls' : 'tcp';
   if (opts.target === undefined) {
     // a UAS: ready once its socket is bound (or it died)
     let exited = false;
     void done.then(() => {
       exited = true;
     });
-    await until(() => exited || isListening(proto, localIp, port), 10_000, `sipp ${basename(sf)} on ${proto} ${localIp}:${port}`);
+    await until(
+      () => exited || isListening(proto === 'udp' ? 'udp' : 'tcp', localIp, port),
+      10_000,
+      `sipp ${basename(sf)} on ${proto} ${localIp}:${port}`,
+    );
     if (exited) {
       const r = await done;
       throw new Error(`sipp ${basename(sf)} exited at start:\n${r.summary()}`);
@@ -423,7 +442,8 @@ export async function startSipp(scenario: string, opts: SippOptions = {}): Promi
     port,
     transport,
     hostport,
-    uri: (user?: string) => `sip:${user === undefined ? '' : `${user}@`}${hostport}${proto === 'tcp' ? ';transport=tcp' : ''}`,
+    uri: (user?: string) =>
+      `sip:${user === undefined ? '' : `${user}@`}${hostport}${proto === 'udp' ? '' : `;transport=${proto}`}`,
     done,
     stop,
   };
@@ -513,12 +533,21 @@ export interface KamailioPeer {
 
 /** For `describe(…, { skip: kamailioSkip() })`: a message when neither Kamailio nor its helper is here. */
 export function kamailioSkip(): string | false {
-  if (!existsSync(KAMAILIO_SH)) return `Kamailio helper ${KAMAILIO_SH} not found: Kamailio interop test skipped`;
-  const r = spawnSync('sh', ['-c', 'command -v kamailio || command -v apt-get'], { encoding: 'utf8' });
-  return r.status === 0 ? false : 'kamailio is not installed and apt-get is not available: Kamailio interop test skipped';
+  if (!existsSync(KAMAILIO_SH))
+    return `Kamailio helper ${KAMAILIO_SH} not found: Kamailio interop test skipped`;
+  const r = spawnSync('sh', ['-c', 'command -v kamailio || command -v apt-get'], {
+    encoding: 'utf8',
+  });
+  return r.status === 0
+    ? false
+    : 'kamailio is not installed and apt-get is not available: Kamailio interop test skipped';
 }
 
-function runHelper(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function runHelper(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
     const child = spawn('bash', [KAMAILIO_SH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
@@ -548,7 +577,10 @@ function runHelper(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): P
  * state in a temporary directory. Addresses not given are 127.0.57.1 (edge) / 127.0.57.2
  * (registrar) on free ports. Throws {@link PeerUnavailableError} when Kamailio cannot be installed.
  */
-export async function startKamailio(role: KamailioRole, env: KamailioEnv = {}): Promise<KamailioPeer> {
+export async function startKamailio(
+  role: KamailioRole,
+  env: KamailioEnv = {},
+): Promise<KamailioPeer> {
   const skip = kamailioSkip();
   if (skip !== false) throw new PeerUnavailableError(skip);
   const edgeIp = env.edgeIp ?? '127.0.57.1';
@@ -556,7 +588,8 @@ export async function startKamailio(role: KamailioRole, env: KamailioEnv = {}): 
   const edgePort = env.edgePort ?? (await freePort(edgeIp));
   const wsPort = env.wsPort ?? (await freePort(edgeIp));
   const regPort = env.regPort ?? (await freePort(regIp));
-  for (const ip of [edgeIp, regIp]) if (!ip.startsWith('127.')) throw new Error(`interop traffic stays on loopback: ${ip}`);
+  for (const ip of [edgeIp, regIp])
+    if (!ip.startsWith('127.')) throw new Error(`interop traffic stays on loopback: ${ip}`);
   const stateDir = mkdtempSync(join(tmpdir(), 'flowgate-kamailio-'));
   const penv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -584,9 +617,14 @@ export async function startKamailio(role: KamailioRole, env: KamailioEnv = {}): 
   closers.add(stop);
   const r = await runHelper(['start', role], penv, env.startTimeoutMs ?? 180_000);
   if (r.code !== 0) {
-    const logs = ['edge', 'registrar'].map((x) => readText(join(stateDir, `${x}.log`)).slice(-3000)).join('\n');
+    const logs = ['edge', 'registrar']
+      .map((x) => readText(join(stateDir, `${x}.log`)).slice(-3000))
+      .join('\n');
     await stop();
-    if (/cannot install/.test(r.output)) throw new PeerUnavailableError(`kamailio could not be installed: interop test skipped\n${r.output}`);
+    if (/cannot install/.test(r.output))
+      throw new PeerUnavailableError(
+        `kamailio could not be installed: interop test skipped\n${r.output}`,
+      );
     throw new Error(`kamailio.sh start ${role} failed (exit ${r.code}):\n${r.output}\n${logs}`);
   }
   return {

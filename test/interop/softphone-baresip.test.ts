@@ -80,7 +80,7 @@ function profile(dir: string, user: string, tone: string): string {
     [
       'poll_method epoll',
       'sip_listen 127.0.0.1:0',
-      'audio_player aufile,' + join(dir, `${user}-heard.wav`),
+      `audio_player aufile,${join(dir, `${user}-heard.wav`)}`,
       `audio_source aufile,${tone}`,
       'audio_alert aufile,/dev/null',
       'module_path /usr/lib/baresip/modules',

@@ -1,6 +1,13 @@
 import type { SipMessage } from '../../src/message/message.js';
 import { scanMessage } from '../../src/message/scanner.js';
-import type { ListenerInfo, Proto, ReceiveInfo, SendErrorCallback, SendResult, SendTarget } from '../../src/transport/types.js';
+import type {
+  ListenerInfo,
+  Proto,
+  ReceiveInfo,
+  SendErrorCallback,
+  SendResult,
+  SendTarget,
+} from '../../src/transport/types.js';
 
 export interface Sent {
   buf: Buffer;
@@ -15,12 +22,23 @@ export function listener(proto: Proto, address = '127.0.0.1', port = 5060, id = 
 }
 
 /** A ReceiveInfo for a message injected from `remote`. */
-export function recvInfo(proto: Proto, remote = '192.0.2.1:5070', l: ListenerInfo = listener(proto)): ReceiveInfo {
+export function recvInfo(
+  proto: Proto,
+  remote = '192.0.2.1:5070',
+  l: ListenerInfo = listener(proto),
+): ReceiveInfo {
   const i = remote.lastIndexOf(':');
   const address = remote.slice(0, i).replace(/^\[|\]$/g, '');
   const port = Number(remote.slice(i + 1));
   const flowId = proto === 'udp' ? `w0/u${l.id}/${remote}` : `w0/c-${remote}`;
-  return { proto, local: { address: l.address, port: l.port }, remote: { address, port }, flowId, listener: l, secure: proto === 'tls' || proto === 'wss' };
+  return {
+    proto,
+    local: { address: l.address, port: l.port },
+    remote: { address, port },
+    flowId,
+    listener: l,
+    secure: proto === 'tls' || proto === 'wss',
+  };
 }
 
 /**
@@ -38,10 +56,17 @@ export class FakeTransport {
       return { ok: false, code: 'SIP_ERR_FLOW_GONE', message: `flow ${target.flowId} is gone` };
     }
     const r = scanMessage(buf);
-    if (!r.ok) throw new Error(`layer sent an unparsable message: ${r.error.message}\n${buf.toString()}`);
+    if (!r.ok)
+      throw new Error(`layer sent an unparsable message: ${r.error.message}\n${buf.toString()}`);
     this.sent.push({ buf, target, msg: r.msg, onError });
-    const flowId = 'flowId' in target ? target.flowId : `${target.proto}:${target.address}:${target.port}`;
-    const l = 'flowId' in target ? (target.flowId.includes('/u') ? listener('udp') : listener('tcp')) : listener(target.proto);
+    const flowId =
+      'flowId' in target ? target.flowId : `${target.proto}:${target.address}:${target.port}`;
+    const l =
+      'flowId' in target
+        ? target.flowId.includes('/u')
+          ? listener('udp')
+          : listener('tcp')
+        : listener(target.proto);
     return { ok: true, flowId, listener: l };
   }
 

@@ -42,25 +42,44 @@ export class HarnessTransport {
 
   send(buf: Buffer, target: SendTarget, onError?: SendErrorCallback): SendResult {
     const r = scanMessage(buf);
-    if (!r.ok) throw new Error(`sent an unparsable message: ${r.error.message}\n${buf.toString('latin1')}`);
+    if (!r.ok)
+      throw new Error(`sent an unparsable message: ${r.error.message}\n${buf.toString('latin1')}`);
     let listener: ListenerInfo | undefined;
     let to: string;
     if ('flowId' in target) {
       const f = this.#flows.get(target.flowId) ?? this.#udpFlow(target.flowId);
-      if (f === undefined) return { ok: false, code: 'SIP_ERR_FLOW_GONE', message: `flow ${target.flowId} is gone` };
+      if (f === undefined)
+        return { ok: false, code: 'SIP_ERR_FLOW_GONE', message: `flow ${target.flowId} is gone` };
       listener = f.listener;
       to = target.flowId;
     } else {
       const key = `${target.proto}:${target.address}:${target.port}`;
-      if (this.unreachable.has(key)) return { ok: false, code: 'SIP_ERR_TRANSPORT_SEND', message: `${key} unreachable` };
+      if (this.unreachable.has(key))
+        return { ok: false, code: 'SIP_ERR_TRANSPORT_SEND', message: `${key} unreachable` };
       listener =
-        (target.listenerId !== undefined ? this.listeners.find((l) => l.id === target.listenerId) : undefined) ??
-        this.selectListener(target.proto, target.address.includes(':') ? 6 : 4);
-      if (listener === undefined) return { ok: false, code: 'SIP_ERR_TRANSPORT_UNSUPPORTED', message: `no ${target.proto} listener` };
+        (target.listenerId !== undefined
+          ? this.listeners.find((l) => l.id === target.listenerId)
+          : undefined) ?? this.selectListener(target.proto, target.address.includes(':') ? 6 : 4);
+      if (listener === undefined)
+        return {
+          ok: false,
+          code: 'SIP_ERR_TRANSPORT_UNSUPPORTED',
+          message: `no ${target.proto} listener`,
+        };
       to = `w0/u${listener.id}/${target.address.includes(':') ? `[${target.address}]` : target.address}:${target.port}`;
       if (target.proto !== 'udp') {
-        const existing = this.findConnection(target.proto, { address: target.address, port: target.port });
-        const f = existing ?? this.connect(target.proto, { address: target.address, port: target.port }, listener.id, true);
+        const existing = this.findConnection(target.proto, {
+          address: target.address,
+          port: target.port,
+        });
+        const f =
+          existing ??
+          this.connect(
+            target.proto,
+            { address: target.address, port: target.port },
+            listener.id,
+            true,
+          );
         to = f.id;
       }
     }
@@ -74,15 +93,36 @@ export class HarnessTransport {
     if (m === null) return undefined;
     const l = this.listeners.find((x) => x.id === Number(m[1]));
     if (l === undefined) return undefined;
-    return this.#info(id, 'udp', l, { address: (m[2] as string).replace(/^\[|\]$/g, ''), port: Number(m[3]) }, false);
+    return this.#info(
+      id,
+      'udp',
+      l,
+      { address: (m[2] as string).replace(/^\[|\]$/g, ''), port: Number(m[3]) },
+      false,
+    );
   }
 
   #info(id: string, proto: Proto, l: ListenerInfo, remote: Address, outgoing: boolean): FlowInfo {
-    return { id, proto, local: { address: l.address, port: l.port }, remote, listener: l, secure: proto === 'tls' || proto === 'wss', openedAt: 0, lastActivity: 0, lastKeepalive: undefined, state: 'open', outgoing };
+    return {
+      id,
+      proto,
+      local: { address: l.address, port: l.port },
+      remote,
+      listener: l,
+      secure: proto === 'tls' || proto === 'wss',
+      openedAt: 0,
+      lastActivity: 0,
+      lastKeepalive: undefined,
+      state: 'open',
+      outgoing,
+    };
   }
 
   selectListener(proto: Proto, family: 4 | 6 = 4): ListenerInfo | undefined {
-    return this.listeners.find((l) => l.proto === proto && l.family === family) ?? this.listeners.find((l) => l.proto === proto);
+    return (
+      this.listeners.find((l) => l.proto === proto && l.family === family) ??
+      this.listeners.find((l) => l.proto === proto)
+    );
   }
 
   getFlow(id: string): FlowInfo | undefined {
@@ -91,7 +131,13 @@ export class HarnessTransport {
 
   findConnection(proto: Proto, remote: Address, localListenerId?: number): FlowInfo | undefined {
     for (const f of this.#flows.values()) {
-      if (f.proto === proto && f.remote.address === remote.address && f.remote.port === remote.port && (localListenerId === undefined || f.listener.id === localListenerId)) return f;
+      if (
+        f.proto === proto &&
+        f.remote.address === remote.address &&
+        f.remote.port === remote.port &&
+        (localListenerId === undefined || f.listener.id === localListenerId)
+      )
+        return f;
     }
     return undefined;
   }
@@ -135,8 +181,15 @@ export interface Harness {
 }
 
 /** Creates an element over a {@link HarnessTransport}; listeners default to UDP+TCP 127.0.0.1:5060. */
-export function harness(opts: Partial<ServerOptions> & { listeners?: ListenerInfo[] } = {}): Harness {
-  const transport = new HarnessTransport(opts.listeners ?? [listener(0, 'udp', '127.0.0.1', 5060), listener(1, 'tcp', '127.0.0.1', 5060)]);
+export function harness(
+  opts: Partial<ServerOptions> & { listeners?: ListenerInfo[] } = {},
+): Harness {
+  const transport = new HarnessTransport(
+    opts.listeners ?? [
+      listener(0, 'udp', '127.0.0.1', 5060),
+      listener(1, 'tcp', '127.0.0.1', 5060),
+    ],
+  );
   const clock = opts.clock instanceof ManualClock ? opts.clock : new ManualClock();
   const server = createServer({ listen: [], ...opts, clock, transportOverride: transport });
   return {
@@ -144,21 +197,39 @@ export function harness(opts: Partial<ServerOptions> & { listeners?: ListenerInf
     transport,
     clock,
     inject(raw, from, o = {}) {
-      const buf = typeof raw === 'string' ? Buffer.from(raw.replace(/\r?\n/g, '\r\n'), 'latin1') : raw;
+      const buf =
+        typeof raw === 'string' ? Buffer.from(raw.replace(/\r?\n/g, '\r\n'), 'latin1') : raw;
       const r = scanMessage(buf);
       if (!r.ok) throw new Error(`inject: ${r.error.message}`);
       const i = from.lastIndexOf(':');
-      const remote = { address: from.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(from.slice(i + 1)) };
+      const remote = {
+        address: from.slice(0, i).replace(/^\[|\]$/g, ''),
+        port: Number(from.slice(i + 1)),
+      };
       let info: ReceiveInfo;
       if (o.flowId !== undefined) {
         const f = transport.getFlow(o.flowId);
         if (f === undefined) throw new Error(`inject: no flow ${o.flowId}`);
-        info = { proto: f.proto, local: f.local, remote: f.remote, flowId: f.id, listener: f.listener, secure: f.secure };
+        info = {
+          proto: f.proto,
+          local: f.local,
+          remote: f.remote,
+          flowId: f.id,
+          listener: f.listener,
+          secure: f.secure,
+        };
       } else {
         const l = transport.listeners.find((x) => x.id === (o.listenerId ?? 0));
         if (l === undefined) throw new Error('inject: no listener');
         if (l.proto !== 'udp') throw new Error('inject: use a flowId for connection transports');
-        info = { proto: 'udp', local: { address: l.address, port: l.port }, remote, flowId: `w0/u${l.id}/${from}`, listener: l, secure: false };
+        info = {
+          proto: 'udp',
+          local: { address: l.address, port: l.port },
+          remote,
+          flowId: `w0/u${l.id}/${from}`,
+          listener: l,
+          secure: false,
+        };
       }
       server.layer.onMessage(r.msg, info);
     },

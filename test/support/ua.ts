@@ -62,16 +62,27 @@ export class TestUa {
   }
 
   /** Opens the flow to the edge (a connection for TCP/TLS/WS, a socket for UDP). */
-  static async connect(transport: UaTransport, host: string, port: number, opts: UaOptions): Promise<TestUa> {
+  static async connect(
+    transport: UaTransport,
+    host: string,
+    port: number,
+    opts: UaOptions,
+  ): Promise<TestUa> {
     const ua = new TestUa(transport, host, port, opts);
     const local = opts.localAddress ?? '127.0.0.1';
     if (transport === 'udp') ua.#udp = await UdpClient.open(local);
     else if (transport === 'tcp') ua.#stream = await StreamClient.tcp(port, host, local);
-    else if (transport === 'tls') ua.#stream = await StreamClient.tls(port, host, { ...(opts.ca ? { ca: opts.ca } : {}), ...({ localAddress: local } as object) });
+    else if (transport === 'tls')
+      ua.#stream = await StreamClient.tls(port, host, {
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        ...({ localAddress: local } as object),
+      });
     else {
       const scheme = transport === 'wss' ? 'wss' : 'ws';
       const h = host.includes(':') ? `[${host}]` : host;
-      ua.#ws = await WsClient.open(`${scheme}://${h}:${port}${opts.wsPath ?? '/'}`, { ...(opts.ca ? { ca: opts.ca } : {}) });
+      ua.#ws = await WsClient.open(`${scheme}://${h}:${port}${opts.wsPath ?? '/'}`, {
+        ...(opts.ca ? { ca: opts.ca } : {}),
+      });
     }
     ua.#pump = setInterval(() => ua.#drain(), 2);
     ua.#pump.unref();
@@ -81,8 +92,14 @@ export class TestUa {
   /** Local address and port of the flow as the UA sees it. */
   get local(): { address: string; port: number } {
     if (this.#udp) return { address: this.#udp.socket.address().address, port: this.#udp.port };
-    if (this.#stream) return { address: this.#stream.socket.localAddress ?? '', port: this.#stream.socket.localPort ?? 0 };
-    const s = (this.#ws?.ws as unknown as { _socket?: { localAddress?: string; localPort?: number } })._socket;
+    if (this.#stream)
+      return {
+        address: this.#stream.socket.localAddress ?? '',
+        port: this.#stream.socket.localPort ?? 0,
+      };
+    const s = (
+      this.#ws?.ws as { _socket?: { localAddress?: string; localPort?: number } } | undefined
+    )?._socket;
     return { address: s?.localAddress ?? '127.0.0.1', port: s?.localPort ?? 0 };
   }
 
@@ -111,8 +128,15 @@ export class TestUa {
     if (req.method === 'ACK') return;
     const a = this.answer;
     if (a === 'silent') return;
-    if (req.method === 'INVITE' && a.status >= 200 && a.status < 300) this.reply(req, 180, 'Ringing');
-    this.reply(req, a.status, a.reason ?? (a.status === 200 ? 'OK' : 'Error'));
+    const reason = a.reason ?? (a.status === 200 ? 'OK' : 'Error');
+    if (req.method === 'INVITE' && a.status >= 200 && a.status < 300) {
+      // ring first, answer a moment later (as a phone does): a multi-process proxy such as
+      // Kamailio may otherwise relay a 180 and a 200 sent back to back out of order
+      this.reply(req, 180, 'Ringing');
+      setTimeout(() => this.reply(req, a.status, reason), 30).unref();
+      return;
+    }
+    this.reply(req, a.status, reason);
   }
 
   #drain(): void {
@@ -125,7 +149,11 @@ export class TestUa {
       const data = this.#stream.data;
       for (;;) {
         // CRLF pongs between messages (RFC 5626 §4.4.1)
-        while (data[this.#taken] === 0x0d && data[this.#taken + 1] === 0x0a && !(data[this.#taken + 2] === 0x0d && data[this.#taken + 3] === 0x0a)) {
+        while (
+          data[this.#taken] === 0x0d &&
+          data[this.#taken + 1] === 0x0a &&
+          !(data[this.#taken + 2] === 0x0d && data[this.#taken + 3] === 0x0a)
+        ) {
           this.pongs++;
           this.#taken += 2;
         }
@@ -147,8 +175,14 @@ export class TestUa {
 
   /** Answers a request received on the flow (RFC 3261 §8.2.6). */
   reply(req: SipRequest, status: number, reason: string, extra = ''): void {
-    const vias = req.getHeaders('Via').map((v) => `Via: ${v}`).join('\n');
-    const rr = req.getHeaders('Record-Route').map((v) => `Record-Route: ${v}`).join('\n');
+    const vias = req
+      .getHeaders('Via')
+      .map((v) => `Via: ${v}`)
+      .join('\n');
+    const rr = req
+      .getHeaders('Record-Route')
+      .map((v) => `Record-Route: ${v}`)
+      .join('\n');
     const toTag = status > 100 && req.toTag === undefined ? `;tag=${this.opts.user}-${rnd()}` : '';
     const l = this.local;
     this.send(`SIP/2.0 ${status} ${reason}
@@ -163,7 +197,16 @@ ${rr ? `${rr}\n` : ''}${status >= 200 && status < 300 ? `Contact: <sip:${this.op
   }
 
   /** Sends an RFC 5626 REGISTER on the flow and waits for the final response. */
-  async register(o: { regId?: number; expires?: number; supported?: string; callId?: string; contact?: string | null; extra?: string } = {}): Promise<SipResponse> {
+  async register(
+    o: {
+      regId?: number;
+      expires?: number;
+      supported?: string;
+      callId?: string;
+      contact?: string | null;
+      extra?: string;
+    } = {},
+  ): Promise<SipResponse> {
     const l = this.local;
     const domain = this.opts.domain ?? 'example.com';
     const branch = `z9hG4bK${rnd()}`;
@@ -192,7 +235,9 @@ ${o.extra ?? ''}Content-Length: 0
     let found: SipResponse | undefined;
     await waitFor(
       () => {
-        found = this.responses.slice(from).find((r) => r.status >= 200 && r.topVia?.params.get('branch') === branch);
+        found = this.responses
+          .slice(from)
+          .find((r) => r.status >= 200 && r.topVia?.params.get('branch') === branch);
         return found !== undefined;
       },
       timeoutMs,
@@ -261,7 +306,12 @@ export class TestCaller {
   }
 
   /** INVITE `ruri` via `host:port`; ACKs the final (non-2xx ACK by the proxy's transaction, 2xx ACK end to end) and hangs up a 2xx with BYE. */
-  async call(ruri: string, host: string, port: number, timeoutMs = WAIT_MS): Promise<{ status: number; response: SipResponse }> {
+  async call(
+    ruri: string,
+    host: string,
+    port: number,
+    timeoutMs = WAIT_MS,
+  ): Promise<{ status: number; response: SipResponse }> {
     const a = this.#udp.socket.address();
     const branch = `z9hG4bK${rnd()}`;
     const callId = `${rnd()}@caller`;

@@ -1,4 +1,9 @@
-// Character classes of RFC 3261 §25.1, as lookup tables indexed by char code.
+// Character classes of RFC 3261 §25.1 as lookup tables indexed by byte, plus the scanning helpers
+// every parser shares.
+//
+// Parsers read a message twice over: as bytes `b` (a Uint8Array; indexing it is about twice as
+// fast as String#charCodeAt) and as the same text `s` (a latin1 string, one char per byte) from
+// which they slice the values they return. Offsets are the same in both.
 
 function table(chars: string, ranges: [number, number][] = []): Uint8Array {
   const t = new Uint8Array(256);
@@ -12,69 +17,71 @@ const ALNUM: [number, number][] = [
   [0x41, 0x5a],
   [0x61, 0x7a],
 ];
+/** mark = "-" / "_" / "." / "!" / "~" / "*" / "'" / "(" / ")" (RFC 3261 §25.1). */
+const MARK = "-_.!~*'()";
 
 /** token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
 export const TOKEN = table("-.!%*_+`'~", ALNUM);
-/** Characters allowed in a URI user part (unreserved / escaped / user-unreserved). */
-export const USER = table("-_.!~*'()%&=+$,;?/", ALNUM);
-/** Characters allowed in a URI password. */
-export const PASSWORD = table("-_.!~*'()%&=+$,", ALNUM);
-/** paramchar: param-unreserved / unreserved / escaped. */
-export const PARAMCHAR = table("[]/:&+$-_.!~*'()%", ALNUM);
-/** hnv-unreserved / unreserved / escaped (URI headers). */
-export const HNVCHAR = table("[]/?:+$-_.!~*'()%", ALNUM);
-/** Hostname characters. */
-export const HOSTNAME = table('-.', ALNUM);
+/** unreserved / user-unreserved: characters of a URI user part besides escapes (RFC 3261 §25.1). */
+export const USER = table(`${MARK}&=+$,;?/`, ALNUM);
+/** unreserved / "&" / "=" / "+" / "$" / ",": a URI password besides escapes. */
+export const PASSWORD = table(`${MARK}&=+$,`, ALNUM);
+/** paramchar = param-unreserved / unreserved (escapes checked apart). */
+export const PARAMCHAR = table(`${MARK}[]/:&+$`, ALNUM);
+/** hnv-unreserved / unreserved (URI headers; escapes checked apart). */
+export const HNVCHAR = table(`${MARK}[]/?:+$`, ALNUM);
 export const DIGIT = table('', [[0x30, 0x39]]);
+export const HEX = table('', [
+  [0x30, 0x39],
+  [0x41, 0x46],
+  [0x61, 0x66],
+]);
 export const ALPHA = table('', [
   [0x41, 0x5a],
   [0x61, 0x7a],
 ]);
 /** Scheme chars after the first letter. */
 export const SCHEME = table('+-.', ALNUM);
-/** word (Call-ID): alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'" "~" "(" ")" "<" ">" ":" "\" DQUOTE "/" "[" "]" "?" "{" "}" */
-export const WORD = table('-.!%*_+`\'~()<>:\\"/[]?{}', ALNUM);
+/** URI reserved characters: their escaped and plain forms differ (RFC 3261 §19.1.4). */
+export const RESERVED = table(';/?:@&=+$,');
+/** LWS bytes: SP, HTAB, CR, LF (folding may still be present in raw values). */
+export const LWS = table(' \t\r\n');
+/**
+ * Bytes that end an unquoted header-parameter value: LWS and the separators `;` `,` `"` `<` `>`.
+ * gen-value = token / host / quoted-string (RFC 3261 §25.1); other bytes are tolerated inside a
+ * value, as Kamailio does.
+ */
+export const VALUE_END = table(' \t\r\n;,"<>');
 
-export function isWs(c: number): boolean {
-  return c === 0x20 || c === 0x09;
+/** The bytes of a latin1 (wire text) string. */
+export function bytesOf(s: string): Uint8Array {
+  return Buffer.from(s, 'latin1');
 }
 
-/** Skips SP, HTAB and CR/LF (folding has been normalised by the time values are parsed). */
-export function skipLws(s: string, i: number, end = s.length): number {
-  while (i < end) {
-    const c = s.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break;
-    i++;
-  }
+/** Skips LWS (SP, HTAB, CR, LF). */
+export function skipLws(b: Uint8Array, i: number, end: number): number {
+  while (i < end && LWS[b[i] ?? 0] === 1) i++;
   return i;
 }
 
-/** Trailing-whitespace trim bound. */
-export function trimEnd(s: string, start: number, end: number): number {
-  while (end > start) {
-    const c = s.charCodeAt(end - 1);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break;
-    end--;
-  }
+/** Moves `end` back over trailing LWS, not past `start`. */
+export function trimEnd(b: Uint8Array, start: number, end: number): number {
+  while (end > start && LWS[b[end - 1] ?? 0] === 1) end--;
   return end;
 }
 
-/** Reads a token starting at i; returns its end (== i when there is none). */
-export function scanToken(s: string, i: number, end = s.length): number {
-  while (i < end && TOKEN[s.charCodeAt(i)] === 1) i++;
-  return i;
-}
-
 /**
- * Reads a quoted-string starting at the opening DQUOTE; returns the index after the closing one, or
- * -1 when it is unterminated (RFC 3261 §25.1: quoted-pair = "\" (any char but CR/LF)).
+ * Reads a quoted-string whose opening DQUOTE is at i; returns the index after the closing one, or
+ * -1 when it is unterminated (RFC 3261 §25.1: quoted-pair = "\" followed by any char but CR/LF).
  */
-export function scanQuoted(s: string, i: number, end = s.length): number {
+export function scanQuoted(b: Uint8Array, i: number, end: number): number {
   i++;
   while (i < end) {
-    const c = s.charCodeAt(i);
+    const c = b[i] ?? 0;
     if (c === 0x22) return i + 1;
     if (c === 0x5c) {
+      const d = b[i + 1] ?? 0x0d;
+      if (d === 0x0d || d === 0x0a) return -1;
       i += 2;
       continue;
     }
@@ -83,25 +90,136 @@ export function scanQuoted(s: string, i: number, end = s.length): number {
   return -1;
 }
 
-/** Removes the quotes and quoted-pair escapes of a quoted-string. */
+/** Removes the quotes and quoted-pair escapes of a quoted-string; other text is returned as is. */
 export function unquote(q: string): string {
-  if (q.length < 2 || q.charCodeAt(0) !== 0x22) return q;
+  if (q.length < 2 || q.charCodeAt(0) !== 0x22 || q.charCodeAt(q.length - 1) !== 0x22) return q;
   const inner = q.slice(1, -1);
-  return inner.includes('\\') ? inner.replace(/\\(.)/gs, '$1') : inner;
-}
-
-/** RFC 3261 §19.1.2 %-unescaping; returns undefined on a broken escape. */
-export function unescape(s: string): string | undefined {
-  if (!s.includes('%')) return s;
+  if (!inner.includes('\\')) return inner;
   let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '%') {
-      const h = s.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(h)) return undefined;
-      out += String.fromCharCode(Number.parseInt(h, 16));
-      i += 2;
-    } else out += c;
+  for (let i = 0; i < inner.length; i++) {
+    if (inner.charCodeAt(i) === 0x5c && i + 1 < inner.length) i++;
+    out += inner[i];
   }
   return out;
 }
+
+/** Writes `text` as a quoted-string, escaping `"` and `\` (RFC 3261 §25.1 quoted-pair). */
+export function quote(text: string): string {
+  let out = '"';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) out += '\\';
+    out += text[i];
+  }
+  return `${out}"`;
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+/** RFC 3261 §19.1.2 %-unescaping; undefined on a broken escape (`%` not followed by 2 HEXDIG). */
+export function percentDecode(s: string): string | undefined {
+  if (!s.includes('%')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x25) {
+      out += s[i];
+      continue;
+    }
+    const h = hexValue(s.charCodeAt(i + 1));
+    const l = hexValue(s.charCodeAt(i + 2));
+    if (h < 0 || l < 0) return undefined;
+    out += String.fromCharCode(h * 16 + l);
+    i += 2;
+  }
+  return out;
+}
+
+/**
+ * Canonical form for comparing URI components (RFC 3261 §19.1.4): escapes of characters outside
+ * the reserved set are decoded, escapes of reserved characters keep an upper-case `%XX`.
+ */
+export function canonicalEscapes(s: string): string {
+  if (!s.includes('%')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const h = c === 0x25 ? hexValue(s.charCodeAt(i + 1)) : -1;
+    const l = c === 0x25 ? hexValue(s.charCodeAt(i + 2)) : -1;
+    if (h < 0 || l < 0) {
+      out += s[i];
+      continue;
+    }
+    const v = h * 16 + l;
+    out += RESERVED[v] === 1 ? `%${s.slice(i + 1, i + 3).toUpperCase()}` : String.fromCharCode(v);
+    i += 2;
+  }
+  return out;
+}
+
+/**
+ * True when every byte of b[from, to) is in `tbl` or starts a valid `%` HEX HEX escape inside the
+ * range (RFC 3261 §25.1 `escaped`).
+ */
+export function allEscaped(tbl: Uint8Array, b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = b[i] ?? 0;
+    if (tbl[c] === 1) continue;
+    if (c !== 0x25 || i + 2 >= to || HEX[b[i + 1] ?? 0] !== 1 || HEX[b[i + 2] ?? 0] !== 1)
+      return false;
+    i += 2;
+  }
+  return true;
+}
+
+/** ASCII case-insensitive comparison of b[from, to) with `name` (letters folded on both sides). */
+export function matchLower(b: Uint8Array, from: number, to: number, name: string): boolean {
+  const n = name.length;
+  if (to - from !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = b[from + i] ?? 0;
+    const d = name.charCodeAt(i);
+    if (c !== d && ((c | 0x20) !== (d | 0x20) || LETTER[c] !== 1)) return false;
+  }
+  return true;
+}
+
+const LETTER = table('', [
+  [0x41, 0x5a],
+  [0x61, 0x7a],
+]);
+
+/** ASCII case-insensitive string equality without allocating. */
+export function equalsIgnoreCase(a: string, b: string): boolean {
+  if (a === b) return true;
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+/** Reads 1 to 10 decimal digits in b[from, to) as a number; -1 if empty, not all digits or longer. */
+export function readUint(b: Uint8Array, from: number, to: number): number {
+  if (to <= from || to - from > 10) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = (b[i] ?? 0) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Former name of {@link percentDecode}, kept for the modules that import it. */

@@ -1,5 +1,6 @@
 import { fail, ok, type ParseResult } from '../../errors/sip-error.js';
-import { skipLws, TOKEN, trimEnd } from './chars.js';
+import { methodName } from '../constants.js';
+import { bytesOf, LWS, readUint, skipLws, TOKEN, trimEnd } from './chars.js';
 
 /** CSeq (RFC 3261 §20.16). */
 export interface CSeq {
@@ -7,34 +8,65 @@ export interface CSeq {
   readonly method: string;
 }
 
-/** RFC 3261 §8.1.1.5: the sequence number MUST be expressible as a 32-bit unsigned integer; it must be below 2^31 when chosen. */
-export function parseCSeq(s: string): ParseResult<CSeq> {
-  let i = skipLws(s, 0);
-  const end = trimEnd(s, i, s.length);
+/**
+ * Reads `CSeq = 1*DIGIT LWS Method` in b/s[start, end) (RFC 3261 §20.16: the number MUST be
+ * expressible as a 32-bit unsigned integer; RFC 4475 §3.1.2.4/§3.1.2.5 send larger ones). Returns
+ * the CSeq, or a description of what is wrong.
+ */
+export function readCSeq(b: Uint8Array, s: string, start: number, end: number): CSeq | string {
+  let i = start;
+  while (i < end && LWS[b[i] ?? 0] === 1) i++;
+  while (end > i && LWS[b[end - 1] ?? 0] === 1) end--;
   const ds = i;
-  while (i < end && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
-  if (i === ds) return fail('SIP_ERR_PARSE_CSEQ', 'CSeq', 'missing sequence number');
-  if (i - ds > 10) return fail('SIP_ERR_PARSE_CSEQ', 'CSeq', 'sequence number too large');
-  const seq = Number(s.slice(ds, i));
-  if (seq > 0xffffffff) return fail('SIP_ERR_PARSE_CSEQ', 'CSeq', 'sequence number too large');
-  const j = skipLws(s, i, end);
-  if (j === i) return fail('SIP_ERR_PARSE_CSEQ', 'CSeq', 'missing method');
+  let seq = 0;
+  while (i < end) {
+    const d = (b[i] ?? 0) - 0x30;
+    if (d < 0 || d > 9) break;
+    seq = seq * 10 + d;
+    i++;
+  }
+  if (i === ds) return 'missing sequence number';
+  if (i - ds > 10 || seq > 0xffffffff) return 'sequence number too large';
+  const j = skipLws(b, i, end);
+  if (j === i) return 'missing method';
   let k = j;
-  while (k < end && TOKEN[s.charCodeAt(k)] === 1) k++;
-  if (k === j || k !== end) return fail('SIP_ERR_PARSE_CSEQ', 'CSeq', 'bad method');
-  return ok({ seq, method: s.slice(j, k) });
+  while (k < end && TOKEN[b[k] ?? 0] === 1) k++;
+  if (k === j || k !== end) return 'bad method';
+  return { seq, method: methodName(b, s, j, k) };
 }
 
-/** Parses a decimal integer header (Max-Forwards, Content-Length, Expires…); undefined if not 1*DIGIT or above `max`. */
+/** Parses `CSeq = 1*DIGIT LWS Method` in b/s[start, end) (see {@link readCSeq}). */
+export function parseCSeqAt(
+  b: Uint8Array,
+  s: string,
+  start: number,
+  end: number,
+): ParseResult<CSeq> {
+  const r = readCSeq(b, s, start, end);
+  return typeof r === 'string' ? fail('SIP_ERR_PARSE_CSEQ', 'CSeq', r) : ok(r);
+}
+
+/** Parses a CSeq value (see {@link parseCSeqAt}). */
+export function parseCSeq(s: string, start = 0, end = s.length): ParseResult<CSeq> {
+  return parseCSeqAt(bytesOf(s), s, start, end);
+}
+
+/**
+ * Reads a decimal integer header value (Max-Forwards, Content-Length, Expires, Flow-Timer…) in
+ * b[start, end): undefined if not 1*DIGIT (LWS around it allowed), longer than 10 digits or above `max`.
+ */
+export function uintAt(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  max = 0xffffffff,
+): number | undefined {
+  const x = skipLws(b, start, end);
+  const n = readUint(b, x, trimEnd(b, x, end));
+  return n < 0 || n > max ? undefined : n;
+}
+
+/** {@link uintAt} over a string value. */
 export function parseUint(s: string, max = 0xffffffff): number | undefined {
-  const a = skipLws(s, 0);
-  const b = trimEnd(s, a, s.length);
-  if (b === a || b - a > 10) return undefined;
-  let n = 0;
-  for (let i = a; i < b; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return undefined;
-    n = n * 10 + (c - 0x30);
-  }
-  return n > max ? undefined : n;
+  return uintAt(bytesOf(s), 0, s.length, max);
 }

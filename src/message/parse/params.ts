@@ -1,24 +1,31 @@
-import { skipLws } from './chars.js';
+import {
+  bytesOf,
+  equalsIgnoreCase,
+  matchLower,
+  scanQuoted,
+  skipLws,
+  TOKEN,
+  VALUE_END,
+} from './chars.js';
 
 /**
  * An ordered list of `;name[=value]` parameters (RFC 3261 §7.3.1 generic-param, §19.1.1
  * uri-parameter). Names compare case-insensitively; the original spelling and order are kept so a
- * parameter list can be written back unchanged.
+ * parameter list can be written back unchanged. Values are wire text as written (quoted values
+ * keep their quotes).
  */
 export class Params {
   readonly names: string[] = [];
   readonly values: (string | null)[] = [];
 
+  /** Number of parameters. */
   get size(): number {
     return this.names.length;
   }
 
   #index(name: string): number {
     const n = this.names;
-    for (let i = 0; i < n.length; i++) {
-      const x = n[i] as string;
-      if (x === name || (x.length === name.length && x.toLowerCase() === name.toLowerCase())) return i;
-    }
+    for (let i = 0; i < n.length; i++) if (equalsIgnoreCase(n[i] ?? '', name)) return i;
     return -1;
   }
 
@@ -28,10 +35,12 @@ export class Params {
     return i < 0 ? undefined : this.values[i];
   }
 
+  /** True when a parameter of that name (any case) is present. */
   has(name: string): boolean {
     return this.#index(name) >= 0;
   }
 
+  /** Sets a value (null: no value), keeping the position of an existing parameter. */
   set(name: string, value: string | null): void {
     const i = this.#index(name);
     if (i < 0) {
@@ -40,6 +49,7 @@ export class Params {
     } else this.values[i] = value;
   }
 
+  /** Removes a parameter; returns whether it was present. */
   delete(name: string): boolean {
     const i = this.#index(name);
     if (i < 0) return false;
@@ -48,6 +58,7 @@ export class Params {
     return true;
   }
 
+  /** An independent copy. */
   clone(): Params {
     const p = new Params();
     p.names.push(...this.names);
@@ -66,70 +77,119 @@ export class Params {
   }
 }
 
+/** Result of {@link parseParams}. */
 export interface ParamsScan {
   params: Params;
   /** Index of the first character not consumed. */
   end: number;
-  /** Set when a parameter was malformed (empty name, unterminated quote). */
+  /** Set when a parameter was malformed (empty or non-token name, unterminated quote). */
   bad: boolean;
 }
 
 /**
- * Parses `*( SEMI param )` starting at `i` (which should point at `;` or at whitespace before it).
- * Stops at `stop` characters (e.g. `,` or `>` or `?`) or the end. LWS around `;` and `=` is allowed
- * (RFC 3261 §25.1 SEMI / EQUAL).
+ * Offsets of the last parameter read by {@link nextParam}: name start, name end, value start
+ * (-1 when there is no value), value end. Shared scratch space: read it right after the call.
  */
-export function parseParams(s: string, i: number, end: number, stopChars: string, allowLws = true): ParamsScan {
-  const params = new Params();
-  let bad = false;
-  for (;;) {
-    let j = allowLws ? skipLws(s, i, end) : i;
-    if (j >= end || s.charCodeAt(j) !== 0x3b) {
-      i = j;
-      break;
-    }
-    j = allowLws ? skipLws(s, j + 1, end) : j + 1;
-    const ns = j;
-    while (j < end) {
-      const c = s.charCodeAt(j);
-      if (c === 0x3d || c === 0x3b || c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) break;
-      if (stopChars.includes(s[j] as string)) break;
-      j++;
-    }
-    const name = s.slice(ns, j);
-    if (name.length === 0) bad = true;
-    let k = allowLws ? skipLws(s, j, end) : j;
-    let value: string | null = null;
-    if (k < end && s.charCodeAt(k) === 0x3d) {
-      k = allowLws ? skipLws(s, k + 1, end) : k + 1;
-      const vs = k;
-      if (k < end && s.charCodeAt(k) === 0x22) {
-        k++;
-        while (k < end && s.charCodeAt(k) !== 0x22) k += s.charCodeAt(k) === 0x5c ? 2 : 1;
-        if (k >= end) {
-          bad = true;
-          k = end;
-        } else k++;
-      } else if (k < end && s.charCodeAt(k) === 0x5b) {
-        while (k < end && s.charCodeAt(k) !== 0x5d) k++;
-        if (k < end) k++;
-      } else {
-        while (k < end) {
-          const c = s.charCodeAt(k);
-          if (c === 0x3b || c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) break;
-          if (stopChars.includes(s[k] as string)) break;
-          k++;
-        }
-      }
-      value = s.slice(vs, k);
-      if (value.length === 0) bad = true;
-      j = k;
-    } else j = k;
-    if (name.length > 0) {
-      params.names.push(name);
-      params.values.push(value);
-    }
-    i = j;
+export const PARAM = new Int32Array(4);
+
+/** Return value of {@link nextParam}: there is no `;` at the position. */
+export const NO_PARAM = -1;
+/** Return value of {@link nextParam}: the parameter is malformed. */
+export const BAD_PARAM = -2;
+
+/**
+ * Reads one header parameter `SEMI token [ EQUAL gen-value ]` at `i` (LWS allowed around `;` and
+ * `=`, RFC 3261 §25.1 SEMI / EQUAL). Returns the index after it with offsets in {@link PARAM};
+ * {@link NO_PARAM} when the next non-LWS byte is not `;` (PARAM[0] is then its index); or
+ * {@link BAD_PARAM}. An empty value (`;reg-id=`) is tolerated and reads as ''. Allocation-free:
+ * this is the core of every header-parameter lookup.
+ */
+export function nextParam(b: Uint8Array, i: number, end: number): number {
+  let j = skipLws(b, i, end);
+  if (j >= end || b[j] !== 0x3b) {
+    PARAM[0] = j;
+    return NO_PARAM;
   }
-  return { params, end: i, bad };
+  j = skipLws(b, j + 1, end);
+  const ns = j;
+  while (j < end && TOKEN[b[j] ?? 0] === 1) j++;
+  if (j === ns) return BAD_PARAM;
+  const ne = j;
+  let k = skipLws(b, j, end);
+  PARAM[0] = ns;
+  PARAM[1] = ne;
+  if (k >= end || b[k] !== 0x3d) {
+    PARAM[2] = -1;
+    PARAM[3] = -1;
+    return ne;
+  }
+  k = skipLws(b, k + 1, end);
+  const vs = k;
+  if (k < end && b[k] === 0x22) {
+    k = scanQuoted(b, k, end);
+    if (k < 0) return BAD_PARAM;
+  } else {
+    while (k < end && VALUE_END[b[k] ?? 0] !== 1) k++;
+  }
+  PARAM[2] = vs;
+  PARAM[3] = k;
+  return k;
+}
+
+/** Parses `*( SEMI generic-param )` from `i` (at `;` or LWS before it) in b/s up to `end`. */
+export function parseParamsAt(b: Uint8Array, s: string, i: number, end: number): ParamsScan {
+  const params = new Params();
+  for (;;) {
+    const r = nextParam(b, i, end);
+    if (r === NO_PARAM) return { params, end: PARAM[0] ?? end, bad: false };
+    if (r === BAD_PARAM) return { params, end: i, bad: true };
+    const vs = PARAM[2] ?? -1;
+    params.names.push(s.slice(PARAM[0], PARAM[1]));
+    params.values.push(vs < 0 ? null : s.slice(vs, PARAM[3]));
+    i = r;
+  }
+}
+
+/**
+ * Parses `*( SEMI generic-param )` starting at `i` of the wire text `s`. Stops at the first
+ * character that does not start a parameter (`,` `>` and LWS end an unquoted value).
+ */
+export function parseParams(s: string, i = 0, end = s.length): ParamsScan {
+  return parseParamsAt(bytesOf(s), s, i, end);
+}
+
+/**
+ * Checks `*( SEMI generic-param )` from `i` without building anything; returns the index of the
+ * first non-LWS byte after the parameters (`end`, a `,`, or garbage), or -1 when one is malformed.
+ */
+export function paramsEnd(b: Uint8Array, i: number, end: number): number {
+  for (;;) {
+    const r = nextParam(b, i, end);
+    if (r === NO_PARAM) return PARAM[0] ?? end;
+    if (r === BAD_PARAM) return -1;
+    i = r;
+  }
+}
+
+/**
+ * Looks up one header parameter in b/s[i, end) by `name` (any case) without building a
+ * {@link Params}: undefined when absent (or the list is malformed before it), null when present
+ * without a value, else the value as written.
+ */
+export function findParam(
+  b: Uint8Array,
+  s: string,
+  i: number,
+  end: number,
+  name: string,
+): string | null | undefined {
+  for (;;) {
+    const r = nextParam(b, i, end);
+    if (r < 0) return undefined;
+    if (matchLower(b, PARAM[0] ?? 0, PARAM[1] ?? 0, name)) {
+      const vs = PARAM[2] ?? -1;
+      return vs < 0 ? null : s.slice(vs, PARAM[3]);
+    }
+    i = r;
+  }
 }

@@ -1,48 +1,63 @@
+import { bytesOf, LWS } from './chars.js';
+
 /**
- * Splits a header value at top-level commas (RFC 3261 §7.3.1), ignoring commas inside quoted
- * strings (with backslash escapes) and inside `<...>`. Empty elements are dropped; each element is
- * trimmed. Returns the elements as [start, end) offsets into `s`, so callers can keep raw bytes.
+ * Splits b[start, end) at top-level commas (RFC 3261 §7.3.1). Commas inside a quoted-string (which
+ * may contain `\` quoted-pairs) and inside `<...>` do not split. Each element is trimmed of LWS;
+ * empty elements are dropped unless `keepEmpty` is set (then an empty element is an empty range,
+ * so a strict caller can reject `a,,b`). Returns [start, end) offset pairs.
  */
-export function splitCommaOffsets(s: string, start = 0, end = s.length): number[] {
+export function splitCommaBytes(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  keepEmpty = false,
+): number[] {
   const out: number[] = [];
   let elStart = start;
   let angle = false;
   for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) {
-      // quoted string
+    const c = b[i] ?? 0;
+    if (angle) {
+      // inside <...> only '>' is special: a URI holds no quotes or commas of the header's own
+      if (c === 0x3e) angle = false;
+    } else if (c === 0x22) {
       i++;
       while (i < end) {
-        const d = s.charCodeAt(i);
+        const d = b[i] ?? 0;
         if (d === 0x5c) i++;
         else if (d === 0x22) break;
         i++;
       }
     } else if (c === 0x3c) angle = true;
-    else if (c === 0x3e) angle = false;
-    else if (c === 0x2c && !angle) {
-      push(s, elStart, i, out);
+    else if (c === 0x2c) {
+      push(b, elStart, i, out, keepEmpty);
       elStart = i + 1;
     }
   }
-  push(s, elStart, end, out);
+  push(b, elStart, end, out, keepEmpty);
   return out;
 }
 
-function push(s: string, a: number, b: number, out: number[]): void {
-  while (a < b && isSpace(s.charCodeAt(a))) a++;
-  while (b > a && isSpace(s.charCodeAt(b - 1))) b--;
-  if (b > a) out.push(a, b);
+function push(b: Uint8Array, x: number, y: number, out: number[], keepEmpty: boolean): void {
+  while (x < y && LWS[b[x] ?? 0] === 1) x++;
+  while (y > x && LWS[b[y - 1] ?? 0] === 1) y--;
+  if (y > x || keepEmpty) out.push(x, y);
 }
 
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+/** {@link splitCommaBytes} over a string (wire text). */
+export function splitCommaOffsets(
+  s: string,
+  start = 0,
+  end = s.length,
+  keepEmpty = false,
+): number[] {
+  return splitCommaBytes(bytesOf(s), start, end, keepEmpty);
 }
 
-/** Comma-split into trimmed strings. */
+/** Comma-split into trimmed, non-empty strings. */
 export function splitComma(s: string): string[] {
   const o = splitCommaOffsets(s);
-  const out: string[] = new Array(o.length / 2);
-  for (let k = 0; k < o.length; k += 2) out[k / 2] = s.slice(o[k], o[k + 1]);
+  const out: string[] = [];
+  for (let k = 0; k < o.length; k += 2) out.push(s.slice(o[k], o[k + 1]));
   return out;
 }

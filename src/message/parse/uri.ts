@@ -1,5 +1,18 @@
 import { fail, ok, type ParseResult } from '../../errors/sip-error.js';
-import { ALPHA, DIGIT, HNVCHAR, HOSTNAME, PARAMCHAR, PASSWORD, SCHEME, unescape, USER } from './chars.js';
+import {
+  ALPHA,
+  allEscaped,
+  bytesOf,
+  canonicalEscapes,
+  DIGIT,
+  HEX,
+  HNVCHAR,
+  PARAMCHAR,
+  PASSWORD,
+  percentDecode,
+  SCHEME,
+  USER,
+} from './chars.js';
 import { Params } from './params.js';
 
 /** A `sip:` or `sips:` URI (RFC 3261 §19.1). Fields keep their escaped, as-written form. */
@@ -17,7 +30,13 @@ export class SipUri {
   constructor(
     scheme: 'sip' | 'sips',
     host: string,
-    init?: { user?: string | undefined; password?: string | undefined; port?: number | undefined; params?: Params; headers?: string | undefined },
+    init?: {
+      user?: string | undefined;
+      password?: string | undefined;
+      port?: number | undefined;
+      params?: Params;
+      headers?: string | undefined;
+    },
   ) {
     this.scheme = scheme;
     this.host = host;
@@ -28,6 +47,7 @@ export class SipUri {
     this.headers = init?.headers;
   }
 
+  /** Always true: tells SIP URIs from tel and other URIs. */
   get isSip(): true {
     return true;
   }
@@ -38,20 +58,44 @@ export class SipUri {
     return h.charCodeAt(0) === 0x5b ? h.slice(1, -1) : h;
   }
 
+  /** The user part with escapes decoded (RFC 3261 §19.1.2); undefined when there is none. */
+  get unescapedUser(): string | undefined {
+    return this.user === undefined ? undefined : (percentDecode(this.user) ?? this.user);
+  }
+
   /** The `transport` URI parameter, lower-cased. */
   get transport(): string | undefined {
     const t = this.params.get('transport');
     return typeof t === 'string' ? t.toLowerCase() : undefined;
   }
 
+  /** A URI parameter: undefined when absent, null when present without a value. */
   param(name: string): string | null | undefined {
     return this.params.get(name);
   }
 
+  /** True when the URI parameter is present (e.g. `lr`, `ob`). */
   hasParam(name: string): boolean {
     return this.params.has(name);
   }
 
+  /**
+   * The URI headers (`?name=value&…`, RFC 3261 §19.1.1) with escapes decoded, in order. A
+   * registrar uses this to refuse a Contact that smuggles a Route (RFC 4475 §3.3.14).
+   */
+  headerList(): { name: string; value: string }[] {
+    if (this.headers === undefined) return [];
+    const out: { name: string; value: string }[] = [];
+    for (const kv of this.headers.split('&')) {
+      const eq = kv.indexOf('=');
+      const name = eq < 0 ? kv : kv.slice(0, eq);
+      const value = eq < 0 ? '' : kv.slice(eq + 1);
+      out.push({ name: percentDecode(name) ?? name, value: percentDecode(value) ?? value });
+    }
+    return out;
+  }
+
+  /** An independent copy. */
   clone(): SipUri {
     return new SipUri(this.scheme, this.host, {
       user: this.user,
@@ -62,6 +106,7 @@ export class SipUri {
     });
   }
 
+  /** The URI as wire text. */
   toString(): string {
     let s = `${this.scheme}:`;
     if (this.user !== undefined) {
@@ -86,9 +131,11 @@ export class TelUri {
     this.number = number;
     this.params = params;
   }
+  /** Always false. */
   get isSip(): false {
     return false;
   }
+  /** The URI as wire text. */
   toString(): string {
     return `tel:${this.number}${this.params.toString()}`;
   }
@@ -96,228 +143,487 @@ export class TelUri {
 
 /** Any other absolute URI (`im:`, `urn:`, `http:`…): kept opaque. */
 export class AbsoluteUri {
+  /** Lower-cased scheme. */
   readonly scheme: string;
   readonly raw: string;
   constructor(scheme: string, raw: string) {
     this.scheme = scheme;
     this.raw = raw;
   }
+  /** Always false. */
   get isSip(): false {
     return false;
   }
+  /** The URI as written. */
   toString(): string {
     return this.raw;
   }
 }
 
+/** Any URI flowgate can hold. */
 export type Uri = SipUri | TelUri | AbsoluteUri;
 
-function isValidIpv4(h: string): boolean {
-  const parts = h.split('.');
-  if (parts.length !== 4) return false;
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3 || !/^\d+$/.test(p) || Number(p) > 255) return false;
+// ---- hosts (RFC 3261 §25.1 host, RFC 5118 IPv6)
+
+/** True when b[x, y) is a dotted-quad IPv4address with each part 0..255. */
+export function ipv4At(b: Uint8Array, x: number, y: number): boolean {
+  let parts = 0;
+  let i = x;
+  while (i <= y) {
+    const ds = i;
+    let v = 0;
+    while (i < y && DIGIT[b[i] ?? 0] === 1) {
+      v = v * 10 + (b[i] ?? 0) - 0x30;
+      i++;
+    }
+    if (i === ds || i - ds > 3 || v > 255) return false;
+    parts++;
+    if (i === y) return parts === 4;
+    if (b[i] !== 0x2e || parts === 4) return false;
+    i++;
+  }
+  return false;
+}
+
+/** True when b[x, y) is an IPv6address (RFC 4291 §2.2 text form, optional IPv4 tail), no brackets. */
+export function ipv6At(b: Uint8Array, x: number, y: number): boolean {
+  let i = x;
+  let groups = 0;
+  let dbl = false;
+  if (i >= y) return false;
+  if (b[i] === 0x3a) {
+    if (b[i + 1] !== 0x3a) return false;
+    dbl = true;
+    i += 2;
+    if (i === y) return true;
+  }
+  while (i < y) {
+    const gs = i;
+    while (i < y && HEX[b[i] ?? 0] === 1) i++;
+    if (i < y && b[i] === 0x2e) {
+      // an IPv4 tail takes the place of the last two groups
+      if (!ipv4At(b, gs, y)) return false;
+      groups += 2;
+      break;
+    }
+    const len = i - gs;
+    if (len === 0 || len > 4) return false;
+    groups++;
+    if (i === y) break;
+    if (b[i] !== 0x3a) return false;
+    i++;
+    if (i < y && b[i] === 0x3a) {
+      if (dbl) return false;
+      dbl = true;
+      i++;
+    } else if (i === y) return false;
+  }
+  return dbl ? groups <= 7 : groups === 8;
+}
+
+/**
+ * True when b[x, y) is a hostname (RFC 3261 §25.1: labels of alphanumerics and inner `-`,
+ * optional trailing dot) or an IPv4address. A name whose last label is numeric must be a valid
+ * IPv4 address (so `192.0.2.256` is refused); top labels starting with a digit are tolerated.
+ */
+function hostnameAt(b: Uint8Array, x: number, y: number): boolean {
+  if (y <= x) return false;
+  if (b[y - 1] === 0x2e && y - 1 > x) y--;
+  let labelStart = x;
+  let allDigits = true;
+  for (let i = x; i <= y; i++) {
+    const c = i < y ? (b[i] ?? 0) : 0x2e;
+    if (c === 0x2e) {
+      if (i === labelStart || b[labelStart] === 0x2d || b[i - 1] === 0x2d) return false;
+      if (i === y && allDigits) return ipv4At(b, x, y);
+      labelStart = i + 1;
+      allDigits = true;
+    } else if (c < 0x30 || c > 0x39) {
+      allDigits = false;
+      if (ALNUM_DASH[c] !== 1) return false;
+    }
   }
   return true;
 }
 
-function isValidIpv6(h: string): boolean {
-  // RFC 5118: IPv6reference = "[" IPv6address "]"; an embedded IPv4 tail is allowed.
-  if (!/^[0-9a-fA-F:.]+$/.test(h)) return false;
-  const dbl = h.split('::');
-  if (dbl.length > 2) return false;
-  let groups = 0;
-  for (const side of dbl) {
-    if (side === '') continue;
-    const parts = side.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i] as string;
-      if (i === parts.length - 1 && p.includes('.')) {
-        if (!isValidIpv4(p)) return false;
-        groups += 2;
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return false;
-        groups++;
-      }
-    }
-  }
-  return dbl.length === 2 ? groups < 8 : groups === 8;
+const ALNUM_DASH = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if (
+    (c >= 0x30 && c <= 0x39) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    c === 0x2d
+  )
+    ALNUM_DASH[c] = 1;
+}
+
+/** True when b[x, y) is a host: hostname / IPv4address / IPv6reference (RFC 3261 §25.1, RFC 5118). */
+export function hostAt(b: Uint8Array, x: number, y: number): boolean {
+  if (y - x >= 2 && b[x] === 0x5b) return b[y - 1] === 0x5d && ipv6At(b, x + 1, y - 1);
+  return hostnameAt(b, x, y);
 }
 
 /** RFC 3261 §25.1 host = hostname / IPv4address / IPv6reference. */
 export function isValidHost(h: string): boolean {
-  if (h.length === 0) return false;
-  if (h.charCodeAt(0) === 0x5b) return h.charCodeAt(h.length - 1) === 0x5d && isValidIpv6(h.slice(1, -1));
-  for (let i = 0; i < h.length; i++) if (HOSTNAME[h.charCodeAt(i)] !== 1) return false;
-  if (/^[\d.]+$/.test(h)) return isValidIpv4(h);
-  // labels may not start or end with '-'
-  return !/(^|\.)-|-($|\.)|\.\./.test(h) && h.charCodeAt(0) !== 0x2e;
+  return hostAt(bytesOf(h), 0, h.length);
 }
 
-function allIn(table: Uint8Array, s: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (table[s.charCodeAt(i)] !== 1) return false;
+/** True when `s` is a dotted-quad IPv4 address. */
+export function isIpv4(s: string): boolean {
+  return ipv4At(bytesOf(s), 0, s.length);
+}
+
+/** True when `s` is an IPv6 address (no brackets). */
+export function isIpv6(s: string): boolean {
+  return ipv6At(bytesOf(s), 0, s.length);
+}
+
+// ---- URI syntax
+
+/**
+ * Offsets found by {@link scanSipUri}: user start/end, password start/end, host start/end,
+ * port (-1 when absent), parameters start/end, headers start (-1 when absent). -1 marks an
+ * absent part. Shared scratch space: read it right after the call.
+ */
+const PARTS = new Int32Array(10);
+
+/** End of `scheme ":"` at `x` (index after the colon), or -1. */
+function schemeEnd(b: Uint8Array, x: number, y: number): number {
+  if (x >= y || ALPHA[b[x] ?? 0] !== 1) return -1;
+  let i = x + 1;
+  while (i < y && SCHEME[b[i] ?? 0] === 1) i++;
+  return i < y && b[i] === 0x3a ? i + 1 : -1;
+}
+
+/** 1 for sip, 2 for sips (either case), else 0; `e` is the index after the colon. */
+function schemeKind(b: Uint8Array, x: number, e: number): 0 | 1 | 2 {
+  const len = e - x - 1;
+  if (len !== 3 && len !== 4) return 0;
+  if (
+    ((b[x] ?? 0) | 0x20) !== 0x73 ||
+    ((b[x + 1] ?? 0) | 0x20) !== 0x69 ||
+    ((b[x + 2] ?? 0) | 0x20) !== 0x70
+  )
+    return 0;
+  if (len === 3) return 1;
+  return ((b[x + 3] ?? 0) | 0x20) === 0x73 ? 2 : 0;
+}
+
+/**
+ * Validates the part of a SIP/SIPS URI after `scheme:` (RFC 3261 §25.1 SIP-URI) in b[i, y) and
+ * records its offsets in {@link PARTS}. Allocation-free.
+ */
+function scanSipUri(b: Uint8Array, i: number, y: number): boolean {
+  PARTS[0] = -1;
+  PARTS[1] = -1;
+  PARTS[2] = -1;
+  PARTS[3] = -1;
+  PARTS[6] = -1;
+  PARTS[9] = -1;
+  // userinfo: up to the first '@' (user and password cannot hold a plain '@', RFC 3261 §19.1.2)
+  let at = -1;
+  let colon = -1;
+  for (let k = i; k < y; k++) {
+    const c = b[k];
+    if (c === 0x40) {
+      at = k;
+      break;
+    }
+    if (c === 0x3a && colon < 0) colon = k;
+  }
+  if (at >= 0) {
+    const ue = colon < 0 ? at : colon;
+    if (ue === i || !allEscaped(USER, b, i, ue)) return false;
+    PARTS[0] = i;
+    PARTS[1] = ue;
+    if (colon >= 0) {
+      if (!allEscaped(PASSWORD, b, colon + 1, at)) return false;
+      PARTS[2] = colon + 1;
+      PARTS[3] = at;
+    }
+    i = at + 1;
+  }
+  // host
+  const hs = i;
+  if (b[i] === 0x5b) {
+    while (i < y && b[i] !== 0x5d) i++;
+    if (i >= y) return false;
+    i++;
+  } else {
+    while (i < y) {
+      const c = b[i];
+      if (c === 0x3a || c === 0x3b || c === 0x3f) break;
+      i++;
+    }
+  }
+  if (!hostAt(b, hs, i)) return false;
+  PARTS[4] = hs;
+  PARTS[5] = i;
+  // port
+  if (i < y && b[i] === 0x3a) {
+    const ps = ++i;
+    let port = 0;
+    while (i < y && DIGIT[b[i] ?? 0] === 1) {
+      port = port * 10 + (b[i] ?? 0) - 0x30;
+      i++;
+    }
+    if (i === ps || i - ps > 5 || port > 65535) return false;
+    PARTS[6] = port;
+  }
+  // uri-parameters = *( ";" uri-parameter ), pname [ "=" pvalue ], both 1*paramchar
+  PARTS[7] = i;
+  while (i < y && b[i] === 0x3b) {
+    const ns = ++i;
+    i = escapedRun(PARAMCHAR, b, i, y);
+    if (i <= ns) return false;
+    if (i < y && b[i] === 0x3d) {
+      const vs = ++i;
+      i = escapedRun(PARAMCHAR, b, i, y);
+      if (i <= vs) return false;
+    }
+    if (i < y && b[i] !== 0x3b && b[i] !== 0x3f) return false;
+  }
+  PARTS[8] = i;
+  if (i === y) return true;
+  // headers = "?" header *( "&" header ); header = hname "=" hvalue
+  if (b[i] !== 0x3f) return false;
+  PARTS[9] = ++i;
+  for (;;) {
+    const ns = i;
+    i = escapedRun(HNVCHAR, b, i, y);
+    if (i <= ns || b[i] !== 0x3d) return false;
+    i = escapedRun(HNVCHAR, b, i + 1, y);
+    if (i < 0) return false;
+    if (i === y) return true;
+    if (b[i] !== 0x26) return false;
+    i++;
+  }
+}
+
+/**
+ * End of the run of bytes in `tbl` or `%` HEX HEX escapes starting at i (RFC 3261 §25.1
+ * `escaped`); -1 when a `%` is not followed by two hex digits inside the range.
+ */
+function escapedRun(tbl: Uint8Array, b: Uint8Array, i: number, y: number): number {
+  while (i < y) {
+    const c = b[i] ?? 0;
+    if (tbl[c] === 1) i++;
+    else if (c === 0x25) {
+      if (i + 2 >= y || HEX[b[i + 1] ?? 0] !== 1 || HEX[b[i + 2] ?? 0] !== 1) return -1;
+      i += 3;
+    } else break;
+  }
+  return i;
+}
+
+/** A byte that may not appear in any URI we accept unescaped: CTL, SP, `"`, `<`, `>`. */
+const URI_BREAKER = new Uint8Array(256);
+for (let c = 0; c <= 0x20; c++) URI_BREAKER[c] = 1;
+for (const c of [0x7f, 0x22, 0x3c, 0x3e]) URI_BREAKER[c] = 1;
+
+function opaqueOk(b: Uint8Array, i: number, y: number): boolean {
+  if (i >= y) return false;
+  for (let k = i; k < y; k++) if (URI_BREAKER[b[k] ?? 0] === 1) return false;
   return true;
+}
+
+/** {@link checkUri} result: the text is not a URI we accept. */
+export const URI_BAD = 0;
+/** {@link checkUri} result: a well-formed URI. */
+export const URI_OK = 1;
+/** {@link checkUri} result: a well-formed SIP/SIPS URI with a headers part (`?…`). */
+export const URI_SIP_HEADERS = 2;
+
+/**
+ * Checks the syntax of an absolute URI in b[x, y) without allocating: SIP/SIPS URIs strictly
+ * (RFC 3261 §25.1), any other scheme as an opaque run of printable characters. Returns
+ * {@link URI_BAD}, {@link URI_OK} or {@link URI_SIP_HEADERS}.
+ */
+export function checkUri(b: Uint8Array, x: number, y: number): number {
+  const e = schemeEnd(b, x, y);
+  if (e < 0) return URI_BAD;
+  if (schemeKind(b, x, e) !== 0) {
+    if (!scanSipUri(b, e, y)) return URI_BAD;
+    return PARTS[9] === -1 ? URI_OK : URI_SIP_HEADERS;
+  }
+  return opaqueOk(b, e, y) ? URI_OK : URI_BAD;
 }
 
 /** Returns the scheme (lower-cased) if `s` starts with `scheme ":"`, else undefined. */
 export function uriScheme(s: string): string | undefined {
-  if (s.length === 0 || ALPHA[s.charCodeAt(0)] !== 1) return undefined;
-  let i = 1;
-  while (i < s.length && SCHEME[s.charCodeAt(i)] === 1) i++;
-  if (i >= s.length || s.charCodeAt(i) !== 0x3a) return undefined;
-  return s.slice(0, i).toLowerCase();
+  const e = schemeEnd(bytesOf(s), 0, s.length);
+  return e < 0 ? undefined : s.slice(0, e - 1).toLowerCase();
+}
+
+function uriParams(b: Uint8Array, s: string, x: number, y: number): Params {
+  const params = new Params();
+  let i = x;
+  while (i < y) {
+    const ns = i + 1;
+    let j = ns;
+    while (j < y && b[j] !== 0x3b) j++;
+    let eq = ns;
+    while (eq < j && b[eq] !== 0x3d) eq++;
+    params.names.push(s.slice(ns, eq));
+    params.values.push(eq < j ? s.slice(eq + 1, j) : null);
+    i = j;
+  }
+  return params;
+}
+
+/** Parses the URI in b/s[x, y) (wire text as in a Request-URI or inside `<>`). */
+export function parseUriAt(b: Uint8Array, s: string, x: number, y: number): ParseResult<Uri> {
+  const e = schemeEnd(b, x, y);
+  if (e < 0)
+    return fail('SIP_ERR_PARSE_URI', 'uri', `no scheme in '${s.slice(x, Math.min(y, x + 64))}'`);
+  const kind = schemeKind(b, x, e);
+  if (kind !== 0) {
+    if (!scanSipUri(b, e, y))
+      return fail('SIP_ERR_PARSE_URI', 'uri', `bad SIP URI '${s.slice(x, Math.min(y, x + 64))}'`);
+    const us = PARTS[0] ?? -1;
+    const ps = PARTS[2] ?? -1;
+    const port = PARTS[6] ?? -1;
+    const hd = PARTS[9] ?? -1;
+    const host = s.slice(PARTS[4], PARTS[5]);
+    const user = us < 0 ? undefined : s.slice(us, PARTS[1]);
+    const password = ps < 0 ? undefined : s.slice(ps, PARTS[3]);
+    const headers = hd < 0 ? undefined : s.slice(hd, y);
+    const params = uriParams(b, s, PARTS[7] ?? y, PARTS[8] ?? y);
+    return ok(
+      new SipUri(kind === 1 ? 'sip' : 'sips', host, {
+        user,
+        password,
+        port: port < 0 ? undefined : port,
+        params,
+        headers,
+      }),
+    );
+  }
+  const scheme = s.slice(x, e - 1).toLowerCase();
+  if (!opaqueOk(b, e, y)) return fail('SIP_ERR_PARSE_URI', 'uri', `bad ${scheme} URI`);
+  if (scheme === 'tel') {
+    // RFC 3966: telephone-subscriber *( ";" par ); the number is kept as written
+    let semi = e;
+    while (semi < y && b[semi] !== 0x3b) semi++;
+    if (semi === e) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad tel URI');
+    return ok(new TelUri(s.slice(e, semi), uriParams(b, s, semi, y)));
+  }
+  return ok(new AbsoluteUri(scheme, s.slice(x, y)));
 }
 
 /** Parses a URI as it appears in a Request-URI or inside `<>`. */
 export function parseUri(s: string): ParseResult<Uri> {
-  const scheme = uriScheme(s);
-  if (scheme === undefined) return fail('SIP_ERR_PARSE_URI', 'uri', `no scheme in '${s.slice(0, 64)}'`);
-  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(s, scheme);
-  if (scheme === 'tel') {
-    const rest = s.slice(4);
-    const semi = rest.indexOf(';');
-    const num = semi < 0 ? rest : rest.slice(0, semi);
-    if (num.length === 0 || /[\s<>"]/.test(rest)) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad tel URI');
-    const params = new Params();
-    if (semi >= 0) {
-      for (const p of rest.slice(semi + 1).split(';')) {
-        if (p.length === 0) continue;
-        const eq = p.indexOf('=');
-        if (eq < 0) params.set(p, null);
-        else params.set(p.slice(0, eq), p.slice(eq + 1));
-      }
-    }
-    return ok(new TelUri(num, params));
-  }
-  if (/[\s<>"]/.test(s)) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad character in URI');
-  return ok(new AbsoluteUri(scheme, s));
-}
-
-function parseSipUri(s: string, scheme: 'sip' | 'sips'): ParseResult<Uri> {
-  const n = s.length;
-  let i = scheme.length + 1;
-  const q = s.indexOf('?', i);
-  const limit = q < 0 ? n : q;
-  // userinfo ends at the first '@' before the headers part (escaped '@' is %40)
-  const at = s.indexOf('@', i);
-  let user: string | undefined;
-  let password: string | undefined;
-  if (at >= 0 && at < limit) {
-    const ui = s.slice(i, at);
-    const colon = ui.indexOf(':');
-    user = colon < 0 ? ui : ui.slice(0, colon);
-    if (colon >= 0) {
-      password = ui.slice(colon + 1);
-      if (!allIn(PASSWORD, password, 0, password.length)) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad password');
-    }
-    if (user.length === 0 || !allIn(USER, user, 0, user.length)) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad user part');
-    if (unescape(user) === undefined) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad escape in user part');
-    i = at + 1;
-  }
-  // host
-  let hs = i;
-  let he: number;
-  if (s.charCodeAt(i) === 0x5b) {
-    he = s.indexOf(']', i);
-    if (he < 0) return fail('SIP_ERR_PARSE_URI', 'uri', 'unterminated IPv6 reference');
-    he++;
-  } else {
-    he = i;
-    while (he < limit) {
-      const c = s.charCodeAt(he);
-      if (c === 0x3a || c === 0x3b) break;
-      he++;
-    }
-  }
-  const host = s.slice(hs, he);
-  if (!isValidHost(host)) return fail('SIP_ERR_PARSE_URI', 'uri', `bad host '${host.slice(0, 64)}'`);
-  i = he;
-  let port: number | undefined;
-  if (i < limit && s.charCodeAt(i) === 0x3a) {
-    hs = ++i;
-    while (i < limit && DIGIT[s.charCodeAt(i)] === 1) i++;
-    if (i === hs || i - hs > 5) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad port');
-    port = Number(s.slice(hs, i));
-    if (port > 65535) return fail('SIP_ERR_PARSE_URI', 'uri', 'port out of range');
-  }
-  const params = new Params();
-  while (i < limit) {
-    if (s.charCodeAt(i) !== 0x3b) return fail('SIP_ERR_PARSE_URI', 'uri', `unexpected '${s[i]}'`);
-    i++;
-    const ps = i;
-    while (i < limit && s.charCodeAt(i) !== 0x3b) i++;
-    const p = s.slice(ps, i);
-    const eq = p.indexOf('=');
-    const name = eq < 0 ? p : p.slice(0, eq);
-    const value = eq < 0 ? null : p.slice(eq + 1);
-    if (name.length === 0 || !allIn(PARAMCHAR, name, 0, name.length)) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad URI parameter');
-    if (value !== null && !allIn(PARAMCHAR, value, 0, value.length)) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad URI parameter value');
-    params.names.push(name);
-    params.values.push(value);
-  }
-  let headers: string | undefined;
-  if (q >= 0) {
-    headers = s.slice(q + 1);
-    for (let k = 0; k < headers.length; k++) {
-      const c = headers.charCodeAt(k);
-      if (c !== 0x3d && c !== 0x26 && HNVCHAR[c] !== 1) return fail('SIP_ERR_PARSE_URI', 'uri', 'bad URI headers');
-    }
-  }
-  return ok(new SipUri(scheme, host, { user, password, port, params, headers }));
+  return parseUriAt(bytesOf(s), s, 0, s.length);
 }
 
 /** Parses and requires a SIP/SIPS URI. */
 export function parseSipUriStrict(s: string): ParseResult<SipUri> {
   const r = parseUri(s);
   if (!r.ok) return r;
-  if (!(r.value instanceof SipUri)) return fail('SIP_ERR_PARSE_URI', 'uri', `not a SIP URI: ${r.value.scheme}`);
+  if (!(r.value instanceof SipUri))
+    return fail('SIP_ERR_PARSE_URI', 'uri', `not a SIP URI: ${r.value.scheme}`);
   return ok(r.value);
 }
 
+// ---- comparison (RFC 3261 §19.1.4)
+
+/** Parameters that must match when present in either URI (RFC 3261 §19.1.4). */
 const SPECIAL_PARAMS = ['user', 'ttl', 'method', 'maddr', 'transport'];
 
-function unesc(s: string | undefined): string | undefined {
-  return s === undefined ? undefined : (unescape(s) ?? s);
+function canonicalHost(h: string): string {
+  const l = h.toLowerCase();
+  if (l.charCodeAt(0) !== 0x5b) return l;
+  // RFC 4291 §2.2: one IPv6 address has several text forms; compare the addresses
+  const a = l.slice(1, -1);
+  const groups = ipv6Groups(a);
+  return groups === undefined ? l : `[${groups.join(':')}]`;
 }
 
-function normHeaders(h: string | undefined): string[] {
+function ipv6Groups(a: string): string[] | undefined {
+  if (!isIpv6(a)) return undefined;
+  let text = a;
+  const dot = text.lastIndexOf(':');
+  if (text.includes('.')) {
+    // convert an IPv4 tail to two hex groups
+    const v4 = text
+      .slice(dot + 1)
+      .split('.')
+      .map(Number);
+    const hi = ((v4[0] ?? 0) << 8) | (v4[1] ?? 0);
+    const lo = ((v4[2] ?? 0) << 8) | (v4[3] ?? 0);
+    text = `${text.slice(0, dot + 1)}${hi.toString(16)}:${lo.toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
+  return [...h, ...zeros, ...t].map((g) => Number.parseInt(g, 16).toString(16));
+}
+
+function canon(s: string | undefined): string | undefined {
+  return s === undefined ? undefined : canonicalEscapes(s);
+}
+
+function headerSet(h: string | undefined): string[] {
   if (h === undefined) return [];
   return h
     .split('&')
     .map((kv) => {
       const eq = kv.indexOf('=');
-      const k = (eq < 0 ? kv : kv.slice(0, eq)).toLowerCase();
-      return `${unesc(k)}=${unesc(eq < 0 ? '' : kv.slice(eq + 1))}`;
+      const k = percentDecode(eq < 0 ? kv : kv.slice(0, eq)) ?? kv;
+      const v = percentDecode(eq < 0 ? '' : kv.slice(eq + 1)) ?? '';
+      return `${k.toLowerCase()}=${v}`;
     })
     .sort();
 }
 
-/** RFC 3261 §19.1.4 URI comparison. */
+/** Parameters by canonical lower-case name, values canonical and lower-cased (null: no value). */
+function paramMap(p: Params): Map<string, string | null> {
+  const m = new Map<string, string | null>();
+  for (let i = 0; i < p.size; i++) {
+    const v = p.values[i];
+    m.set(
+      canonicalEscapes(p.names[i] ?? '').toLowerCase(),
+      v === null || v === undefined ? null : canonicalEscapes(v).toLowerCase(),
+    );
+  }
+  return m;
+}
+
+/**
+ * RFC 3261 §19.1.4 URI comparison: user and password case-sensitive, host case-insensitive (IPv6
+ * as an address), explicit port ≠ omitted port, `user`/`ttl`/`method`/`maddr`/`transport` must
+ * match when present in either URI, other parameters only when present in both, headers always;
+ * escapes of unreserved characters equal the characters themselves.
+ */
 export function uriEquals(a: Uri, b: Uri): boolean {
   if (a instanceof SipUri && b instanceof SipUri) {
     if (a.scheme !== b.scheme) return false;
-    if (unesc(a.user) !== unesc(b.user)) return false; // user part is case-sensitive
-    if (unesc(a.password) !== unesc(b.password)) return false;
-    if (a.hostname !== b.hostname) return false;
-    if (a.port !== b.port) return false; // an explicit default port differs from an omitted one
-    for (const p of SPECIAL_PARAMS) {
-      const va = a.params.get(p);
-      const vb = b.params.get(p);
-      if ((va === undefined) !== (vb === undefined)) return false;
+    if (canon(a.user) !== canon(b.user)) return false;
+    if (canon(a.password) !== canon(b.password)) return false;
+    if (canonicalHost(a.host) !== canonicalHost(b.host)) return false;
+    if (a.port !== b.port) return false;
+    const pa = paramMap(a.params);
+    const pb = paramMap(b.params);
+    for (const p of SPECIAL_PARAMS) if (pa.get(p) !== pb.get(p)) return false;
+    for (const [name, va] of pa) {
+      const vb = pb.get(name);
+      if (vb !== undefined && vb !== va) return false;
     }
-    for (let i = 0; i < a.params.size; i++) {
-      const name = a.params.names[i] as string;
-      const vb = b.params.get(name);
-      if (vb === undefined) continue;
-      const va = a.params.values[i];
-      if ((va ?? '').toLowerCase() !== (vb ?? '').toLowerCase()) return false;
-    }
-    const ha = normHeaders(a.headers);
-    const hb = normHeaders(b.headers);
+    const ha = headerSet(a.headers);
+    const hb = headerSet(b.headers);
     return ha.length === hb.length && ha.every((x, i) => x === hb[i]);
   }
   if (a instanceof TelUri && b instanceof TelUri) {
-    return a.number.replace(/[-.()]/g, '') === b.number.replace(/[-.()]/g, '') && a.params.toString().toLowerCase() === b.params.toString().toLowerCase();
+    // RFC 3966 §4: visual separators are ignored; parameters compare case-insensitively
+    const strip = (n: string) => n.replace(/[-.()]/g, '').toLowerCase();
+    return (
+      strip(a.number) === strip(b.number) &&
+      a.params.toString().toLowerCase() === b.params.toString().toLowerCase()
+    );
   }
-  return a.toString().toLowerCase() === b.toString().toLowerCase();
+  if (a instanceof AbsoluteUri && b instanceof AbsoluteUri) {
+    return a.scheme === b.scheme && a.raw.slice(a.scheme.length) === b.raw.slice(b.scheme.length);
+  }
+  return false;
 }

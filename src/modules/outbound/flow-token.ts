@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname } from 'node:path';
-import { unescape } from '../../message/parse/chars.js';
+import { percentDecode } from '../../message/parse/chars.js';
 import type { Address, Proto } from '../../transport/types.js';
 
 /** Kamailio's transport ids in the flow token's proto byte (`enum sip_protos`). */
@@ -19,7 +19,9 @@ export interface FlowTokenData {
 }
 
 /** Result of decoding (outbound.md §1.3.6): a token, "not a token" (-2) or "broken token" (-1, tampered). */
-export type DecodeResult = { readonly ok: true; readonly token: FlowTokenData } | { readonly ok: false; readonly code: -1 | -2 };
+export type DecodeResult =
+  | { readonly ok: true; readonly token: FlowTokenData }
+  | { readonly ok: false; readonly code: -1 | -2 };
 
 const MAC_LEN = 10;
 
@@ -33,7 +35,9 @@ export function flowTokenKey(secret: string | undefined, keyFile?: string): Buff
   if (existsSync(keyFile)) {
     const hex = readFileSync(keyFile, 'utf8').trim();
     if (/^[0-9a-f]{40}$/i.test(hex)) return Buffer.from(hex, 'hex');
-    throw new Error(`${keyFile}: not a flow-token key (expected 40 hex digits); delete it to generate a new one`);
+    throw new Error(
+      `${keyFile}: not a flow-token key (expected 40 hex digits); delete it to generate a new one`,
+    );
   }
   const key = randomBytes(20);
   mkdirSync(dirname(keyFile), { recursive: true });
@@ -56,10 +60,11 @@ function ipBytes(ip: string, v6: boolean): Buffer | undefined {
     const [head = '', rest] = s.split('::');
     const h = head === '' ? [] : head.split(':');
     const r = rest === undefined ? [] : rest === '' ? [] : rest.split(':');
-    const groups = rest === undefined ? h : [...h, ...new Array(8 - h.length - r.length).fill('0'), ...r];
+    const groups =
+      rest === undefined ? h : [...h, ...new Array(8 - h.length - r.length).fill('0'), ...r];
     if (groups.length !== 8) return undefined;
     const b = Buffer.alloc(16);
-    groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g || '0', 16), i * 2));
+    for (let i = 0; i < 8; i++) b.writeUInt16BE(Number.parseInt(groups[i] || '0', 16), i * 2);
     if (tail.length === 4) for (let i = 0; i < 4; i++) b[12 + i] = tail[i] as number;
     return b;
   }
@@ -84,7 +89,10 @@ export function encodeFlowToken(key: Buffer, data: FlowTokenData): string {
   const v6 = data.local.address.includes(':');
   const la = ipBytes(data.local.address, v6);
   const ra = ipBytes(data.remote.address, v6);
-  if (la === undefined || ra === undefined) throw new Error(`flow token: address family mismatch (${data.local.address} / ${data.remote.address})`);
+  if (la === undefined || ra === undefined)
+    throw new Error(
+      `flow token: address family mismatch (${data.local.address} / ${data.remote.address})`,
+    );
   const n = v6 ? 16 : 4;
   const body = Buffer.alloc(1 + 2 * (n + 2));
   body[0] = (v6 ? 0x80 : 0) | (data.proto === 'sctp' ? SCTP : PROTO_ID[data.proto]);
@@ -92,7 +100,10 @@ export function encodeFlowToken(key: Buffer, data: FlowTokenData): string {
   body.writeUInt16BE(data.local.port, 1 + n);
   ra.copy(body, 3 + n);
   body.writeUInt16BE(data.remote.port, 3 + 2 * n);
-  const mac = createHmac('sha1', key).update(body).digest().subarray(20 - MAC_LEN);
+  const mac = createHmac('sha1', key)
+    .update(body)
+    .digest()
+    .subarray(20 - MAC_LEN);
   return Buffer.concat([mac, body]).toString('base64');
 }
 
@@ -104,9 +115,10 @@ const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
  */
 export function decodeFlowToken(key: Buffer, userPart: string | undefined): DecodeResult {
   if (userPart === undefined || userPart.length === 0) return { ok: false, code: -2 };
-  const s = unescape(userPart) ?? userPart;
+  const s = percentDecode(userPart) ?? userPart;
   const n = s.length;
-  if (n < 4 || n % 4 !== 0 || (s[n - 2] === '=' && s[n - 1] !== '=')) return { ok: false, code: -2 };
+  if (n < 4 || n % 4 !== 0 || (s[n - 2] === '=' && s[n - 1] !== '='))
+    return { ok: false, code: -2 };
   const declen = (n / 4) * 3 - (s[n - 2] === '=' ? 1 : 0) - (s[n - 1] === '=' ? 1 : 0);
   if (declen !== 23 && declen !== 47) return { ok: false, code: -2 };
   // Kamailio decodes any 32/64-char string; characters outside the alphabet make the MAC fail (-1)
@@ -114,7 +126,10 @@ export function decodeFlowToken(key: Buffer, userPart: string | undefined): Deco
   const raw = Buffer.from(s, 'base64');
   if (raw.length !== declen) return { ok: false, code: -1 };
   const body = raw.subarray(MAC_LEN);
-  const mac = createHmac('sha1', key).update(body).digest().subarray(20 - MAC_LEN);
+  const mac = createHmac('sha1', key)
+    .update(body)
+    .digest()
+    .subarray(20 - MAC_LEN);
   if (!timingSafeEqual(mac, raw.subarray(0, MAC_LEN))) return { ok: false, code: -1 };
   const first = body[0] ?? 0;
   const v6 = (first & 0x80) !== 0;
@@ -122,8 +137,14 @@ export function decodeFlowToken(key: Buffer, userPart: string | undefined): Deco
   const proto = id === SCTP ? 'sctp' : ID_PROTO[id];
   const len = v6 ? 16 : 4;
   if (proto === undefined || body.length !== 1 + 2 * (len + 2)) return { ok: false, code: -1 };
-  const local = { address: ipString(body.subarray(1, 1 + len), v6), port: body.readUInt16BE(1 + len) };
-  const remote = { address: ipString(body.subarray(3 + len, 3 + 2 * len), v6), port: body.readUInt16BE(3 + 2 * len) };
+  const local = {
+    address: ipString(body.subarray(1, 1 + len), v6),
+    port: body.readUInt16BE(1 + len),
+  };
+  const remote = {
+    address: ipString(body.subarray(3 + len, 3 + 2 * len), v6),
+    port: body.readUInt16BE(3 + 2 * len),
+  };
   return { ok: true, token: { proto, local, remote } };
 }
 
@@ -135,7 +156,8 @@ export function canonicalIp(ip: string): string {
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
   // IPv4-mapped addresses keep their dotted tail
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)
+    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {

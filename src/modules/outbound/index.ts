@@ -1,13 +1,27 @@
 import { Hdr } from '../../message/constants.js';
-import { validateMessage } from '../../message/validate.js';
 import { SipUri } from '../../message/parse/uri.js';
+import { validateMessage } from '../../message/validate.js';
 import type { RequestContext } from '../../proxy/context.js';
 import type { ProxyCore } from '../../proxy/core.js';
 import type { FlowCloseReason, ListenerInfo, Proto, ReceiveInfo } from '../../transport/types.js';
 import { FlowCloseReason as Reason } from '../../transport/types.js';
-import { canonicalIp, type DecodeResult, decodeFlowToken, encodeFlowToken, type FlowTokenData, flowTokenKey, sameIp } from './flow-token.js';
+import {
+  canonicalIp,
+  type DecodeResult,
+  decodeFlowToken,
+  encodeFlowToken,
+  type FlowTokenData,
+  flowTokenKey,
+  sameIp,
+} from './flow-token.js';
 
-export { canonicalIp, decodeFlowToken, encodeFlowToken, flowTokenKey, sameIp } from './flow-token.js';
+export {
+  canonicalIp,
+  decodeFlowToken,
+  encodeFlowToken,
+  flowTokenKey,
+  sameIp,
+} from './flow-token.js';
 
 /** `modparam("outbound", …)` (Kamailio names), plus flowgate's direction mode (decision Q-E15). */
 export interface OutboundParams {
@@ -40,7 +54,8 @@ export const CheckFlowTokenRc = {
 
 /** Message flags are 0..63 in Kamailio; -1 disables the parameter. */
 export function validateFlag(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < -1 || v > 63) throw new Error(`outbound: ${name} must be -1 (off) or a message flag 0..63, got ${v}`);
+  if (!Number.isInteger(v) || v < -1 || v > 63)
+    throw new Error(`outbound: ${name} must be -1 (off) or a message flag 0..63, got ${v}`);
 }
 
 /**
@@ -76,7 +91,11 @@ export class Outbound {
 
   /** A token for the flow a request arrived on (RFC 5626 §5.2). */
   encode(info: ReceiveInfo): string {
-    return encodeFlowToken(this.#key, { proto: info.proto, local: info.local, remote: info.remote });
+    return encodeFlowToken(this.#key, {
+      proto: info.proto,
+      local: info.local,
+      remote: info.remote,
+    });
   }
 
   decode(user: string | undefined): DecodeResult {
@@ -86,8 +105,10 @@ export class Outbound {
   /** `use_outbound(msg)`: 0 no, 1 encode a token from the arrival flow, 2 re-use the top Route's token (outbound.md §1.2). */
   useOutbound(ctx: RequestContext): 0 | 1 | 2 {
     const p = this.#params;
-    if (p.force_outbound_flag >= 0 && ctx.flags & (1 << p.force_outbound_flag)) return UseOutbound.Outgoing;
-    if (p.force_no_outbound_flag >= 0 && ctx.flags & (1 << p.force_no_outbound_flag)) return UseOutbound.No;
+    if (p.force_outbound_flag >= 0 && ctx.flags & (1 << p.force_outbound_flag))
+      return UseOutbound.Outgoing;
+    if (p.force_no_outbound_flag >= 0 && ctx.flags & (1 << p.force_no_outbound_flag))
+      return UseOutbound.No;
     const req = ctx.req;
     if (req.method === 'REGISTER') return this.#useOutboundRegister(ctx);
     return this.#useOutboundNonRegister(ctx);
@@ -106,7 +127,7 @@ export class Outbound {
       return e === 0 ? 1 : 0;
     }
     const first = c.contacts[0];
-    return first !== undefined && first.params.has('reg-id') ? 1 : 0;
+    return first?.params.has('reg-id') ? 1 : 0;
   }
 
   #useOutboundNonRegister(ctx: RequestContext): 0 | 1 | 2 {
@@ -141,7 +162,9 @@ export class Outbound {
 
   /** The listening socket a token names (WS/WSS on the WebSocket listeners). */
   listenerFor(t: FlowTokenData): ListenerInfo | undefined {
-    return this.#core.transport.listeners.find((l) => l.proto === t.proto && l.port === t.local.port && sameIp(l.address, t.local.address));
+    return this.#core.transport.listeners.find(
+      (l) => l.proto === t.proto && l.port === t.local.port && sameIp(l.address, t.local.address),
+    );
   }
 
   /**
@@ -166,7 +189,11 @@ export class Outbound {
     ctx.listenerId = l.id;
     // a UDP flow is the (socket, address) pair itself; a connection must still exist (RFC 5626 §5.3.1)
     if (t.proto !== 'udp') {
-      const flow = this.#core.transport.findConnection(t.proto as Proto, { address: ip, port: t.remote.port }, l.id);
+      const flow = this.#core.transport.findConnection(
+        t.proto as Proto,
+        { address: ip, port: t.remote.port },
+        l.id,
+      );
       if (flow === undefined) ctx.deadFlow = true;
       else ctx.flowId = flow.id;
     }
@@ -196,10 +223,19 @@ export class Outbound {
     if (t.proto === 'udp') return CheckFlowTokenRc.Valid;
     const l = this.listenerFor(t);
     const ip = canonicalIp(t.remote.address);
-    const flow = l === undefined ? undefined : this.#core.transport.findConnection(t.proto as Proto, { address: ip, port: t.remote.port }, l.id);
+    const flow =
+      l === undefined
+        ? undefined
+        : this.#core.transport.findConnection(
+            t.proto as Proto,
+            { address: ip, port: t.remote.port },
+            l.id,
+          );
     if (flow !== undefined) return CheckFlowTokenRc.Valid;
     const why = this.#closed.get(connKey(t.proto, ip, t.remote.port));
-    return why === Reason.Lifetime || why === Reason.KeepaliveTimeout ? CheckFlowTokenRc.Expired : CheckFlowTokenRc.NoConnection;
+    return why === Reason.Lifetime || why === Reason.KeepaliveTimeout
+      ? CheckFlowTokenRc.Expired
+      : CheckFlowTokenRc.NoConnection;
   }
 }
 

@@ -28,7 +28,12 @@ export class PathModule {
     return this.#add(ctx, user, params, true);
   }
 
-  #add(ctx: RequestContext, user: string | undefined, params: string | undefined, received: boolean): number {
+  #add(
+    ctx: RequestContext,
+    user: string | undefined,
+    params: string | undefined,
+    received: boolean,
+  ): number {
     let u = user;
     let ob = false;
     // only the variants without a user take part in outbound (outbound.md §1.2)
@@ -36,7 +41,8 @@ export class PathModule {
       u = this.#ob.encode(ctx.info);
       ob = ctx.req.viaCount <= 1;
     }
-    const extra = params === undefined || params === '' ? '' : params.startsWith(';') ? params : `;${params}`;
+    const extra =
+      params === undefined || params === '' ? '' : params.startsWith(';') ? params : `;${params}`;
     let rcv = '';
     if (received) {
       const i = ctx.info;
@@ -44,7 +50,9 @@ export class PathModule {
       const tp = i.proto === 'udp' ? '' : `;transport=${i.proto === 'wss' ? 'ws' : i.proto}`;
       rcv = `;received=${encodeURIComponent(`sip:${host}:${i.remote.port}${tp}`).replace(/%3A/gi, ':').replace(/%5B/gi, '[').replace(/%5D/gi, ']')}`;
     }
-    ctx.headerGens.push((out) => [{ where: 'path', line: `Path: <${socketUri(out, u)};lr${rcv}${ob ? ';ob' : ''}${extra}>` }]);
+    ctx.headerGens.push((out) => [
+      { where: 'path', line: `Path: <${socketUri(out, u)};lr${rcv}${ob ? ';ob' : ''}${extra}>` },
+    ]);
     return 1;
   }
 }

@@ -1,4 +1,4 @@
-import { unescape as uriUnescape } from '../../message/parse/chars.js';
+import { percentDecode as uriUnescape } from '../../message/parse/chars.js';
 import { parseUri, SipUri, TelUri, type Uri } from '../../message/parse/uri.js';
 import type { RegistrarErrorCode } from './codes.js';
 import type { ResolvedRegistrarParams } from './params.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { unescape as uriUnescape } from '../../message/parse/chars.js';
+import { percentDecode as uriUnescape } from '../../message/parse/chars.js';
 import type { Aor } from './aor.js';
 
 /**

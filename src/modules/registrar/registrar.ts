@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../errors/index.js';
-import { unescape as uriUnescape } from '../../message/parse/chars.js';
+import { percentDecode as uriUnescape } from '../../message/parse/chars.js';
 import { parseNameAddr } from '../../message/parse/name-addr.js';
 import { parseUri, SipUri } from '../../message/parse/uri.js';
 import type { BranchTarget, RequestContext } from '../../proxy/context.js';

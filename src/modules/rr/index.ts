@@ -63,8 +63,12 @@ export class RecordRoute {
       if (user === undefined || user === '') return -1;
     }
     ctx.recordRouted = true;
-    const ftag = this.#params.append_fromtag && ctx.req.fromTag !== undefined ? `;ftag=${ctx.req.fromTag}` : '';
-    const extra = extraParams === '' ? '' : extraParams.startsWith(';') ? extraParams : `;${extraParams}`;
+    const ftag =
+      this.#params.append_fromtag && ctx.req.fromTag !== undefined
+        ? `;ftag=${ctx.req.fromTag}`
+        : '';
+    const extra =
+      extraParams === '' ? '' : extraParams.startsWith(';') ? extraParams : `;${extraParams}`;
     const mode = this.#params.enable_double_rr;
     ctx.headerGens.push((out, inbound) => {
       const inL = inbound.listener;
@@ -125,7 +129,13 @@ export class RecordRoute {
       consumed = 1;
       // the r2 partner (our second Record-Route) is consumed in the same pass (Kamailio issue #1215)
       const second = list[1];
-      if (r.uri.params.get('r2') === 'on' && second !== undefined && second.uri instanceof SipUri && this.#core.isMyself(second.uri)) consumed = 2;
+      if (
+        r.uri.params.get('r2') === 'on' &&
+        second !== undefined &&
+        second.uri instanceof SipUri &&
+        this.#core.isMyself(second.uri)
+      )
+        consumed = 2;
       removeRouteValues(ctx, 0, consumed);
       next = list[consumed];
       if (next === undefined) {

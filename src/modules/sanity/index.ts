@@ -39,7 +39,12 @@ const SCHEMES = new Set(['sip', 'sips', 'tel', 'tels', 'urn']);
  * Runs the selected checks on a request; returns the first failure or undefined.
  * `supported` lists the option tags this proxy understands (for Proxy-Require).
  */
-export function sanityCheck(req: SipRequest, msgChecks: number, uriChecks: number, supported: readonly string[] = []): SanityFailure | undefined {
+export function sanityCheck(
+  req: SipRequest,
+  msgChecks: number,
+  uriChecks: number,
+  supported: readonly string[] = [],
+): SanityFailure | undefined {
   if (msgChecks & SanityCheck.RuriSipVersion && req.version.toUpperCase() !== 'SIP/2.0') {
     return { check: 'ruri_sip_version', status: 505, reason: 'Version Not Supported (R-URI)' };
   }
@@ -47,7 +52,8 @@ export function sanityCheck(req: SipRequest, msgChecks: number, uriChecks: numbe
     const r = parseUri(req.uri);
     if (!r.ok) return { check: 'ruri_scheme', status: 400, reason: 'Bad Request URI' };
     // RFC 3261 §8.2.2.1 / RFC 4475 §3.3.2: unknown scheme -> 416
-    if (!SCHEMES.has(r.value.scheme)) return { check: 'ruri_scheme', status: 416, reason: 'Unsupported URI Scheme in Request URI' };
+    if (!SCHEMES.has(r.value.scheme))
+      return { check: 'ruri_scheme', status: 416, reason: 'Unsupported URI Scheme in Request URI' };
   }
   if (msgChecks & SanityCheck.RequiredHeaders) {
     for (const [id, name] of [
@@ -57,20 +63,28 @@ export function sanityCheck(req: SipRequest, msgChecks: number, uriChecks: numbe
       [Hdr.CSeq, 'CSeq'],
       [Hdr.Via, 'Via'],
     ] as const) {
-      if (!req.hasHeader(id)) return { check: 'required_headers', status: 400, reason: `Missing ${name} Header` };
+      if (!req.hasHeader(id))
+        return { check: 'required_headers', status: 400, reason: `Missing ${name} Header` };
     }
   }
   if (msgChecks & (SanityCheck.ViaSipVersion | SanityCheck.ViaProtocol)) {
     const v = req.topVia;
     if (v === undefined) return { check: 'via', status: 400, reason: 'Bad Via Header' };
-    if (msgChecks & SanityCheck.ViaSipVersion && v.protocol.toUpperCase() !== 'SIP/2.0') return { check: 'via_sip_version', status: 505, reason: 'Version Not Supported (Via)' };
+    if (msgChecks & SanityCheck.ViaSipVersion && v.protocol.toUpperCase() !== 'SIP/2.0')
+      return { check: 'via_sip_version', status: 505, reason: 'Version Not Supported (Via)' };
   }
   if (msgChecks & (SanityCheck.CSeqMethod | SanityCheck.CSeqValue)) {
     const raw = req.getHeader(Hdr.CSeq);
     const cs = req.cseq;
     if (msgChecks & SanityCheck.CSeqMethod) {
-      if (raw === undefined || cs === undefined) return { check: 'cseq_method', status: 400, reason: 'Missing method in CSeq header' };
-      if (cs.method !== req.method) return { check: 'cseq_method', status: 400, reason: 'CSeq method does not match request method' };
+      if (raw === undefined || cs === undefined)
+        return { check: 'cseq_method', status: 400, reason: 'Missing method in CSeq header' };
+      if (cs.method !== req.method)
+        return {
+          check: 'cseq_method',
+          status: 400,
+          reason: 'CSeq method does not match request method',
+        };
     }
     if (msgChecks & SanityCheck.CSeqValue && (cs === undefined || cs.seq > 0x7fffffff)) {
       return { check: 'cseq_value', status: 400, reason: 'CSeq number is illegal' };
@@ -78,28 +92,34 @@ export function sanityCheck(req: SipRequest, msgChecks: number, uriChecks: numbe
   }
   if (msgChecks & SanityCheck.ContentLength) {
     const cl = req.contentLength;
-    if (cl !== undefined && cl !== req.bodyLength) return { check: 'content_length', status: 400, reason: 'Content-Length mis-match' };
+    if (cl !== undefined && cl !== req.bodyLength)
+      return { check: 'content_length', status: 400, reason: 'Content-Length mis-match' };
   }
   if (msgChecks & SanityCheck.Expires) {
     const e = req.getHeader(Hdr.Expires);
     // RFC 3261 §20.19: delta-seconds, a 32-bit value
-    if (e !== undefined && (!/^\s*\d{1,10}\s*$/.test(e) || Number(e) > 0xffffffff)) return { check: 'expires_value', status: 400, reason: 'Expires value is illegal' };
+    if (e !== undefined && (!/^\s*\d{1,10}\s*$/.test(e) || Number(e) > 0xffffffff))
+      return { check: 'expires_value', status: 400, reason: 'Expires value is illegal' };
   }
   if (msgChecks & SanityCheck.ProxyRequire) {
     // RFC 3261 §16.3 step 5: option tags in Proxy-Require this proxy does not know -> 420
     const known = new Set(supported.map((s) => s.toLowerCase()));
     const unsupported = req.optionTags(Hdr.ProxyRequire).filter((t) => !known.has(t));
-    if (unsupported.length > 0) return { check: 'proxy_require', status: 420, reason: 'Bad Extension', unsupported };
+    if (unsupported.length > 0)
+      return { check: 'proxy_require', status: 420, reason: 'Bad Extension', unsupported };
   }
   if (msgChecks & SanityCheck.ParseUris) {
-    if (uriChecks & SanityUri.Ruri && !parseUri(req.uri).ok) return { check: 'parse_uri', status: 400, reason: 'Bad Request URI' };
+    if (uriChecks & SanityUri.Ruri && !parseUri(req.uri).ok)
+      return { check: 'parse_uri', status: 400, reason: 'Bad Request URI' };
     if (uriChecks & SanityUri.From) {
       const f = req.getHeader(Hdr.From);
-      if (f !== undefined && !parseNameAddr(f, 'From').ok) return { check: 'parse_uri', status: 400, reason: 'Invalid From Header' };
+      if (f !== undefined && !parseNameAddr(f, 'From').ok)
+        return { check: 'parse_uri', status: 400, reason: 'Invalid From Header' };
     }
     if (uriChecks & SanityUri.To) {
       const t = req.getHeader(Hdr.To);
-      if (t !== undefined && !parseNameAddr(t, 'To').ok) return { check: 'parse_uri', status: 400, reason: 'Invalid To Header' };
+      if (t !== undefined && !parseNameAddr(t, 'To').ok)
+        return { check: 'parse_uri', status: 400, reason: 'Invalid To Header' };
     }
   }
   return undefined;

@@ -1,7 +1,7 @@
 import { Hdr, headerId } from '../../message/constants.js';
-import type { SipMessage } from '../../message/message.js';
 import type { EditList } from '../../message/edits.js';
 import { toWire } from '../../message/edits.js';
+import type { SipMessage } from '../../message/message.js';
 
 /**
  * Kamailio textops / siputils functions used by the seed configurations, on a message plus the edit
@@ -51,7 +51,11 @@ export function appendHf(_msg: SipMessage, edits: EditList, text: string): numbe
  * `$(hdr(Name)[*])` / `$hdr(Name)`: values of the named headers. `index` `'*'` joins all bodies with
  * `,` (undefined when there is none); a number selects the N-th (0-based; -1 = last).
  */
-export function hdrValue(msg: SipMessage, name: string, index: number | '*' = 0): string | undefined {
+export function hdrValue(
+  msg: SipMessage,
+  name: string,
+  index: number | '*' = 0,
+): string | undefined {
   const id = headerId(name);
   const values = msg.getHeaders(id === Hdr.Other ? name : id);
   if (values.length === 0) return undefined;

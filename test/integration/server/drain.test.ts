@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { createServer, type FlowgateServer } from '../../../src/server.js';
 import { defineScript } from '../../../src/script/api.js';
+import { createServer, type FlowgateServer } from '../../../src/server.js';
 import { StreamClient, UdpClient } from '../../support/net.js';
 
 const script = defineScript({
@@ -34,7 +34,10 @@ describe('graceful drain (SIGTERM step 1)', () => {
     try {
       s.drain();
       c.send(req('INVITE', c.port), udp);
-      assert.match((await c.next()).toString('latin1'), /^SIP\/2\.0 503 Service Unavailable\r\n[\s\S]*Retry-After: 5\r\n/);
+      assert.match(
+        (await c.next()).toString('latin1'),
+        /^SIP\/2\.0 503 Service Unavailable\r\n[\s\S]*Retry-After: 5\r\n/,
+      );
       c.send(req('BYE', c.port, ';tag=t'), udp);
       assert.match((await c.next()).toString('latin1'), /^SIP\/2\.0 200 OK\r\n/);
       await assert.rejects(StreamClient.tcp(tcp), /ECONNREFUSED/);

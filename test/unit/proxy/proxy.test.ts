@@ -69,9 +69,15 @@ v=0
 
 function reply(to: Sent, status: number, reason: string, toTag = 'uas1', extra = ''): string {
   const m = to.msg;
-  const vias = m.getHeaders('Via').map((v) => `Via: ${v}`).join('\n');
+  const vias = m
+    .getHeaders('Via')
+    .map((v) => `Via: ${v}`)
+    .join('\n');
   const tag = status > 100 ? `;tag=${toTag}` : '';
-  const rr = m.getHeaders('Record-Route').map((v) => `Record-Route: ${v}`).join('\n');
+  const rr = m
+    .getHeaders('Record-Route')
+    .map((v) => `Record-Route: ${v}`)
+    .join('\n');
   return `SIP/2.0 ${status} ${reason}
 ${vias}
 From: ${m.getHeader('From')}
@@ -92,6 +98,11 @@ describe('ProxyCore (RFC 3261 §16) with a stateful script', () => {
     h.inject(invite(), UAC);
     const out = h.take();
     assert.deepEqual(resps(out).map(firstLine), ['SIP/2.0 100 Trying']);
+    // RFC 3581 §4: local replies carry received and rport too
+    assert.equal(
+      resps(out)[0]?.msg.getHeader('Via'),
+      `SIP/2.0/UDP ${UAC};branch=z9hG4bK-inv1;rport=5070;received=192.0.2.10`,
+    );
     const [fwd] = reqs(out);
     assert.ok(fwd);
     assert.equal(fwd.to, `w0/u0/${UAS1}`);
@@ -210,7 +221,10 @@ Content-Length: 0
     h.take();
     h.clock.advance(29_000);
     const retrans = reqs(h.take());
-    assert.ok(retrans.length >= 5 && retrans.every((r) => r.to === `w0/u0/${UAS1}`), 'INVITE retransmitted over UDP');
+    assert.ok(
+      retrans.length >= 5 && retrans.every((r) => r.to === `w0/u0/${UAS1}`),
+      'INVITE retransmitted over UDP',
+    );
     h.clock.advance(1_000);
     const out = h.take();
     const next = reqs(out).find((r) => r.to === `w0/u0/${UAS2}`);
@@ -230,7 +244,11 @@ Content-Length: 0
     h.clock.advance(60_000);
     const out = h.take();
     assert.equal(reqs(out).filter((r) => (r.msg as SipRequest).method === 'CANCEL').length, 1);
-    assert.deepEqual(resps(out).map(firstLine), ['SIP/2.0 408 Request Timeout'], 'replied branch: the failure route does not fork');
+    assert.deepEqual(
+      resps(out).map(firstLine),
+      ['SIP/2.0 408 Request Timeout'],
+      'replied branch: the failure route does not fork',
+    );
   });
 
   test('parallel fork: best response prefers 3xx over 4xx, and a 6xx over everything', () => {
@@ -264,7 +282,9 @@ Content-Length: 0
     h.inject(reply(f2, 180, 'Ringing', 'uas2'), UAS2);
     h.inject(reply(f1, 200, 'OK'), UAS1);
     const out = h.take();
-    assert.ok(reqs(out).some((r) => (r.msg as SipRequest).method === 'CANCEL' && r.to === `w0/u0/${UAS2}`));
+    assert.ok(
+      reqs(out).some((r) => (r.msg as SipRequest).method === 'CANCEL' && r.to === `w0/u0/${UAS2}`),
+    );
     assert.deepEqual(resps(out).map(firstLine), ['SIP/2.0 180 Ringing', 'SIP/2.0 200 OK']);
   });
 
@@ -291,6 +311,21 @@ Content-Length: 0
     h.inject(invite('bob', 'z9hG4bK-inv2'), UAC);
     assert.equal(reqs(h.take()).length, 1);
     assert.ok(h.server.core.stats.scriptErrors >= 1);
+  });
+
+  test('a final response with only our Via is not forwarded as is: the client gets a local reply with its status (RFC 3261 §16.7 step 3)', () => {
+    const h = harness({ script: proxyScript });
+    h.inject(invite(), UAC);
+    const [fwd] = reqs(h.take());
+    assert.ok(fwd);
+    const bad = reply(fwd, 487, 'Request Terminated').replace(
+      /\nVia: SIP\/2\.0\/UDP 192\.0\.2\.10[^\n]*/,
+      '',
+    );
+    h.inject(bad, UAS1);
+    const up = resps(h.take());
+    assert.deepEqual(up.map(firstLine), ['SIP/2.0 487 Request Terminated']);
+    assert.match(up[0]?.msg.getHeader('Via') ?? '', /branch=z9hG4bK-inv1/);
   });
 
   test('Max-Forwards 0 -> 483 (RFC 3261 §16.3 step 3)', () => {

@@ -9,7 +9,10 @@ import type { ReceiveInfo } from '../../../src/transport/types.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { FakeTransport, recvInfo } from '../../support/fake-transport.js';
 
-function req(method: string, opts: { branch?: string; via?: string; cseqMethod?: string; toTag?: string; uri?: string } = {}): SipRequest {
+function req(
+  method: string,
+  opts: { branch?: string; via?: string; cseqMethod?: string; toTag?: string; uri?: string } = {},
+): SipRequest {
   const via = opts.via ?? `SIP/2.0/UDP 192.0.2.1:5070;branch=${opts.branch ?? 'z9hG4bKabc'};rport`;
   const raw = [
     `${method} ${opts.uri ?? 'sip:bob@example.com'} SIP/2.0`,
@@ -113,7 +116,13 @@ function sendTimes(total: number): number[] {
 describe('NonInviteClientTransaction', () => {
   test('Trying: timer E retransmits at T1 doubling up to T2 over UDP (RFC 3261 §17.1.2.2)', () => {
     const u = new ClientRec();
-    const { result } = layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    const { result } = layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     assert.ok(result.ok);
     assert.equal(transport.take().length, 1);
     assert.deepEqual(sendTimes(16_000), [500, 1500, 3500, 7500, 11500, 15500]);
@@ -121,14 +130,26 @@ describe('NonInviteClientTransaction', () => {
 
   test('no retransmissions over a reliable transport', () => {
     const u = new ClientRec();
-    layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'tcp', address: '192.0.2.9', port: 5080 }, u);
+    layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { proto: 'tcp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     transport.take();
     assert.deepEqual(sendTimes(10_000), []);
   });
 
   test('Proceeding: a provisional keeps E at T2 and is passed up', () => {
     const u = new ClientRec();
-    layer.sendRequest(outReq('MESSAGE'), 'z9hG4bKout', 'MESSAGE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    layer.sendRequest(
+      outReq('MESSAGE'),
+      'z9hG4bKout',
+      'MESSAGE',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     transport.take();
     layer.onMessage(res(100, 'MESSAGE'), udp);
     assert.deepEqual(u.responses, [100]);
@@ -138,7 +159,13 @@ describe('NonInviteClientTransaction', () => {
 
   test('final -> Completed: passed up once, retransmissions absorbed, timer K ends it (T4)', () => {
     const u = new ClientRec();
-    const { tx } = layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    const { tx } = layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     layer.onMessage(res(200, 'OPTIONS'), udp);
     layer.onMessage(res(200, 'OPTIONS'), udp);
     assert.deepEqual(u.responses, [200]);
@@ -153,7 +180,13 @@ describe('NonInviteClientTransaction', () => {
 
   test('timer F: no final within fr_timer -> timeout failure', () => {
     const u = new ClientRec();
-    layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     clock.advance(29_999);
     assert.deepEqual(u.failures, []);
     clock.advance(1);
@@ -164,7 +197,13 @@ describe('NonInviteClientTransaction', () => {
   test('a send that fails at once is returned and nothing is kept', () => {
     transport.failWith = { ok: false, code: 'SIP_ERR_FLOW_GONE', message: 'gone' };
     const u = new ClientRec();
-    const { result } = layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { flowId: 'w0/c1' }, u);
+    const { result } = layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { flowId: 'w0/c1' },
+      u,
+    );
     assert.equal(result.ok, false);
     assert.equal(layer.clientCount, 0);
     assert.deepEqual(u.failures, []);
@@ -172,7 +211,13 @@ describe('NonInviteClientTransaction', () => {
 
   test('a later transport error reaches the user as a failure', () => {
     const u = new ClientRec();
-    layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'tcp', address: '192.0.2.9', port: 5080 }, u);
+    layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { proto: 'tcp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     const s = transport.take()[0];
     s?.onError?.('SIP_ERR_TRANSPORT_SEND', 'connect refused');
     assert.deepEqual(u.failures, ['transport']);
@@ -181,7 +226,13 @@ describe('NonInviteClientTransaction', () => {
 
   test('response matching uses branch and CSeq method (RFC 3261 §17.1.3)', () => {
     const u = new ClientRec();
-    layer.sendRequest(outReq('OPTIONS'), 'z9hG4bKout', 'OPTIONS', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     layer.onMessage(res(200, 'INFO'), udp);
     layer.onMessage(res(200, 'OPTIONS', 'z9hG4bKother'), udp);
     assert.deepEqual(u.responses, []);
@@ -192,7 +243,13 @@ describe('NonInviteClientTransaction', () => {
 describe('InviteClientTransaction', () => {
   test('Calling: timer A doubles without a cap until timer B (RFC 3261 §17.1.1.2, decision Q-T1)', () => {
     const u = new ClientRec();
-    layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    layer.sendRequest(
+      outReq('INVITE'),
+      'z9hG4bKout',
+      'INVITE',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     transport.take();
     assert.deepEqual(sendTimes(30_000), [500, 1500, 3500, 7500, 15500]);
     assert.deepEqual(u.failures, ['timeout']);
@@ -200,7 +257,13 @@ describe('InviteClientTransaction', () => {
 
   test('Proceeding: a provisional stops retransmissions and timer B', () => {
     const u = new ClientRec();
-    const { tx } = layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    const { tx } = layer.sendRequest(
+      outReq('INVITE'),
+      'z9hG4bKout',
+      'INVITE',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     transport.take();
     layer.onMessage(res(180, 'INVITE'), udp);
     assert.equal(tx.state, TxState.Proceeding);
@@ -211,7 +274,13 @@ describe('InviteClientTransaction', () => {
 
   test('non-2xx final: ACK generated with the response To-tag, Completed, retransmission re-ACKed (RFC 3261 §17.1.1.3)', () => {
     const u = new ClientRec();
-    const { tx } = layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    const { tx } = layer.sendRequest(
+      outReq('INVITE'),
+      'z9hG4bKout',
+      'INVITE',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     transport.take();
     layer.onMessage(res(486, 'INVITE'), udp);
     const [ack] = transport.take();
@@ -233,7 +302,13 @@ describe('InviteClientTransaction', () => {
 
   test('timer D is zero over a reliable transport', () => {
     const u = new ClientRec();
-    const { tx } = layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'tcp', address: '192.0.2.9', port: 5080 }, u);
+    const { tx } = layer.sendRequest(
+      outReq('INVITE'),
+      'z9hG4bKout',
+      'INVITE',
+      { proto: 'tcp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     layer.onMessage(res(603, 'INVITE'), tcp);
     clock.advance(0);
     assert.equal(tx.state, TxState.Terminated);
@@ -241,7 +316,13 @@ describe('InviteClientTransaction', () => {
 
   test('2xx -> Accepted: further 2xx passed up, timer M ends it (RFC 6026 §7.2)', () => {
     const u = new ClientRec();
-    const { tx } = layer.sendRequest(outReq('INVITE'), 'z9hG4bKout', 'INVITE', { proto: 'udp', address: '192.0.2.9', port: 5080 }, u);
+    const { tx } = layer.sendRequest(
+      outReq('INVITE'),
+      'z9hG4bKout',
+      'INVITE',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
     transport.take();
     layer.onMessage(res(200, 'INVITE'), udp);
     layer.onMessage(res(200, 'INVITE'), udp);
@@ -280,7 +361,10 @@ describe('NonInviteServerTransaction', () => {
   });
 
   test('timer J is zero over a reliable transport', () => {
-    const tx = layer.createServer(req('OPTIONS', { via: 'SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKt' }), tcp);
+    const tx = layer.createServer(
+      req('OPTIONS', { via: 'SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKt' }),
+      tcp,
+    );
     tx?.reply(200);
     clock.advance(0);
     assert.equal(tx?.state, TxState.Terminated);
@@ -301,7 +385,10 @@ describe('NonInviteServerTransaction', () => {
   });
 
   test('responses go to the sent-by port without rport (RFC 3261 §18.2.2)', () => {
-    const tx = layer.createServer(req('OPTIONS', { via: 'SIP/2.0/UDP 192.0.2.1:5999;branch=z9hG4bKx' }), udp);
+    const tx = layer.createServer(
+      req('OPTIONS', { via: 'SIP/2.0/UDP 192.0.2.1:5999;branch=z9hG4bKx' }),
+      udp,
+    );
     tx?.reply(200);
     const [s] = transport.take();
     assert.deepEqual(s?.target, { proto: 'udp', address: '192.0.2.9', port: 5999, listenerId: 0 });
@@ -341,7 +428,10 @@ describe('InviteServerTransaction', () => {
   });
 
   test('no timer G over a reliable transport', () => {
-    const tx = layer.createServer(req('INVITE', { via: 'SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKt' }), tcp);
+    const tx = layer.createServer(
+      req('INVITE', { via: 'SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKt' }),
+      tcp,
+    );
     tx?.reply(486);
     transport.take();
     assert.deepEqual(sendTimes(10_000), []);

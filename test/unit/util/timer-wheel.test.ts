@@ -32,7 +32,12 @@ describe('TimerWheel', () => {
       fired.map((f) => f[0]),
       ['a', 'b', 'c'],
     );
-    assert.ok((fired[0]?.[1] ?? 0) >= 20 - 1 && (fired[1]?.[1] ?? 0) >= 60 - 1 && (fired[2]?.[1] ?? 0) >= 90 - 1, 'no timer fires early');
+    assert.ok(
+      (fired[0]?.[1] ?? 0) >= 20 - 1 &&
+        (fired[1]?.[1] ?? 0) >= 60 - 1 &&
+        (fired[2]?.[1] ?? 0) >= 90 - 1,
+      'no timer fires early',
+    );
     assert.equal(w.size, 0);
   });
 

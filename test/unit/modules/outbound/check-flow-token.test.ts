@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CheckFlowTokenRc } from '../../../../src/modules/outbound/index.js';
 import { encodeFlowToken } from '../../../../src/modules/outbound/flow-token.js';
+import { CheckFlowTokenRc } from '../../../../src/modules/outbound/index.js';
 import { defineScript } from '../../../../src/script/api.js';
 import { firstLine, harness, listener } from '../../../support/harness.js';
 
@@ -61,11 +61,19 @@ const example13 = defineScript({
 });
 
 function setup() {
-  const h = harness({ listeners: [listener(0, 'udp', E, 5060), listener(1, 'tcp', E, 5060)], script: example13, outbound: OB });
+  const h = harness({
+    listeners: [listener(0, 'udp', E, 5060), listener(1, 'tcp', E, 5060)],
+    script: example13,
+    outbound: OB,
+  });
   const key = h.server.outbound?.key as Buffer;
   const tok = (proto: 'udp' | 'tcp', remote = UA, localPort = 5060) => {
     const [a, p] = remote.split(':') as [string, string];
-    return encodeFlowToken(key, { proto, local: { address: E, port: localPort }, remote: { address: a, port: Number(p) } });
+    return encodeFlowToken(key, {
+      proto,
+      local: { address: E, port: localPort },
+      remote: { address: a, port: Number(p) },
+    });
   };
   return { h, tok };
 }
@@ -93,7 +101,10 @@ describe('check_flow_token() return codes (outbound manual, decision Q-E4)', () 
     h.inject(req(`<sip:${tok('tcp')}@${E};lr;ob>`).replace('z9hG4bK-x', 'z9hG4bK-y'), R);
     assert.equal(h.server.core.vars['seen'], CheckFlowTokenRc.Valid);
     const toUa = h.take().filter((s) => s.msg.isRequest);
-    assert.deepEqual(toUa.map((s) => s.to), [`w0/u0/${UA}`, c.id]);
+    assert.deepEqual(
+      toUa.map((s) => s.to),
+      [`w0/u0/${UA}`, c.id],
+    );
   });
 
   test('-1: no Route header (the Example logs and does nothing)', () => {
@@ -144,10 +155,20 @@ describe('check_flow_token() return codes (outbound manual, decision Q-E4)', () 
     for (const reason of ['lifetime', 'keepalive-timeout'] as const) {
       const b = h.transport.connect('tcp', { address: '192.0.2.7', port: 40002 }, 1);
       h.closeFlow(b.id, reason);
-      h.inject(req(`<sip:${tok('tcp', '192.0.2.7:40002')}@${E};lr;ob>`).replace('z9hG4bK-x', `z9hG4bK-${reason}`), R);
+      h.inject(
+        req(`<sip:${tok('tcp', '192.0.2.7:40002')}@${E};lr;ob>`).replace(
+          'z9hG4bK-x',
+          `z9hG4bK-${reason}`,
+        ),
+        R,
+      );
       assert.equal(h.server.core.vars['seen'], CheckFlowTokenRc.Expired, reason);
     }
-    assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 430 Flow Failed', 'SIP/2.0 430 Flow Failed', 'SIP/2.0 430 Flow Failed']);
+    assert.deepEqual(h.take().map(firstLine), [
+      'SIP/2.0 430 Flow Failed',
+      'SIP/2.0 430 Flow Failed',
+      'SIP/2.0 430 Flow Failed',
+    ]);
   });
 
   test('-7: an unparsable Route header -> 403', () => {

@@ -12,19 +12,29 @@ const R = '127.0.0.2:5060';
 const UA = '192.0.2.7:40000';
 const SECRET = 'johndoessecretphrase';
 const OB = { force_outbound_flag: -1, force_no_outbound_flag: -1, flow_token_secret: SECRET };
-const listeners = () => [listener(0, 'udp', E, 5060), listener(1, 'tcp', E, 5060), listener(2, 'ws', E, 8080)];
+const listeners = () => [
+  listener(0, 'udp', E, 5060),
+  listener(1, 'tcp', E, 5060),
+  listener(2, 'ws', E, 8080),
+];
 
 function edge(opts: { registrar?: string; seedStrict?: boolean; ob?: typeof OB } = {}): Harness {
   return harness({
     listeners: listeners(),
-    script: edgeProxyScript({ registrar: opts.registrar ?? `sip:${R}`, flowTimer: 20, seedStrict: opts.seedStrict }),
+    script: edgeProxyScript({
+      registrar: opts.registrar ?? `sip:${R}`,
+      flowTimer: 20,
+      seedStrict: opts.seedStrict,
+    }),
     outbound: opts.ob ?? OB,
     forceRport: true,
     transport: { tcpConnectionLifetime: 30 },
   });
 }
 
-function register(o: { contact?: string; via2?: boolean; expires?: string; extra?: string; branch?: string } = {}): string {
+function register(
+  o: { contact?: string; via2?: boolean; expires?: string; extra?: string; branch?: string } = {},
+): string {
   return `REGISTER sip:example.com SIP/2.0
 Via: SIP/2.0/UDP ${UA};branch=${o.branch ?? 'z9hG4bK-r1'};rport${o.via2 ? '\nVia: SIP/2.0/UDP 198.51.100.9;branch=z9hG4bK-px' : ''}
 Max-Forwards: 70
@@ -38,10 +48,23 @@ ${o.expires === undefined ? 'Expires: 600\n' : o.expires}${o.extra ?? ''}Content
 `;
 }
 
-function invite(o: { from?: 'ua' | 'registrar'; route?: string; contact?: string; supported?: string | null; ruri?: string; toTag?: string; method?: string; branch?: string } = {}): string {
+function invite(
+  o: {
+    from?: 'ua' | 'registrar';
+    route?: string;
+    contact?: string;
+    supported?: string | null;
+    ruri?: string;
+    toTag?: string;
+    method?: string;
+    branch?: string;
+  } = {},
+): string {
   const method = o.method ?? 'INVITE';
   const fromR = o.from === 'registrar';
-  const vias = fromR ? `Via: SIP/2.0/UDP ${R};branch=${o.branch ?? 'z9hG4bK-rx'}\nVia: SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bK-caller` : `Via: SIP/2.0/UDP ${UA};branch=${o.branch ?? 'z9hG4bK-i1'};rport`;
+  const vias = fromR
+    ? `Via: SIP/2.0/UDP ${R};branch=${o.branch ?? 'z9hG4bK-rx'}\nVia: SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bK-caller`
+    : `Via: SIP/2.0/UDP ${UA};branch=${o.branch ?? 'z9hG4bK-i1'};rport`;
   return `${method} ${o.ruri ?? 'sip:bob@example.com'} SIP/2.0
 ${vias}
 ${o.route === undefined ? '' : `Route: ${o.route}\n`}Max-Forwards: 70
@@ -57,7 +80,10 @@ ${o.supported === null ? '' : `Supported: ${o.supported ?? 'outbound'}\n`}Conten
 
 function reply(to: Sent, status: number, extra = '', toTag = 'uas'): string {
   const m = to.msg;
-  const vias = m.getHeaders('Via').map((v) => `Via: ${v}`).join('\n');
+  const vias = m
+    .getHeaders('Via')
+    .map((v) => `Via: ${v}`)
+    .join('\n');
   return `SIP/2.0 ${status} X
 ${vias}
 From: ${m.getHeader('From')}
@@ -75,9 +101,17 @@ const KEY = (() => {
   const h = edge();
   return h.server.outbound?.key as Buffer;
 })();
-const uaToken = (proto: 'udp' | 'tcp' | 'ws' = 'udp', port = proto === 'ws' ? 8080 : 5060, remote = UA) => {
+const uaToken = (
+  proto: 'udp' | 'tcp' | 'ws' = 'udp',
+  port = proto === 'ws' ? 8080 : 5060,
+  remote = UA,
+) => {
   const [a, p] = remote.split(':') as [string, string];
-  return encodeFlowToken(KEY, { proto, local: { address: E, port }, remote: { address: a, port: Number(p) } });
+  return encodeFlowToken(KEY, {
+    proto,
+    local: { address: E, port },
+    remote: { address: a, port: Number(p) },
+  });
 };
 
 function pathOf(h: Harness, raw: string, from = UA): string | undefined {
@@ -101,11 +135,21 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
     const m = /^<sip:([^@]+)@127\.0\.0\.1;lr;ob>$/.exec(p ?? '');
     assert.ok(m, p);
     const d = decodeFlowToken(KEY, m[1]);
-    assert.deepEqual(d, { ok: true, token: { proto: 'udp', local: { address: E, port: 5060 }, remote: { address: '192.0.2.7', port: 40000 } } });
+    assert.deepEqual(d, {
+      ok: true,
+      token: {
+        proto: 'udp',
+        local: { address: E, port: 5060 },
+        remote: { address: '192.0.2.7', port: 40000 },
+      },
+    });
   });
 
   test('§6.2 #15 REGISTER without reg-id: Path without token', () => {
-    assert.equal(pathOf(edge(), register({ contact: '<sip:alice@192.0.2.7:40000>' })), '<sip:127.0.0.1;lr>');
+    assert.equal(
+      pathOf(edge(), register({ contact: '<sip:alice@192.0.2.7:40000>' })),
+      '<sip:127.0.0.1;lr>',
+    );
   });
 
   test('§6.2 #16 REGISTER with 2 Vias: no token, no ;ob', () => {
@@ -113,7 +157,10 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
   });
 
   test('§6.2 #17 Contact: * with Expires: 0 is outbound (Kamailio master)', () => {
-    assert.match(pathOf(edge(), register({ contact: '*', expires: 'Expires: 0\n' })) ?? '', /^<sip:[^@]{32}@127\.0\.0\.1;lr;ob>$/);
+    assert.match(
+      pathOf(edge(), register({ contact: '*', expires: 'Expires: 0\n' })) ?? '',
+      /^<sip:[^@]{32}@127\.0\.0\.1;lr;ob>$/,
+    );
   });
 
   test('§6.2 #18 Contact: * without Expires: no token, no crash', () => {
@@ -121,7 +168,10 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
   });
 
   test('§6.2 #19 reg-id as a URI parameter does not count', () => {
-    assert.equal(pathOf(edge(), register({ contact: '<sip:alice@192.0.2.7:40000;reg-id=1>' })), '<sip:127.0.0.1;lr>');
+    assert.equal(
+      pathOf(edge(), register({ contact: '<sip:alice@192.0.2.7:40000;reg-id=1>' })),
+      '<sip:127.0.0.1;lr>',
+    );
   });
 
   test('§6.2 #20 INVITE, 1 Via, Supported: outbound, Contact ;ob: Record-Route with a new token', () => {
@@ -130,7 +180,9 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
   });
 
   test('§6.2 #21 no Supported header: still outbound', () => {
-    assert.deepEqual(rrOf(edge(), invite({ supported: null })), [`<sip:${uaToken()}@127.0.0.1;lr>`]);
+    assert.deepEqual(rrOf(edge(), invite({ supported: null })), [
+      `<sip:${uaToken()}@127.0.0.1;lr>`,
+    ]);
   });
 
   test('§6.2 #22 Supported without outbound: Record-Route without token', () => {
@@ -138,17 +190,28 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
   });
 
   test('§6.2 #23 ;ob as a Contact header parameter does not count', () => {
-    assert.deepEqual(rrOf(edge(), invite({ contact: '<sip:alice@192.0.2.7:40000>;ob' })), ['<sip:127.0.0.1;lr>']);
+    assert.deepEqual(rrOf(edge(), invite({ contact: '<sip:alice@192.0.2.7:40000>;ob' })), [
+      '<sip:127.0.0.1;lr>',
+    ]);
   });
 
   test('§6.2 #24 a foreign top Route: no token (Q-E9)', () => {
-    assert.deepEqual(rrOf(edge(), invite({ route: '<sip:other.example.net;lr>' })), ['<sip:127.0.0.1;lr>']);
+    assert.deepEqual(rrOf(edge(), invite({ route: '<sip:other.example.net;lr>' })), [
+      '<sip:127.0.0.1;lr>',
+    ]);
   });
 
   test('§6.2 #25 INVITE from the registrar with the UA token: Record-Route copies the token; sent to the UA flow', () => {
     const h = edge();
     const tok = uaToken();
-    h.inject(invite({ from: 'registrar', route: `<sip:${tok}@127.0.0.1;lr;ob>`, ruri: 'sip:alice@192.0.2.7:40000;ob' }), R);
+    h.inject(
+      invite({
+        from: 'registrar',
+        route: `<sip:${tok}@127.0.0.1;lr;ob>`,
+        ruri: 'sip:alice@192.0.2.7:40000;ob',
+      }),
+      R,
+    );
     const [fwd] = reqs(h.take());
     assert.ok(fwd);
     assert.equal(fwd.to, `w0/u0/${UA}`);
@@ -164,7 +227,9 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
   });
 
   test('§6.2 #27 a top Route to us with ;gr is not "myself"', () => {
-    assert.deepEqual(rrOf(edge(), invite({ route: `<sip:${uaToken()}@127.0.0.1;lr;ob;gr>` })), ['<sip:127.0.0.1;lr>']);
+    assert.deepEqual(rrOf(edge(), invite({ route: `<sip:${uaToken()}@127.0.0.1;lr;ob;gr>` })), [
+      '<sip:127.0.0.1;lr>',
+    ]);
   });
 
   const flagScript = (flag: 'force' | 'no') =>
@@ -178,17 +243,28 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
     });
 
   test('§6.2 #28 force_outbound_flag on a 2-Via REGISTER: token without ;ob', () => {
-    const h = harness({ listeners: listeners(), script: flagScript('force'), outbound: { ...OB, force_outbound_flag: 1, force_no_outbound_flag: 2 } });
+    const h = harness({
+      listeners: listeners(),
+      script: flagScript('force'),
+      outbound: { ...OB, force_outbound_flag: 1, force_no_outbound_flag: 2 },
+    });
     assert.match(pathOf(h, register({ via2: true })) ?? '', /^<sip:[^@]{32}@127\.0\.0\.1;lr>$/);
   });
 
   test('§6.2 #29 force_no_outbound_flag on an outbound REGISTER: no token', () => {
-    const h = harness({ listeners: listeners(), script: flagScript('no'), outbound: { ...OB, force_outbound_flag: 1, force_no_outbound_flag: 2 } });
+    const h = harness({
+      listeners: listeners(),
+      script: flagScript('no'),
+      outbound: { ...OB, force_outbound_flag: 1, force_no_outbound_flag: 2 },
+    });
     assert.equal(pathOf(h, register()), '<sip:127.0.0.1;lr>');
   });
 
   test('an invalid flag index fails start-up with a clear error', () => {
-    assert.throws(() => edge({ ob: { ...OB, force_outbound_flag: 99 } }), /force_outbound_flag must be -1 \(off\) or a message flag 0\.\.63, got 99/);
+    assert.throws(
+      () => edge({ ob: { ...OB, force_outbound_flag: 99 } }),
+      /force_outbound_flag must be -1 \(off\) or a message flag 0\.\.63, got 99/,
+    );
   });
 });
 
@@ -198,7 +274,10 @@ describe('edge: Path and Record-Route formats (§6.3)', () => {
     h.inject(register(), UA);
     const [fwd] = reqs(h.take());
     const lines = fwd?.msg.toString().split('\r\n') ?? [];
-    assert.match(lines.find((l) => l.startsWith('Path:')) ?? '', /^Path: <sip:[^@]{32}@127\.0\.0\.1;lr;ob>$/);
+    assert.match(
+      lines.find((l) => l.startsWith('Path:')) ?? '',
+      /^Path: <sip:[^@]{32}@127\.0\.0\.1;lr;ob>$/,
+    );
   });
 
   test('§6.3 #31 Path towards a TCP registrar on another port: ;transport=tcp and :5070, lr then ob', () => {
@@ -209,7 +288,10 @@ describe('edge: Path and Record-Route formats (§6.3)', () => {
     });
     h.inject(register(), UA);
     const [fwd] = reqs(h.take());
-    assert.match(fwd?.msg.getHeader('Path') ?? '', /^<sip:[^@]{32}@127\.0\.0\.1:5070;transport=tcp;lr;ob>$/);
+    assert.match(
+      fwd?.msg.getHeader('Path') ?? '',
+      /^<sip:[^@]{32}@127\.0\.0\.1:5070;transport=tcp;lr;ob>$/,
+    );
   });
 
   test('§6.3 #32 IPv6 addresses are bracketed in Path and Record-Route', () => {
@@ -245,11 +327,22 @@ describe('edge: Path and Record-Route formats (§6.3)', () => {
   test('§6.3 #35 UA on TCP, registrar on UDP: double Record-Route with r2=on and the same token', () => {
     const h = edge();
     const f = h.transport.connect('tcp', { address: '192.0.2.7', port: 40001 }, 1);
-    h.inject(invite().replace(`SIP/2.0/UDP ${UA}`, 'SIP/2.0/TCP 192.0.2.7:40001'), '192.0.2.7:40001', { flowId: f.id });
+    h.inject(
+      invite().replace(`SIP/2.0/UDP ${UA}`, 'SIP/2.0/TCP 192.0.2.7:40001'),
+      '192.0.2.7:40001',
+      { flowId: f.id },
+    );
     const [fwd] = reqs(h.take());
     const rr = fwd?.msg.getHeaders('Record-Route') ?? [];
-    const tok = encodeFlowToken(KEY, { proto: 'tcp', local: { address: E, port: 5060 }, remote: { address: '192.0.2.7', port: 40001 } });
-    assert.deepEqual(rr, [`<sip:${tok}@127.0.0.1;r2=on;lr>`, `<sip:${tok}@127.0.0.1;transport=tcp;r2=on;lr>`]);
+    const tok = encodeFlowToken(KEY, {
+      proto: 'tcp',
+      local: { address: E, port: 5060 },
+      remote: { address: '192.0.2.7', port: 40001 },
+    });
+    assert.deepEqual(rr, [
+      `<sip:${tok}@127.0.0.1;r2=on;lr>`,
+      `<sip:${tok}@127.0.0.1;transport=tcp;r2=on;lr>`,
+    ]);
   });
 
   test('§6.3 #36 a second record_route() fails and adds nothing', () => {
@@ -290,7 +383,13 @@ describe('edge: loose_route with flow tokens (§6.4)', () => {
   test('§6.4 #39 a TCP token with its connection alive: sent on that connection', () => {
     const h = edge();
     const f = h.transport.connect('tcp', { address: '192.0.2.7', port: 40001 }, 1);
-    h.inject(invite({ from: 'registrar', route: `<sip:${uaToken('tcp', 5060, '192.0.2.7:40001')}@127.0.0.1;lr;ob>` }), R);
+    h.inject(
+      invite({
+        from: 'registrar',
+        route: `<sip:${uaToken('tcp', 5060, '192.0.2.7:40001')}@127.0.0.1;lr;ob>`,
+      }),
+      R,
+    );
     const [fwd] = reqs(h.take());
     assert.equal(fwd?.to, f.id);
     assert.match(fwd?.msg.getHeader('Via') ?? '', /^SIP\/2\.0\/TCP 127\.0\.0\.1;branch=/);
@@ -308,16 +407,25 @@ describe('edge: loose_route with flow tokens (§6.4)', () => {
 
   test('§6.4 #41 a token naming a socket we do not listen on: 403', () => {
     const h = edge();
-    h.inject(invite({ from: 'registrar', route: `<sip:${uaToken('udp', 5999)}@127.0.0.1;lr;ob>` }), R);
+    h.inject(
+      invite({ from: 'registrar', route: `<sip:${uaToken('udp', 5999)}@127.0.0.1;lr;ob>` }),
+      R,
+    );
     assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 403 Forbidden']);
   });
 
   test('§6.4 #42 Route without token from R: seed-exact 500; flowgate routes by the Request-URI (decision Q-E1)', () => {
     const strict = edge({ seedStrict: true });
-    strict.inject(invite({ from: 'registrar', route: '<sip:127.0.0.1;lr>', ruri: `sip:alice@${UA}` }), R);
+    strict.inject(
+      invite({ from: 'registrar', route: '<sip:127.0.0.1;lr>', ruri: `sip:alice@${UA}` }),
+      R,
+    );
     assert.deepEqual(strict.take().map(firstLine), ['SIP/2.0 500 Server Internal Error']);
     const h = edge();
-    h.inject(invite({ from: 'registrar', route: '<sip:127.0.0.1;lr>', ruri: `sip:alice@${UA}` }), R);
+    h.inject(
+      invite({ from: 'registrar', route: '<sip:127.0.0.1;lr>', ruri: `sip:alice@${UA}` }),
+      R,
+    );
     const [fwd] = reqs(h.take());
     assert.equal(fwd?.to, `w0/u0/${UA}`);
   });
@@ -351,12 +459,24 @@ Content-Length: 0
     );
     const [fwd] = reqs(h.take());
     assert.equal(fwd?.to, `w0/u0/127.0.0.2:5060`);
-    assert.deepEqual(fwd?.msg.getValues('Route'), ['<sip:127.0.0.2;lr>', `<sip:${callerTok}@127.0.0.1;lr>`]);
+    assert.deepEqual(fwd?.msg.getValues('Route'), [
+      '<sip:127.0.0.2;lr>',
+      `<sip:${callerTok}@127.0.0.1;lr>`,
+    ]);
   });
 
   test('§6.4 #45 in-dialog BYE from R with the caller token: delivered over the caller flow', () => {
     const h = edge();
-    h.inject(invite({ from: 'registrar', method: 'BYE', toTag: 'b1', route: `<sip:${uaToken()}@127.0.0.1;lr>`, ruri: `sip:alice@${UA};ob` }), R);
+    h.inject(
+      invite({
+        from: 'registrar',
+        method: 'BYE',
+        toTag: 'b1',
+        route: `<sip:${uaToken()}@127.0.0.1;lr>`,
+        ruri: `sip:alice@${UA};ob`,
+      }),
+      R,
+    );
     const [fwd] = reqs(h.take());
     assert.equal(fwd?.to, `w0/u0/${UA}`);
   });
@@ -364,7 +484,15 @@ Content-Length: 0
   test('§6.4 #46 in-dialog request with a tampered token: 403', () => {
     const h = edge();
     const t = uaToken();
-    h.inject(invite({ from: 'registrar', method: 'BYE', toTag: 'b1', route: `<sip:${t.slice(0, 20)}QQ${t.slice(22)}@127.0.0.1;lr>` }), R);
+    h.inject(
+      invite({
+        from: 'registrar',
+        method: 'BYE',
+        toTag: 'b1',
+        route: `<sip:${t.slice(0, 20)}QQ${t.slice(22)}@127.0.0.1;lr>`,
+      }),
+      R,
+    );
     assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 403 Forbidden']);
   });
 
@@ -378,7 +506,15 @@ Content-Length: 0
 
   test('§6.4 #48 an in-dialog NOTIFY gets a Record-Route', () => {
     const h = edge();
-    h.inject(invite({ from: 'registrar', method: 'NOTIFY', toTag: 'b1', route: `<sip:${uaToken()}@127.0.0.1;lr>` }), R);
+    h.inject(
+      invite({
+        from: 'registrar',
+        method: 'NOTIFY',
+        toTag: 'b1',
+        route: `<sip:${uaToken()}@127.0.0.1;lr>`,
+      }),
+      R,
+    );
     const [fwd] = reqs(h.take());
     assert.equal(fwd?.msg.getHeaders('Record-Route').length, 1);
   });
@@ -393,7 +529,15 @@ Content-Length: 0
 
   test('§6.4 #50 a strict next hop: it becomes the Request-URI, the old one goes to the end of Route', () => {
     const h = edge();
-    h.inject(invite({ method: 'BYE', toTag: 'b1', route: '<sip:127.0.0.1;lr>, <sip:192.0.2.200:5080>', ruri: 'sip:bob@192.0.2.55' }), UA);
+    h.inject(
+      invite({
+        method: 'BYE',
+        toTag: 'b1',
+        route: '<sip:127.0.0.1;lr>, <sip:192.0.2.200:5080>',
+        ruri: 'sip:bob@192.0.2.55',
+      }),
+      UA,
+    );
     const [fwd] = reqs(h.take());
     assert.equal(firstLine(fwd as Sent), 'BYE sip:192.0.2.200:5080 SIP/2.0');
     assert.deepEqual(fwd?.msg.getValues('Route'), ['<sip:bob@192.0.2.55>']);
@@ -402,14 +546,27 @@ Content-Length: 0
 
   test('§6.4 #51 the token owner behind a new NAT port is treated as "incoming" (Q-E15, Kamailio default)', () => {
     const h = edge();
-    h.inject(invite({ method: 'BYE', toTag: 'b1', route: `<sip:${uaToken()}@127.0.0.1;lr>` }).replace(UA, '192.0.2.7:40002'), '192.0.2.7:40002');
+    h.inject(
+      invite({ method: 'BYE', toTag: 'b1', route: `<sip:${uaToken()}@127.0.0.1;lr>` }).replace(
+        UA,
+        '192.0.2.7:40002',
+      ),
+      '192.0.2.7:40002',
+    );
     const [fwd] = reqs(h.take());
     assert.equal(fwd?.to, `w0/u0/${UA}`, 'sent to the old flow');
   });
 
   test('direction_match: ip treats the same IP on a new port as the owner (decision Q-E15 mode)', () => {
     const h = edge({ ob: { ...OB, direction_match: 'ip' } as typeof OB });
-    h.inject(invite({ method: 'BYE', toTag: 'b1', route: `<sip:${uaToken()}@127.0.0.1;lr>, <sip:192.0.2.200:5080;lr>` }).replace(UA, '192.0.2.7:40002'), '192.0.2.7:40002');
+    h.inject(
+      invite({
+        method: 'BYE',
+        toTag: 'b1',
+        route: `<sip:${uaToken()}@127.0.0.1;lr>, <sip:192.0.2.200:5080;lr>`,
+      }).replace(UA, '192.0.2.7:40002'),
+      '192.0.2.7:40002',
+    );
     const [fwd] = reqs(h.take());
     assert.equal(fwd?.to, 'w0/u0/192.0.2.200:5080');
   });
@@ -447,12 +604,18 @@ describe('edge: 430, failure handling and Flow-Timer (§6.5)', () => {
     const [fwd] = reqs(h.take());
     assert.ok(fwd);
     h.inject(reply(fwd, 486), UA);
-    assert.deepEqual(resps(h.take()).map((r) => r.msg.status), [486]);
+    assert.deepEqual(
+      resps(h.take()).map((r) => r.msg.status),
+      [486],
+    );
   });
 
   test('§6.5 #55 MESSAGE to a silent UDP flow: 430 after fr_timer', () => {
     const h = edge();
-    h.inject(invite({ from: 'registrar', method: 'MESSAGE', route: `<sip:${uaToken()}@127.0.0.1;lr;ob>` }), R);
+    h.inject(
+      invite({ from: 'registrar', method: 'MESSAGE', route: `<sip:${uaToken()}@127.0.0.1;lr;ob>` }),
+      R,
+    );
     h.take();
     h.clock.advance(30_000);
     assert.deepEqual(resps(h.take()).map(firstLine), ['SIP/2.0 430 Flow Failed']);
@@ -480,7 +643,10 @@ describe('edge: 430, failure handling and Flow-Timer (§6.5)', () => {
 
   test('§6.5 #58/#59 no Require: outbound, or a 4xx: no Flow-Timer', () => {
     assert.deepEqual(registerAndReply(edge(), 200, '')[0]?.msg.getHeaders('Flow-Timer'), []);
-    assert.deepEqual(registerAndReply(edge(), 420, 'Require: outbound\n')[0]?.msg.getHeaders('Flow-Timer'), []);
+    assert.deepEqual(
+      registerAndReply(edge(), 420, 'Require: outbound\n')[0]?.msg.getHeaders('Flow-Timer'),
+      [],
+    );
   });
 
   test('§6.5 #60 a 200 to a non-REGISTER keeps its headers', () => {
@@ -519,7 +685,13 @@ Content-Length: 0
     const h = edge();
     const f = h.transport.connect('tcp', { address: '192.0.2.7', port: 40001 }, 1);
     h.transport.disconnect(f.id);
-    h.inject(invite({ from: 'registrar', route: `<sip:${uaToken('tcp', 5060, '192.0.2.7:40001')}@127.0.0.1;lr;ob>` }), R);
+    h.inject(
+      invite({
+        from: 'registrar',
+        route: `<sip:${uaToken('tcp', 5060, '192.0.2.7:40001')}@127.0.0.1;lr;ob>`,
+      }),
+      R,
+    );
     const out = h.take();
     assert.deepEqual(reqs(out), [], 'no new connection to the UA');
     assert.deepEqual(resps(out).map(firstLine), ['SIP/2.0 100 Trying', 'SIP/2.0 430 Flow Failed']);

@@ -4,39 +4,73 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { canonicalIp, decodeFlowToken, encodeFlowToken, flowTokenKey } from '../../../../src/modules/outbound/flow-token.js';
+import {
+  canonicalIp,
+  decodeFlowToken,
+  encodeFlowToken,
+  flowTokenKey,
+} from '../../../../src/modules/outbound/flow-token.js';
 
 const KEY = createHash('sha1').update('johndoessecretphrase').digest();
 const V1 = 'aEa5Hn16rtlCGgHAAAIKE8TGM2QHnEA=';
-const udp = { proto: 'udp' as const, local: { address: '192.0.2.10', port: 5060 }, remote: { address: '198.51.100.7', port: 40000 } };
+const udp = {
+  proto: 'udp' as const,
+  local: { address: '192.0.2.10', port: 5060 },
+  remote: { address: '198.51.100.7', port: 40000 },
+};
 
 describe('flow token (outbound.md §1.3, conformance §6.1)', () => {
   test('§6.1 #1 UDP vector', () => {
     assert.equal(KEY.toString('hex'), '85b9a1f6ddf46d8cf5b955ce38264ed468e55094');
     assert.equal(encodeFlowToken(KEY, udp), V1);
-    assert.equal(Buffer.from(V1, 'base64').toString('hex'), '6846b91e7d7aaed9421a01c000020a13c4c63364079c40');
+    assert.equal(
+      Buffer.from(V1, 'base64').toString('hex'),
+      '6846b91e7d7aaed9421a01c000020a13c4c63364079c40',
+    );
   });
 
   test('§6.1 #2 TCP vector', () => {
-    assert.equal(encodeFlowToken(KEY, { ...udp, proto: 'tcp' }), '/D7Gz1+4oMVdJwLAAAIKE8TGM2QHnEA=');
+    assert.equal(
+      encodeFlowToken(KEY, { ...udp, proto: 'tcp' }),
+      '/D7Gz1+4oMVdJwLAAAIKE8TGM2QHnEA=',
+    );
   });
 
   test('§6.1 #3 IPv6 WSS vector, proto byte 0x86', () => {
-    const t = encodeFlowToken(KEY, { proto: 'wss', local: { address: '2001:db8::10', port: 443 }, remote: { address: '2001:db8:1::7', port: 51234 } });
+    const t = encodeFlowToken(KEY, {
+      proto: 'wss',
+      local: { address: '2001:db8::10', port: 443 },
+      remote: { address: '2001:db8:1::7', port: 51234 },
+    });
     assert.equal(t, 'WXxBCLqogtNITIYgAQ24AAAAAAAAAAAAAAAQAbsgAQ24AAEAAAAAAAAAAAAHyCI=');
     assert.equal(Buffer.from(t, 'base64')[10], 0x86);
   });
 
   test('Kamailio 5.6 vector (key SHA1 of the empty string)', () => {
     const k = createHash('sha1').update('').digest();
-    assert.equal(encodeFlowToken(k, { proto: 'udp', local: { address: '127.0.0.11', port: 5060 }, remote: { address: '127.0.0.21', port: 5070 } }), 'azxhTp9uJdIH3wF/AAALE8R/AAAVE84=');
+    assert.equal(
+      encodeFlowToken(k, {
+        proto: 'udp',
+        local: { address: '127.0.0.11', port: 5060 },
+        remote: { address: '127.0.0.21', port: 5070 },
+      }),
+      'azxhTp9uJdIH3wF/AAALE8R/AAAVE84=',
+    );
   });
 
   test('§6.1 #4 sizes: IPv4 32 chars, IPv6 64 chars, one trailing =', () => {
     for (let i = 0; i < 50; i++) {
-      const v4 = encodeFlowToken(KEY, { proto: 'tcp', local: { address: `10.0.0.${i}`, port: 1000 + i }, remote: { address: `172.16.${i}.1`, port: 60000 - i } });
+      const v4 = encodeFlowToken(KEY, {
+        proto: 'tcp',
+        local: { address: `10.0.0.${i}`, port: 1000 + i },
+        remote: { address: `172.16.${i}.1`, port: 60000 - i },
+      });
       assert.match(v4, /^[A-Za-z0-9+/]{31}=$/);
-      const v6 = encodeFlowToken(KEY, { proto: 'ws', local: { address: `fd00::${i}`, port: 80 }, remote: { address: `fd01::${i + 1}`, port: 7000 + i } });
+      const v6 = encodeFlowToken(KEY, {
+        proto: 'ws',
+        local: { address: `fd00::${i}`, port: 80 },
+        remote: { address: `fd01::${i + 1}`, port: 7000 + i },
+      });
       assert.match(v6, /^[A-Za-z0-9+/]{63}=$/);
     }
   });
@@ -60,7 +94,10 @@ describe('flow token (outbound.md §1.3, conformance §6.1)', () => {
   });
 
   test('§6.1 #10 32 chars with one = and a % is broken (-1), not "not a token"', () => {
-    assert.deepEqual(decodeFlowToken(KEY, `${V1.slice(0, 10)}%${V1.slice(11)}`), { ok: false, code: -1 });
+    assert.deepEqual(decodeFlowToken(KEY, `${V1.slice(0, 10)}%${V1.slice(11)}`), {
+      ok: false,
+      code: -1,
+    });
   });
 
   test('decision Q-E7: a %-escaped token still decodes', () => {

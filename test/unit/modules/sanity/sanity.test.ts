@@ -19,7 +19,16 @@ function parse(raw: string): SipRequest {
   return r.msg as SipRequest;
 }
 
-function req(o: { method?: string; uri?: string; cseq?: string; extra?: string; body?: string; cl?: string } = {}): SipRequest {
+function req(
+  o: {
+    method?: string;
+    uri?: string;
+    cseq?: string;
+    extra?: string;
+    body?: string;
+    cl?: string;
+  } = {},
+): SipRequest {
   const body = o.body ?? '';
   return parse(`${o.method ?? 'OPTIONS'} ${o.uri ?? 'sip:bob@example.com'} SIP/2.0
 Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1
@@ -39,36 +48,65 @@ describe('sanity_check("1511", "7") (outbound.md §1.12, conformance item 122)',
   });
 
   test('CSeq method differs from the request method -> 400 "CSeq method does not match request method"', () => {
-    assert.deepEqual(sanityCheck(req({ cseq: '1 INVITE' }), 1511, 7), { check: 'cseq_method', status: 400, reason: 'CSeq method does not match request method' });
+    assert.deepEqual(sanityCheck(req({ cseq: '1 INVITE' }), 1511, 7), {
+      check: 'cseq_method',
+      status: 400,
+      reason: 'CSeq method does not match request method',
+    });
   });
 
   test('CSeq value >= 2^31 -> 400 "CSeq number is illegal"', () => {
-    assert.equal(sanityCheck(req({ cseq: '2147483648 OPTIONS' }), 1511, 7)?.reason, 'CSeq number is illegal');
+    assert.equal(
+      sanityCheck(req({ cseq: '2147483648 OPTIONS' }), 1511, 7)?.reason,
+      'CSeq number is illegal',
+    );
   });
 
   test('Content-Length: larger than the datagram -> 400 at the transport; extra octets discarded, then sanity passes', () => {
-    const big = scanMessage(Buffer.from('OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 9\r\n\r\nabcd'));
+    const big = scanMessage(
+      Buffer.from(
+        'OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 9\r\n\r\nabcd',
+      ),
+    );
     assert.equal(big.ok, false);
     assert.equal(big.ok ? 0 : big.error.status, 400);
-    const r = parse('OPTIONS sip:bob@example.com SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@x>\nCall-ID: c\nCSeq: 1 OPTIONS\nContent-Length: 2\n\nabcd');
+    const r = parse(
+      'OPTIONS sip:bob@example.com SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@x>\nCall-ID: c\nCSeq: 1 OPTIONS\nContent-Length: 2\n\nabcd',
+    );
     assert.equal(r.bodyLength, 2);
     assert.equal(sanityCheck(r, 1511, 7), undefined);
   });
 
   test('Expires not a 32-bit number -> 400 "Expires value is illegal"', () => {
     for (const v of ['abc', '4294967296', '12345678901'])
-      assert.equal(sanityCheck(req({ extra: `Expires: ${v}\n` }), 1511, 7)?.reason, 'Expires value is illegal', v);
+      assert.equal(
+        sanityCheck(req({ extra: `Expires: ${v}\n` }), 1511, 7)?.reason,
+        'Expires value is illegal',
+        v,
+      );
     assert.equal(sanityCheck(req({ extra: 'Expires: 4294967295\n' }), 1511, 7), undefined);
   });
 
   test('unknown Request-URI scheme -> 416; tel: passes (RFC 4475 §3.3.2)', () => {
-    assert.deepEqual(sanityCheck(req({ uri: 'soap.beep://192.0.2.103:3002' }), 1511, 7), { check: 'ruri_scheme', status: 416, reason: 'Unsupported URI Scheme in Request URI' });
+    assert.deepEqual(sanityCheck(req({ uri: 'soap.beep://192.0.2.103:3002' }), 1511, 7), {
+      check: 'ruri_scheme',
+      status: 416,
+      reason: 'Unsupported URI Scheme in Request URI',
+    });
     assert.equal(sanityCheck(req({ uri: 'tel:+12125550100' }), 1511, 7), undefined);
   });
 
   test('Proxy-Require with an unknown option tag -> 420 with Unsupported (RFC 3261 §16.3 step 5, check 512)', () => {
-    const f = sanityCheck(req({ extra: 'Proxy-Require: foo, outbound\n' }), 512, 0, ['outbound', 'path']);
-    assert.deepEqual(f, { check: 'proxy_require', status: 420, reason: 'Bad Extension', unsupported: ['foo'] });
+    const f = sanityCheck(req({ extra: 'Proxy-Require: foo, outbound\n' }), 512, 0, [
+      'outbound',
+      'path',
+    ]);
+    assert.deepEqual(f, {
+      check: 'proxy_require',
+      status: 420,
+      reason: 'Bad Extension',
+      unsupported: ['foo'],
+    });
   });
 
   test('through a script: the reply is sent, the check is logged, the script ends (decision Q-T4)', () => {
@@ -95,9 +133,14 @@ describe('sanity_check("1511", "7") (outbound.md §1.12, conformance item 122)',
       }),
     });
     h.inject(req({ cseq: '1 INVITE' }).toString(), '192.0.2.1:5060');
-    assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 400 CSeq method does not match request method']);
+    assert.deepEqual(h.take().map(firstLine), [
+      'SIP/2.0 400 CSeq method does not match request method',
+    ]);
     assert.equal(after, false, 'the script ended (Kamailio returns 0)');
-    assert.ok(logged.some((l) => l.includes('sanity check failed') && l.includes('"check":"cseq_method"')), logged.join('\n'));
+    assert.ok(
+      logged.some((l) => l.includes('sanity check failed') && l.includes('"check":"cseq_method"')),
+      logged.join('\n'),
+    );
   });
 });
 
@@ -131,7 +174,26 @@ describe('RFC 4475 application-layer verdicts (what a proxy answers)', () => {
 
   test('RFC 4475 §3.3.11 zeromf: Max-Forwards 0 -> 483 (mf_process_maxfwd_header fails)', () => {
     const r = load('zeromf.dat');
-    const ctx = new RequestContext(r, { proto: 'udp', local: { address: '127.0.0.1', port: 5060 }, remote: { address: '192.0.2.1', port: 5060 }, flowId: 'f', listener: { id: 0, proto: 'udp', address: '127.0.0.1', port: 5060, family: 4, advertise: undefined }, secure: false }, 'request', {});
+    const ctx = new RequestContext(
+      r,
+      {
+        proto: 'udp',
+        local: { address: '127.0.0.1', port: 5060 },
+        remote: { address: '192.0.2.1', port: 5060 },
+        flowId: 'f',
+        listener: {
+          id: 0,
+          proto: 'udp',
+          address: '127.0.0.1',
+          port: 5060,
+          family: 4,
+          advertise: undefined,
+        },
+        secure: false,
+      },
+      'request',
+      {},
+    );
     assert.equal(mfProcessMaxfwdHeader(ctx, 10), -1);
   });
 
