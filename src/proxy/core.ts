@@ -19,6 +19,7 @@ import type {
 } from '../transport/types.js';
 import { Proto, protoFromToken } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
+import { detach } from '../util/detach.js';
 import type { Logger } from '../util/logger.js';
 import {
   type BranchTarget,
@@ -343,12 +344,12 @@ export class ProxyCore {
   #createTx(ctx: RequestContext): ProxyTransaction | undefined {
     const req = ctx.req;
     let ptx: ProxyTransaction | undefined;
+    // the closure keeps only the key, not the request (finished transactions stay light)
+    const inviteKey = req.method === 'INVITE' ? detach(this.#inviteKey(req)) : undefined;
     const server = this.layer.createServer(req, ctx.info, {
       onTerminated: () => {
-        if (ptx !== undefined && req.method === 'INVITE') {
-          const k = this.#inviteKey(req);
-          if (this.#invites.get(k) === ptx) this.#invites.delete(k);
-        }
+        if (ptx !== undefined && inviteKey !== undefined && this.#invites.get(inviteKey) === ptx)
+          this.#invites.delete(inviteKey);
       },
     });
     if (server === undefined) return undefined;
@@ -356,7 +357,7 @@ export class ProxyCore {
     server.context = ptx;
     ctx.tx = ptx;
     if (req.method === 'INVITE') {
-      this.#invites.set(this.#inviteKey(req), ptx);
+      if (inviteKey !== undefined) this.#invites.set(inviteKey, ptx);
       // RFC 3261 §16.2: a stateful proxy sends 100 Trying for INVITE at once (Kamailio auto_inv_100)
       if (this.tm.autoInv100) server.reply(100, 'Trying', this.localHeaders());
     }

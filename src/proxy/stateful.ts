@@ -14,7 +14,8 @@ import { restAfterFirstValue } from './via.js';
 /** One outgoing branch of a proxied request (RFC 3261 §16.6; a Kamailio "branch"/uac). */
 export class ProxyBranch {
   readonly index: number;
-  readonly target: BranchTarget;
+  /** The destination; reduced to its attributes once the transaction is done (see ProxyTransaction). */
+  target: BranchTarget;
   /** Failure-route pass the branch belongs to (failure_reply_mode bookkeeping). */
   stage: number;
   client: ClientTransaction | undefined;
@@ -68,8 +69,9 @@ let orderCounter = 0;
 export class ProxyTransaction {
   readonly core: ProxyCore;
   readonly server: ServerTransaction;
-  /** The context of the request route that created it (message-wide edits, header generators). */
-  readonly ctx: RequestContext;
+  /** The context of the request route that created it (message-wide edits, header generators); released once done. */
+  #ctx: RequestContext | undefined;
+  #slim = false;
   readonly branches: ProxyBranch[] = [];
   failureRoute: string | undefined;
   /** Incremented each time a failure route adds branches. */
@@ -87,7 +89,42 @@ export class ProxyTransaction {
   constructor(core: ProxyCore, server: ServerTransaction, ctx: RequestContext) {
     this.core = core;
     this.server = server;
-    this.ctx = ctx;
+    this.#ctx = ctx;
+  }
+
+  /** The request context (for failure routes); only while the transaction is still working. */
+  get ctx(): RequestContext {
+    if (this.#ctx === undefined) throw new Error('proxy transaction already completed');
+    return this.#ctx;
+  }
+
+  /**
+   * Once the final went upstream and no branch is pending, only what absorbs retransmissions and
+   * relays late 2xx is kept: the request context and the branches' responses are let go, so a
+   * finished call costs little memory for the rest of its transactions' 64*T1.
+   */
+  #maybeSlim(): void {
+    if (
+      this.#slim ||
+      !this.finalSent ||
+      this.#holds > 0 ||
+      this.routesInFlight > 0 ||
+      this.pendingCount > 0
+    )
+      return;
+    this.#slim = true;
+    this.#ctx = undefined;
+    for (const b of this.branches) {
+      b.response = undefined;
+      b.responseEdits = undefined;
+      // target strings are substrings of the request: drop them, keep the attributes
+      b.target = {
+        uri: '',
+        ruid: b.target.ruid,
+        instance: b.target.instance,
+        regId: b.target.regId,
+      };
+    }
   }
 
   get isInvite(): boolean {
@@ -234,7 +271,11 @@ export class ProxyTransaction {
   }
 
   #maybeComplete(): void {
-    if (this.finalSent || this.#holds > 0) return;
+    if (this.finalSent) {
+      this.#maybeSlim();
+      return;
+    }
+    if (this.#holds > 0) return;
     if (this.pendingCount > 0) return;
     // (2) all branches done: the failure route, if armed, may reply or add branches
     if (this.failureRoute !== undefined) {
@@ -327,6 +368,7 @@ export class ProxyTransaction {
     if (res.status >= 200) this.finalSent = true;
     this.server.respond(res.status, serialize(res, e, edits));
     this.core.countReply(res.status);
+    this.#maybeSlim();
   }
 
   /** Sends a locally generated response through the server transaction. */
@@ -344,6 +386,7 @@ export class ProxyTransaction {
     );
     this.core.countReply(status);
     if (status >= 200) this.cancelPending();
+    this.#maybeSlim();
   }
 
   /** CANCEL every pending branch (RFC 3261 §16.10). Branches without a provisional end with a local 487. */

@@ -20,8 +20,7 @@ const D_K_M = 2; // wait: D / K / M
 export class ClientTransaction extends Transaction {
   readonly method: string;
   readonly isInvite: boolean;
-  /** The bytes sent (kept for retransmission and for building the ACK / CANCEL). */
-  readonly request: Buffer;
+  #request: Buffer | undefined;
   readonly branch: string;
   #user: ClientTransactionUser;
   #target: SendTarget;
@@ -45,7 +44,7 @@ export class ClientTransaction extends Transaction {
     super(layer, key, method === 'INVITE' ? TxState.Calling : TxState.Trying);
     this.method = method;
     this.isInvite = method === 'INVITE';
-    this.request = request;
+    this.#request = request;
     this.branch = branch;
     this.#target = target;
     this.#user = user;
@@ -68,10 +67,18 @@ export class ClientTransaction extends Transaction {
     return this.#reliable;
   }
 
+  /**
+   * The bytes sent, kept for retransmissions and for building the ACK / CANCEL; released once a
+   * final response arrived, so a finished transaction waiting out timer D/K/M costs little memory.
+   */
+  get request(): Buffer | undefined {
+    return this.#request;
+  }
+
   /** The sent request, scanned on demand. */
   get parsedRequest(): SipRequest | undefined {
-    if (this.#parsed === undefined) {
-      const r = scanMessage(this.request);
+    if (this.#parsed === undefined && this.#request !== undefined) {
+      const r = scanMessage(this.#request);
       if (r.ok && r.msg.isRequest) this.#parsed = r.msg as SipRequest;
     }
     return this.#parsed;
@@ -79,7 +86,9 @@ export class ClientTransaction extends Transaction {
 
   /** Sends the request and starts the timers. A failure known at once is returned, not reported. */
   start(): SendResult {
-    const res = this.layer.transport.send(this.request, this.#target, this.#onSendError);
+    const req = this.#request;
+    if (req === undefined) throw new Error('client transaction started twice');
+    const res = this.layer.transport.send(req, this.#target, (c, m) => this.#onSendError(c, m));
     if (!res.ok) {
       this.setState(TxState.Terminated);
       return res;
@@ -91,24 +100,27 @@ export class ClientTransaction extends Transaction {
     if (!this.#reliable) {
       // RFC 3261 §17.1.1.2 timer A / §17.1.2.2 timer E start at T1
       this.#interval = t.t1;
-      this.startTimer(A_E, this.#interval, this.#retransmit);
+      this.startTimer(A_E, this.#interval, () => this.#retransmit());
     }
     // RFC 3261 timer B / F (64*T1 in the RFC; Kamailio fr_timer)
-    this.startTimer(B_F, t.frTimer, this.#timeout);
+    this.startTimer(B_F, t.frTimer, () => this.#timeout());
     return res;
   }
 
-  #onSendError = (_code: string, message: string): void => {
+  #onSendError(_code: string, message: string): void {
     if (this.state === TxState.Terminated) return;
     const kind = _code === 'SIP_ERR_FLOW_GONE' ? TxFailure.FlowGone : TxFailure.Transport;
     this.setState(TxState.Terminated);
     this.#user.onFailure(kind, message);
-  };
+  }
 
-  #retransmit = (): void => {
+  #retransmit(): void {
     const s = this.state;
     if (s !== TxState.Calling && s !== TxState.Trying && s !== TxState.Proceeding) return;
-    const r = this.layer.transport.send(this.request, this.#target, this.#onSendError);
+    if (this.#request === undefined) return;
+    const r = this.layer.transport.send(this.#request, this.#target, (c, m) =>
+      this.#onSendError(c, m),
+    );
     if (!r.ok) {
       this.#onSendError(r.code, r.message);
       return;
@@ -121,10 +133,10 @@ export class ClientTransaction extends Transaction {
       // RFC 3261 §17.1.2.2: E doubles up to T2 in Trying; in Proceeding it is T2
       this.#interval = s === TxState.Proceeding ? t.t2 : Math.min(this.#interval * 2, t.t2);
     }
-    this.startTimer(A_E, this.#interval, this.#retransmit);
-  };
+    this.startTimer(A_E, this.#interval, () => this.#retransmit());
+  }
 
-  #timeout = (): void => {
+  #timeout(): void {
     const s = this.state;
     // RFC 3261 §17.1.1.2: timer B only applies before any response (Calling); after a provisional
     // the proxy's own timer C (fr_inv_timer) decides.
@@ -132,7 +144,7 @@ export class ClientTransaction extends Transaction {
       return;
     this.setState(TxState.Terminated);
     this.#user.onFailure(TxFailure.Timeout, this.isInvite ? 'timer B fired' : 'timer F fired');
-  };
+  }
 
   /** A response matched this transaction (RFC 3261 §17.1.3). */
   receiveResponse(res: SipResponse, info: ReceiveInfo): void {
@@ -164,6 +176,7 @@ export class ClientTransaction extends Transaction {
           );
         }
         this.#user.onResponse(res, info);
+        if (status >= 200) this.#release();
       } else if (s === TxState.Accepted) {
         if (status >= 200 && status < 300) this.#user.onResponse(res, info);
       } else if (s === TxState.Completed) {
@@ -184,6 +197,13 @@ export class ClientTransaction extends Transaction {
       this.startTimer(D_K_M, this.#reliable ? 0 : t.t4, () => this.setState(TxState.Terminated));
     }
     this.#user.onResponse(res, info);
+    if (status >= 200) this.#release();
+  }
+
+  /** After the final: only the ACK (non-2xx INVITE) is still needed. */
+  #release(): void {
+    this.#request = undefined;
+    this.#parsed = undefined;
   }
 
   #sendAck(res: SipResponse): void {

@@ -1,4 +1,3 @@
-import { buildResponseBytes } from '../message/build.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/message.js';
 import type {
   FlowCloseReason,
@@ -10,6 +9,7 @@ import type {
 } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import { RealClock } from '../util/clock.js';
+import { detach } from '../util/detach.js';
 import { type Logger, noopLogger } from '../util/logger.js';
 import { ClientTransaction } from './client.js';
 import { clientKey, inviteKeyForCancel, serverKey } from './matcher.js';
@@ -132,7 +132,8 @@ export class TransactionLayer implements TransportUser {
     if (req.method === 'ACK') return undefined;
     const key = serverKey(req);
     if (key === undefined || this.#servers.has(key)) return undefined;
-    const tx = new ServerTransaction(this, key, req, info, user);
+    // the key outlives the request: keep it from pinning the whole message text
+    const tx = new ServerTransaction(this, detach(key), req, info, user);
     this.#servers.set(key, tx);
     return tx;
   }
@@ -166,24 +167,6 @@ export class TransactionLayer implements TransportUser {
   /** @internal */
   removeClient(tx: ClientTransaction): void {
     if (this.#clients.get(tx.key) === tx) this.#clients.delete(tx.key);
-  }
-
-  /** Looks up a client transaction by a response (for tests and diagnostics). */
-  findClient(res: SipResponse): ClientTransaction | undefined {
-    const key = clientKey(res);
-    return key === undefined ? undefined : this.#clients.get(key);
-  }
-
-  /** Sends a stateless response (RFC 3261 §16.2 / Kamailio `sl_send_reply`). */
-  replyStateless(
-    req: SipRequest,
-    info: ReceiveInfo,
-    status: number,
-    opts?: Parameters<typeof buildResponseBytes>[2],
-    target?: SendTarget,
-  ): SendResult {
-    const bytes = buildResponseBytes(req, status, opts);
-    return this.transport.send(bytes, target ?? { flowId: info.flowId });
   }
 
   /** Terminates every transaction (shutdown). */

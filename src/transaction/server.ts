@@ -18,7 +18,9 @@ const I = 2; // Confirmed -> Terminated
  * the exchange alive long enough to catch late retransmissions.
  */
 export class ServerTransaction extends Transaction {
-  readonly request: SipRequest;
+  #request: SipRequest | undefined;
+  /** sent-by port of the request's top Via (kept after the request itself is released). */
+  readonly #sentByPort: number | undefined;
   readonly info: ReceiveInfo;
   readonly isInvite: boolean;
   readonly method: string;
@@ -40,12 +42,22 @@ export class ServerTransaction extends Transaction {
   ) {
     const invite = req.method === 'INVITE';
     super(layer, key, invite ? TxState.Proceeding : TxState.Trying);
-    this.request = req;
+    this.#request = req;
+    this.#sentByPort = req.topVia?.port;
     this.info = info;
     this.isInvite = invite;
     this.method = req.method;
     this.#user = user;
     this.#target = responseTarget(req, info, layer.forceRport);
+  }
+
+  /**
+   * The request; undefined once a final response has been sent (the transaction then only needs
+   * its key and the last response, so a completed transaction costs little memory for its
+   * remaining 64*T1 of life).
+   */
+  get request(): SipRequest | undefined {
+    return this.#request;
   }
 
   get kind(): 'ist' | 'nist' {
@@ -73,16 +85,15 @@ export class ServerTransaction extends Transaction {
     body?: Buffer,
     toTag?: string,
   ): void {
+    const req = this.#request;
+    if (req === undefined) return; // a final was sent already: nothing local may follow
     // RFC 3261 §18.2.1 / RFC 3581 §4: the response's top Via says where the request came from
-    const topVia = this.request.topVia?.withReceived(
+    const topVia = req.topVia?.withReceived(
       this.info.remote.address,
       this.info.remote.port,
       this.layer.forceRport,
     );
-    this.respond(
-      status,
-      buildResponseBytes(this.request, status, { reason, headers, body, toTag, topVia }),
-    );
+    this.respond(status, buildResponseBytes(req, status, { reason, headers, body, toTag, topVia }));
   }
 
   /** Sends a response (local or relayed) through the transaction (RFC 3261 §17.2.1 / §17.2.2). */
@@ -98,15 +109,19 @@ export class ServerTransaction extends Transaction {
           // RFC 6026 §7.1: 2xx moves to Accepted; timer L keeps the transaction to absorb retransmissions
           this.setState(TxState.Accepted);
           this.startTimer(H_J_L, 64 * t.t1, () => this.setState(TxState.Terminated));
+          // Accepted absorbs retransmissions without answering them: nothing more to keep
+          this.#request = undefined;
+          this.#last = undefined;
         } else if (status >= 300) {
+          this.#request = undefined;
           this.setState(TxState.Completed);
           if (!this.reliable) {
             // RFC 3261 §17.2.1 timer G: retransmit the final at T1, doubling up to T2
             this.#interval = t.t1;
-            this.startTimer(G, this.#interval, this.#retransmitFinal);
+            this.startTimer(G, this.#interval, () => this.#retransmitFinal());
           }
           // timer H: 64*T1 waiting for the ACK
-          this.startTimer(H_J_L, 64 * t.t1, this.#ackTimeout);
+          this.startTimer(H_J_L, 64 * t.t1, () => this.#ackTimeout());
         }
       } else if (s === TxState.Accepted && status >= 200 && status < 300) {
         // RFC 6026 §7.1: further 2xx (retransmissions or other forks) pass through Accepted
@@ -120,6 +135,7 @@ export class ServerTransaction extends Transaction {
     this.#send(bytes);
     if (status < 200) this.setState(TxState.Proceeding);
     else {
+      this.#request = undefined;
       this.setState(TxState.Completed);
       // RFC 3261 §17.2.2 timer J: 64*T1 over UDP, zero over reliable transports
       this.startTimer(H_J_L, this.reliable ? 0 : 64 * t.t1, () =>
@@ -138,11 +154,10 @@ export class ServerTransaction extends Transaction {
       (this.info.proto === Proto.TCP || this.info.proto === Proto.TLS)
     ) {
       // RFC 3261 §18.2.2: the connection is gone; open a new one to the received address and sent-by port
-      const via = this.request.topVia;
       this.#target = {
         proto: this.info.proto,
         address: this.info.remote.address,
-        port: via?.port ?? (this.info.proto === Proto.TLS ? 5061 : 5060),
+        port: this.#sentByPort ?? (this.info.proto === Proto.TLS ? 5061 : 5060),
       };
       r = this.layer.transport.send(bytes, this.#target, (_c, m) =>
         this.#user?.onTransportError?.(m),
@@ -151,18 +166,18 @@ export class ServerTransaction extends Transaction {
     if (!r.ok) this.#user?.onTransportError?.(r.message);
   }
 
-  #retransmitFinal = (): void => {
+  #retransmitFinal(): void {
     if (this.state !== TxState.Completed || this.#last === undefined) return;
     this.#send(this.#last);
     this.#interval = Math.min(this.#interval * 2, this.layer.timers.t2);
-    this.startTimer(G, this.#interval, this.#retransmitFinal);
-  };
+    this.startTimer(G, this.#interval, () => this.#retransmitFinal());
+  }
 
-  #ackTimeout = (): void => {
+  #ackTimeout(): void {
     // RFC 3261 §17.2.1: timer H fired, the ACK never came
     this.setState(TxState.Terminated);
     this.#user?.onAckTimeout?.();
-  };
+  }
 
   /** A request matched this transaction: a retransmission, or the ACK of a non-2xx final. */
   receiveRequest(req: SipRequest): void {

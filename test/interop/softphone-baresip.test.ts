@@ -161,8 +161,8 @@ describe('two real softphones (baresip) register to `flowgate start` and call ea
     }
     // RTP flowed (baresip reports the rate), then bob's audio file ends and he hangs up: the BYE crosses flowgate
     await waitFor(
-      () => /audio=64000\/64000/.test(readText(bobLog)) && /terminated/.test(readText(aliceLog)),
-      20_000,
+      () => /audio=[1-9]\d*\/[1-9]\d*/.test(readText(bobLog)) && /terminated/.test(readText(aliceLog)),
+      30_000,
       'audio and the hang-up',
     );
     assert.match(readText(bobLog), /answering call .* from sip:alice@example\.com/);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../../errors/index.js';
+import { detach } from '../../util/detach.js';
 import type { AorChanges, Binding } from './binding.js';
 
 /** Longest accepted ruid. Kamailio's `uloc-<hex>-<hex>-<hex>` ruids are about 25 characters. */
@@ -117,26 +118,29 @@ function frozenList(v: readonly string[]): readonly string[] {
  * order (one object shape for all stored bindings) and sharing one frozen empty array.
  */
 export function normalizeBinding(b: Binding): Binding {
+  // fields are often substrings of the REGISTER: detached, a binding does not pin that message
+  const d = (v: string | undefined): string | undefined =>
+    v === undefined ? undefined : detach(v);
   return Object.freeze({
-    ruid: b.ruid,
-    aor: b.aor,
-    contact: b.contact,
-    received: b.received,
-    path: frozenList(b.path),
+    ruid: detach(b.ruid),
+    aor: detach(b.aor),
+    contact: detach(b.contact),
+    received: d(b.received),
+    path: frozenList(b.path.map(detach)),
     expires: b.expires,
     q: b.q,
-    callId: b.callId,
+    callId: detach(b.callId),
     cseq: b.cseq,
-    userAgent: b.userAgent,
-    instance: b.instance,
+    userAgent: d(b.userAgent),
+    instance: d(b.instance),
     regId: b.regId,
-    flowId: b.flowId,
-    socket: b.socket,
-    methods: b.methods === undefined ? undefined : frozenList(b.methods),
+    flowId: d(b.flowId),
+    socket: d(b.socket),
+    methods: b.methods === undefined ? undefined : frozenList(b.methods.map(detach)),
     flags: b.flags,
     lastModified: b.lastModified,
     seq: b.seq,
-    tempGruus: frozenList(b.tempGruus),
+    tempGruus: frozenList(b.tempGruus.map(detach)),
   });
 }
 

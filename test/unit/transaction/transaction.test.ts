@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
+import { buildResponseBytes } from '../../../src/message/build.js';
 import type { SipRequest, SipResponse } from '../../../src/message/message.js';
 import { scanMessage } from '../../../src/message/scanner.js';
 import { TransactionLayer } from '../../../src/transaction/layer.js';
@@ -438,13 +439,18 @@ describe('InviteServerTransaction', () => {
   });
 
   test('2xx -> Accepted: INVITE retransmissions absorbed, later 2xx still sent, timer L ends it (RFC 6026 §7.1)', () => {
-    const tx = layer.createServer(req('INVITE'), udp);
+    const inv = req('INVITE');
+    const tx = layer.createServer(inv, udp);
     tx?.reply(200);
     transport.take();
     layer.onMessage(req('INVITE'), udp);
     assert.equal(transport.take().length, 0);
-    tx?.reply(200);
+    // a relayed 2xx (retransmission or another fork) still passes; local replies no longer do
+    tx?.respond(200, buildResponseBytes(inv, 200, { toTag: 'fork2' }));
     assert.equal(transport.take().length, 1);
+    tx?.reply(200);
+    assert.equal(transport.take().length, 0);
+    assert.equal(tx?.request, undefined, 'the request is released after the final');
     assert.equal(tx?.state, TxState.Accepted);
     clock.advance(32_000);
     assert.equal(tx?.state, TxState.Terminated);
@@ -493,5 +499,69 @@ describe('TransactionLayer matching (RFC 3261 §17.2.3)', () => {
   test('a second createServer for the same request returns undefined', () => {
     assert.ok(layer.createServer(req('OPTIONS'), udp));
     assert.equal(layer.createServer(req('OPTIONS'), udp), undefined);
+  });
+});
+
+describe('TransactionLayer bookkeeping and transport failures', () => {
+  test('pendingCount counts transactions without a final response', () => {
+    const tx = layer.createServer(req('OPTIONS'), udp);
+    const u = new ClientRec();
+    layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
+    assert.equal(layer.pendingCount, 2);
+    tx?.reply(200);
+    assert.equal(layer.pendingCount, 1);
+    layer.onMessage(res(200, 'OPTIONS'), udp);
+    assert.equal(layer.pendingCount, 0);
+    assert.equal(layer.serverCount + layer.clientCount, 2, 'both still absorb retransmissions');
+  });
+
+  test('a retransmission that cannot be sent (flow gone) fails the client transaction', () => {
+    const u = new ClientRec();
+    layer.sendRequest(
+      outReq('OPTIONS'),
+      'z9hG4bKout',
+      'OPTIONS',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      u,
+    );
+    transport.take();
+    // the fake transport names the flow of an address target `proto:address:port`
+    transport.closedFlows.add('udp:192.0.2.9:5080');
+    clock.advance(500);
+    assert.deepEqual(u.failures, ['flow-gone']);
+    assert.equal(layer.clientCount, 0);
+  });
+
+  test('RFC 3261 §18.2.2: the TCP connection of the request is gone: the response opens a new one to the received address and sent-by port', () => {
+    const tcpInfo = recvInfo('tcp', '192.0.2.9:40123');
+    const tx = layer.createServer(
+      req('OPTIONS', { via: 'SIP/2.0/TCP 192.0.2.9:5099;branch=z9hG4bKtcp' }),
+      tcpInfo,
+    );
+    transport.closedFlows.add(tcpInfo.flowId);
+    tx?.reply(200);
+    const [s] = transport.take();
+    assert.deepEqual(s?.target, { proto: 'tcp', address: '192.0.2.9', port: 5099 });
+    assert.equal(tx?.kind, 'nist');
+    assert.equal(tx?.reliable, true);
+  });
+
+  test('clear() terminates every transaction', () => {
+    layer.createServer(req('INVITE'), udp);
+    layer.sendRequest(
+      outReq('INVITE'),
+      'z9hG4bKout',
+      'INVITE',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      new ClientRec(),
+    );
+    layer.clear();
+    assert.equal(layer.serverCount + layer.clientCount, 0);
   });
 });
