@@ -14,7 +14,8 @@ for (const f of readdirSync(dir)) {
     'source-map-cache'?: Record<string, unknown>;
   };
   const smc = j['source-map-cache'];
-  if (smc !== undefined) for (const k of Object.keys(smc)) if (!k.startsWith('file:')) delete smc[k];
+  if (smc !== undefined)
+    for (const k of Object.keys(smc)) if (!k.startsWith('file:')) delete smc[k];
   if (j.result !== undefined) j.result = j.result.filter((r) => r.url.startsWith('file:'));
   writeFileSync(p, JSON.stringify(j));
 }

@@ -161,7 +161,8 @@ describe('two real softphones (baresip) register to `flowgate start` and call ea
     }
     // RTP flowed (baresip reports the rate), then bob's audio file ends and he hangs up: the BYE crosses flowgate
     await waitFor(
-      () => /audio=[1-9]\d*\/[1-9]\d*/.test(readText(bobLog)) && /terminated/.test(readText(aliceLog)),
+      () =>
+        /audio=[1-9]\d*\/[1-9]\d*/.test(readText(bobLog)) && /terminated/.test(readText(aliceLog)),
       30_000,
       'audio and the hang-up',
     );
