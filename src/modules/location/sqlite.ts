@@ -174,7 +174,10 @@ export class SqliteLocationStore implements LocationStore {
   readonly #sweeper: Sweeper;
   #db: Db | undefined;
   #st: Statements | undefined;
-  #applyTx: ((aor: string, changes: AorChanges, now: number) => void) | undefined;
+  #applyBatchTx: ((items: PendingApply[]) => void) | undefined;
+  /** apply() calls of this event-loop turn, committed together (group commit). */
+  #pending: PendingApply[] = [];
+  #flushScheduled = false;
   #removeAorTx: ((aor: string, now: number) => number) | undefined;
 
   constructor(options: SqliteLocationStoreOptions) {
@@ -215,7 +218,7 @@ export class SqliteLocationStore implements LocationStore {
         { cause: err },
       );
     }
-    this.#applyTx = db.transaction((aor: string, changes: AorChanges, now: number) => {
+    const applyOne = db.transaction((aor: string, changes: AorChanges, now: number) => {
       for (const ruid of changes.remove) st.remove.run(ruid, aor);
       for (const b of changes.upsert) {
         const owner = st.owner.get(b.ruid) as { aor: string; expires: number } | undefined;
@@ -226,6 +229,17 @@ export class SqliteLocationStore implements LocationStore {
         // An upsert that has already expired removes the binding.
         if (b.expires <= now) st.remove.run(b.ruid, aor);
         else st.upsert.run(...toParams(b));
+      }
+    });
+    // one commit for every apply() of an event-loop turn; each apply runs in its own savepoint
+    // (a nested transaction), so one that fails rolls back alone: still all or nothing per call
+    this.#applyBatchTx = db.transaction((items: PendingApply[]) => {
+      for (const it of items) {
+        try {
+          applyOne(it.aor, it.changes, it.now);
+        } catch (err) {
+          it.error = err;
+        }
       }
     }).immediate;
     this.#removeAorTx = db.transaction((aor: string, now: number): number => {
@@ -240,10 +254,11 @@ export class SqliteLocationStore implements LocationStore {
 
   async close(): Promise<void> {
     this.#sweeper.stop();
+    this.#flush();
     const db = this.#db;
     this.#db = undefined;
     this.#st = undefined;
-    this.#applyTx = undefined;
+    this.#applyBatchTx = undefined;
     this.#removeAorTx = undefined;
     if (db === undefined) return;
     try {
@@ -267,12 +282,55 @@ export class SqliteLocationStore implements LocationStore {
     return row === undefined ? undefined : fromRow(row);
   }
 
-  async apply(aor: string, changes: AorChanges): Promise<void> {
-    this.#statements();
-    assertValidChanges(aor, changes);
-    const tx = this.#applyTx;
-    if (tx === undefined) throw notOpen();
-    this.#run(() => tx(aor, changes, this.#clock.wallNow()));
+  apply(aor: string, changes: AorChanges): Promise<void> {
+    try {
+      this.#statements();
+      assertValidChanges(aor, changes);
+      if (this.#applyBatchTx === undefined) throw notOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({
+        aor,
+        changes,
+        now: this.#clock.wallNow(),
+        resolve,
+        reject,
+        error: undefined,
+      });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Commits the pending apply() calls in one transaction and settles their promises. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const items = this.#pending;
+    if (items.length === 0) return;
+    this.#pending = [];
+    const tx = this.#applyBatchTx;
+    try {
+      if (tx === undefined) throw notOpen();
+      this.#run(() => tx(items));
+    } catch (err) {
+      for (const it of items) it.reject(err);
+      return;
+    }
+    for (const it of items) {
+      if (it.error === undefined) it.resolve();
+      else
+        it.reject(
+          it.error instanceof InvalidArgumentError || it.error instanceof LocationStoreError
+            ? it.error
+            : new LocationStoreError(`location store (sqlite): ${String(it.error)}`, {
+                cause: it.error,
+              }),
+        );
+    }
   }
 
   async removeAor(aor: string): Promise<number> {
@@ -324,6 +382,15 @@ export class SqliteLocationStore implements LocationStore {
       throw new LocationStoreError(`location store (sqlite): ${String(err)}`, { cause: err });
     }
   }
+}
+
+interface PendingApply {
+  readonly aor: string;
+  readonly changes: AorChanges;
+  readonly now: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+  error: unknown;
 }
 
 function notOpen(): LocationStoreError {

@@ -68,6 +68,8 @@ export class Outbound {
   readonly #params: OutboundParams;
   /** Recently closed connections by `proto|ip|port`, with why (for check_flow_token -6). */
   readonly #closed = new Map<string, FlowCloseReason>();
+  /** Tokens by flow id (a flow id names one proto/local/remote triple for its whole life). */
+  readonly #tokens = new Map<string, string>();
 
   constructor(core: ProxyCore, params: OutboundParams, keyFile?: string) {
     validateFlag('force_outbound_flag', params.force_outbound_flag);
@@ -89,13 +91,15 @@ export class Outbound {
     return this.#key;
   }
 
-  /** A token for the flow a request arrived on (RFC 5626 §5.2). */
+  /** A token for the flow a request arrived on (RFC 5626 §5.2); cached per flow (an HMAC each time otherwise). */
   encode(info: ReceiveInfo): string {
-    return encodeFlowToken(this.#key, {
-      proto: info.proto,
-      local: info.local,
-      remote: info.remote,
-    });
+    let t = this.#tokens.get(info.flowId);
+    if (t === undefined) {
+      t = encodeFlowToken(this.#key, { proto: info.proto, local: info.local, remote: info.remote });
+      if (this.#tokens.size >= 10_000) this.#tokens.clear();
+      this.#tokens.set(info.flowId, t);
+    }
+    return t;
   }
 
   decode(user: string | undefined): DecodeResult {

@@ -127,7 +127,9 @@ export function computeChanges(
           return { ok: false, code: 'REG_ERR_CSEQ' };
         }
       } else if (plan.cseq === match.cseq && recent) {
-        // RFC 5626 bindings are not CSeq-checked (Kamailio); a retransmission still changes nothing
+        // RFC 5626 bindings are not CSeq-checked (Kamailio); a retransmission still changes nothing,
+        // and is answered exactly as the original was (Require: outbound included)
+        if (match.regId > 0) outboundApplied = true;
         continue;
       }
     }

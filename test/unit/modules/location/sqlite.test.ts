@@ -45,6 +45,43 @@ runLocationStoreSuite('SqliteLocationStore :memory:', async ({ sweepIntervalMs }
 });
 
 describe('SqliteLocationStore', () => {
+  test('group commit: the apply() calls of one turn share a transaction, yet each is all or nothing', async () => {
+    const path = dbFile();
+    const clock = new ManualClock();
+    const t = clock.wallNow();
+    const store = new SqliteLocationStore({ path, clock });
+    await store.open();
+    await store.apply('bob', { upsert: [makeBinding(t, 'bob', 'taken')], remove: [] });
+    const results = await Promise.allSettled([
+      store.apply('alice', { upsert: [makeBinding(t, 'alice', 'a1')], remove: [] }),
+      // the ruid belongs to a live binding of another AoR: this one call fails
+      store.apply('carol', {
+        upsert: [makeBinding(t, 'carol', 'c1'), makeBinding(t, 'carol', 'taken')],
+        remove: [],
+      }),
+      store.apply('dave', { upsert: [makeBinding(t, 'dave', 'd1')], remove: [] }),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(
+      (await store.get('alice')).map((b) => b.ruid),
+      ['a1'],
+    );
+    assert.deepEqual(await store.get('carol'), [], 'the failed call left nothing (not even c1)');
+    assert.deepEqual(
+      (await store.get('dave')).map((b) => b.ruid),
+      ['d1'],
+    );
+    await store.close();
+    // and everything committed is on disk
+    const again = new SqliteLocationStore({ path, clock });
+    await again.open();
+    assert.equal(await again.count(), 3);
+    await again.close();
+  });
+
   test('bindings survive a restart: reopening the file gives the same bindings in order', async () => {
     const path = dbFile();
     const clock = new ManualClock();

@@ -371,6 +371,20 @@ describe('save: §6.7 registrar save/reply', () => {
     assert.equal(param(cs[1] ?? '', 'expires'), '300');
   });
 
+  test('a retransmitted outbound REGISTER (same Call-ID and CSeq) gets the same answer: 200 with Require: outbound, nothing changed', async () => {
+    const r = await registrar();
+    const req = { contact: obContact(1), supported: SUP, path: edgePath(), callId: 'rx1', cseq: 7 };
+    const a = await doRegister(r, req);
+    const [before] = await r.store.get('alice');
+    r.clock.advance(500);
+    const b = await doRegister(r, req);
+    for (const res of [a, b]) {
+      assert.equal(res.status, 200);
+      assert.equal(res.getHeader('Require'), 'outbound');
+    }
+    assert.deepEqual(await r.store.get('alice'), [before]);
+  });
+
   test('§6.7 #87 refresh from a new port (same instance, reg-id, Call-ID): one binding, URI replaced, same ruid', async () => {
     const r = await registrar();
     const a = await doRegister(r, {
