@@ -182,13 +182,10 @@ export class ProxyCore {
       return;
     }
     this.stats.scriptErrors++;
-    const where =
-      e instanceof Error
-        ? (e.stack?.split('\n').find((l) => l.includes('/script') || l.includes('.cfg')) ?? '')
-        : '';
+    const at = e instanceof Error ? scriptFrame(e.stack) : undefined;
     this.logger.error(
-      { err: e, route: ctx.route, at: where.trim() },
-      `script error in ${ctx.route}`,
+      { err: e, route: ctx.route, at },
+      `script error in ${ctx.route}${at === undefined ? '' : ` at ${at}`}`,
     );
     // a transaction exists: answer it, never leave it hanging
     if (ctx instanceof RequestContext && ctx.tx !== undefined && !ctx.tx.finalSent)
@@ -737,6 +734,27 @@ export class ProxyCore {
   static failureStatus(kind: TxFailure): number {
     return kind === TxFailure.Timeout ? 408 : kind === TxFailure.FlowGone ? 430 : 503;
   }
+}
+
+/**
+ * The script's own line in a stack: the first frame outside flowgate's layers (proxy, transaction,
+ * transport, message, modules, util, the script API) and outside Node itself.
+ */
+export function scriptFrame(stack: string | undefined): string | undefined {
+  if (stack === undefined) return undefined;
+  for (const line of stack.split('\n').slice(1)) {
+    const l = line.trim();
+    if (!l.startsWith('at ')) continue;
+    if (
+      /[\\/](src|dist)[\\/](proxy|transaction|transport|message|modules|util)[\\/]|[\\/](src|dist)[\\/]script[\\/](context|api)\.[jt]s|node:|node_modules/.test(
+        l,
+      )
+    )
+      continue;
+    const m = /\(([^()]+)\)$/.exec(l);
+    return m?.[1] ?? l.slice(3);
+  }
+  return undefined;
 }
 
 function uriOf(nameAddr: string): string {

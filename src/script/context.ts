@@ -113,15 +113,15 @@ export class ScriptContext {
   route(name: string): void | Promise<void> {
     const prev = this.#c.route;
     this.#c.route = `route[${name}]`;
-    try {
-      const r = this.#env.runRoute(name, this);
-      if (r instanceof Promise) return r.finally(() => (this.#c.route = prev));
-      this.#c.route = prev;
-      return r;
-    } catch (e) {
-      this.#c.route = prev;
-      throw e;
+    // on an error the innermost route's name stays, so the error report names it
+    const r = this.#env.runRoute(name, this);
+    if (r instanceof Promise) {
+      return r.then(() => {
+        this.#c.route = prev;
+      });
     }
+    this.#c.route = prev;
+    return r;
   }
 
   // ------------------------------------------------------------------ pseudo-variables

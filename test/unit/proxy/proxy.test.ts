@@ -328,6 +328,46 @@ Content-Length: 0
     assert.match(up[0]?.msg.getHeader('Via') ?? '', /branch=z9hG4bK-inv1/);
   });
 
+  test('a script error is logged with its route and the script line that threw', () => {
+    const logged: { obj: Record<string, unknown>; msg: string | undefined }[] = [];
+    const logger = {
+      trace() {},
+      debug() {},
+      info() {},
+      warn() {},
+      error: (obj: unknown, msg?: string) =>
+        void logged.push({ obj: obj as Record<string, unknown>, msg }),
+      fatal() {},
+      child() {
+        return logger;
+      },
+    };
+    const h = harness({
+      logger,
+      script: defineScript({
+        request_route(ctx) {
+          ctx.t_newtran();
+          ctx.route('BROKEN');
+        },
+        route: {
+          BROKEN() {
+            throw new TypeError('no such thing'); // THIS LINE
+          },
+        },
+      }),
+    });
+    h.inject(invite(), UAC);
+    const [e] = logged;
+    assert.equal(e?.obj['route'], 'route[BROKEN]');
+    assert.match(String(e?.obj['at']), /proxy\.test\.ts:\d+:\d+$/);
+    assert.match(e?.msg ?? '', /^script error in route\[BROKEN\] at .*proxy\.test\.ts/);
+    assert.deepEqual(
+      h.take().map(firstLine),
+      ['SIP/2.0 100 Trying', 'SIP/2.0 500 Server Internal Error'],
+      'the transaction is answered',
+    );
+  });
+
   test('Max-Forwards 0 -> 483 (RFC 3261 §16.3 step 3)', () => {
     const h = harness({ script: proxyScript });
     h.inject(invite().replace('Max-Forwards: 70', 'Max-Forwards: 0'), UAC);

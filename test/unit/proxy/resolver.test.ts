@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseSipUriStrict } from '../../../src/message/parse/uri.js';
+import { type DnsApi, Resolver } from '../../../src/proxy/resolver.js';
+
+type Zone = {
+  naptr?: Record<
+    string,
+    {
+      flags: string;
+      service: string;
+      regexp: string;
+      replacement: string;
+      order: number;
+      preference: number;
+    }[]
+  >;
+  srv?: Record<string, { priority: number; weight: number; port: number; name: string }[]>;
+  a?: Record<string, string[]>;
+  aaaa?: Record<string, string[]>;
+};
+
+/** An in-memory DNS (injected: tests never leave the machine). Counts queries. */
+function dns(z: Zone): DnsApi & { queries: string[] } {
+  const queries: string[] = [];
+  const miss = (): Promise<never> =>
+    Promise.reject(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }));
+  return {
+    queries,
+    resolveNaptr: (h) => (
+      queries.push(`NAPTR ${h}`), z.naptr?.[h] ? Promise.resolve(z.naptr[h]) : miss()
+    ),
+    resolveSrv: (h) => (queries.push(`SRV ${h}`), z.srv?.[h] ? Promise.resolve(z.srv[h]) : miss()),
+    resolve4: (h) => (queries.push(`A ${h}`), z.a?.[h] ? Promise.resolve(z.a[h]) : miss()),
+    resolve6: (h) => (queries.push(`AAAA ${h}`), z.aaaa?.[h] ? Promise.resolve(z.aaaa[h]) : miss()),
+  };
+}
+
+function uri(s: string) {
+  const r = parseSipUriStrict(s);
+  assert.ok(r.ok);
+  return r.value;
+}
+
+describe('Resolver (RFC 3263)', () => {
+  test('numeric hosts resolve without DNS, synchronously; transport from the parameter or the scheme', () => {
+    const d = dns({});
+    const r = new Resolver(d);
+    assert.deepEqual(r.resolveNumeric(uri('sip:192.0.2.1')), {
+      proto: 'udp',
+      address: '192.0.2.1',
+      port: 5060,
+    });
+    assert.deepEqual(r.resolveNumeric(uri('sip:192.0.2.1:5070;transport=tcp')), {
+      proto: 'tcp',
+      address: '192.0.2.1',
+      port: 5070,
+    });
+    assert.deepEqual(r.resolveNumeric(uri('sips:[2001:db8::1]')), {
+      proto: 'tls',
+      address: '2001:db8::1',
+      port: 5061,
+    });
+    assert.deepEqual(r.resolveNumeric(uri('sip:h.example.com;maddr=192.0.2.9')), {
+      proto: 'udp',
+      address: '192.0.2.9',
+      port: 5060,
+    });
+    assert.equal(r.resolveNumeric(uri('sip:example.com')), undefined);
+    assert.deepEqual(d.queries, []);
+  });
+
+  test('§4.1 NAPTR, then SRV in order, then A', async () => {
+    const d = dns({
+      naptr: {
+        'example.com': [
+          {
+            flags: 'S',
+            service: 'SIP+D2U',
+            regexp: '',
+            replacement: '_sip._udp.example.com',
+            order: 20,
+            preference: 0,
+          },
+          {
+            flags: 'S',
+            service: 'SIP+D2T',
+            regexp: '',
+            replacement: '_sip._tcp.example.com',
+            order: 10,
+            preference: 0,
+          },
+        ],
+      },
+      srv: {
+        '_sip._tcp.example.com': [
+          { priority: 20, weight: 0, port: 5080, name: 'b.example.com' },
+          { priority: 10, weight: 0, port: 5070, name: 'a.example.com' },
+        ],
+      },
+      a: { 'a.example.com': ['192.0.2.10'], 'b.example.com': ['192.0.2.11'] },
+    });
+    assert.deepEqual(await new Resolver(d).resolve(uri('sip:alice@example.com')), [
+      { proto: 'tcp', address: '192.0.2.10', port: 5070 },
+      { proto: 'tcp', address: '192.0.2.11', port: 5080 },
+    ]);
+  });
+
+  test('no NAPTR: SRV for _sip._udp, _sip._tcp, _sips._tcp; no SRV: A/AAAA on the default port (§4.2)', async () => {
+    const srvOnly = dns({
+      srv: {
+        '_sip._tcp.example.org': [{ priority: 0, weight: 0, port: 5099, name: 'sip.example.org' }],
+      },
+      a: { 'sip.example.org': ['192.0.2.20'] },
+    });
+    assert.deepEqual(await new Resolver(srvOnly).resolve(uri('sip:example.org')), [
+      { proto: 'tcp', address: '192.0.2.20', port: 5099 },
+    ]);
+    const aOnly = dns({ aaaa: { 'v6.example.net': ['2001:db8::5'] } });
+    assert.deepEqual(await new Resolver(aOnly).resolve(uri('sip:v6.example.net')), [
+      { proto: 'udp', address: '2001:db8::5', port: 5060 },
+    ]);
+    assert.deepEqual(aOnly.queries, [
+      'NAPTR v6.example.net',
+      'SRV _sip._udp.v6.example.net',
+      'SRV _sip._tcp.v6.example.net',
+      'SRV _sips._tcp.v6.example.net',
+      'A v6.example.net',
+      'AAAA v6.example.net',
+    ]);
+  });
+
+  test('an explicit port means A/AAAA only; a transport parameter means its SRV only; sips only SIPS NAPTRs', async () => {
+    const d = dns({ a: { 'h.example.com': ['192.0.2.30'] } });
+    assert.deepEqual(await new Resolver(d).resolve(uri('sip:h.example.com:5090;transport=tcp')), [
+      { proto: 'tcp', address: '192.0.2.30', port: 5090 },
+    ]);
+    assert.deepEqual(d.queries, ['A h.example.com']);
+    const t = dns({
+      srv: {
+        '_sip._tcp.t.example.com': [{ priority: 0, weight: 0, port: 6000, name: 't1.example.com' }],
+      },
+      a: { 't1.example.com': ['192.0.2.31'] },
+    });
+    assert.deepEqual(await new Resolver(t).resolve(uri('sip:t.example.com;transport=tcp')), [
+      { proto: 'tcp', address: '192.0.2.31', port: 6000 },
+    ]);
+    assert.equal(t.queries[0], 'SRV _sip._tcp.t.example.com');
+    const s = dns({
+      naptr: {
+        's.example.com': [
+          {
+            flags: 'S',
+            service: 'SIP+D2U',
+            regexp: '',
+            replacement: '_sip._udp.s.example.com',
+            order: 1,
+            preference: 0,
+          },
+        ],
+      },
+      srv: {
+        '_sips._tcp.s.example.com': [
+          { priority: 0, weight: 0, port: 5061, name: 'tls.example.com' },
+        ],
+      },
+      a: { 'tls.example.com': ['192.0.2.32'] },
+    });
+    assert.deepEqual(await new Resolver(s).resolve(uri('sips:s.example.com')), [
+      { proto: 'tls', address: '192.0.2.32', port: 5061 },
+    ]);
+  });
+
+  test('nothing resolves: rejected; results are cached', async () => {
+    await assert.rejects(
+      new Resolver(dns({})).resolve(uri('sip:nowhere.invalid')),
+      /cannot resolve nowhere\.invalid/,
+    );
+    const d = dns({ a: { 'c.example.com': ['192.0.2.40'] } });
+    const r = new Resolver(d);
+    await r.resolve(uri('sip:c.example.com:5060'));
+    await r.resolve(uri('sip:c.example.com:5060'));
+    assert.equal(d.queries.length, 1);
+  });
+});
