@@ -46,7 +46,15 @@ for (let r = 0; r < 7; r++) {
   rounds['setTimeout']?.push(node());
 }
 const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-console.log(`${N} timers, arm + cancel, median of 7 rounds${gc ? '' : ' (heap figures need --expose-gc)'}`);
+console.log(
+  `${N} timers, arm + cancel, median of 7 rounds${gc ? '' : ' (heap figures need --expose-gc)'}`,
+);
 for (const [k, v] of Object.entries(rounds)) {
-  console.log(`  ${k.padEnd(11)} ${med(v.map((x) => x.ns)).toFixed(0).padStart(6)} ns/timer  ${med(v.map((x) => x.bytes)).toFixed(0).padStart(5)} B/timer held while armed`);
+  console.log(
+    `  ${k.padEnd(11)} ${med(v.map((x) => x.ns))
+      .toFixed(0)
+      .padStart(6)} ns/timer  ${med(v.map((x) => x.bytes))
+      .toFixed(0)
+      .padStart(5)} B/timer held while armed`,
+  );
 }

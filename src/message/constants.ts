@@ -190,11 +190,26 @@ export const Method = {
   PUBLISH: 'PUBLISH',
 } as const;
 
-const METHODS_BY_LENGTH: (string[] | undefined)[] = [];
-for (const m of Object.values(Method)) {
-  const list = METHODS_BY_LENGTH[m.length] ?? [];
-  list.push(m);
-  METHODS_BY_LENGTH[m.length] = list;
+/** The well-known methods; METHOD_WORDS holds each one's bytes packed four to a word (the last word of a method holds its remaining bytes), METHOD_WORD_AT[i] where they start. */
+const METHOD_LIST: readonly string[] = Object.values(Method);
+const METHOD_WORDS = new Int32Array(METHOD_LIST.length * 3);
+const METHOD_WORD_AT = new Int32Array(METHOD_LIST.length);
+/** 1 + index in METHOD_LIST of the method of each (length, first letter) slot, 0 when none. */
+const METHOD_SLOT = new Uint8Array(16 * 32);
+{
+  let w = 0;
+  for (let i = 0; i < METHOD_LIST.length; i++) {
+    const m = METHOD_LIST[i] ?? '';
+    METHOD_WORD_AT[i] = w;
+    for (let j = 0; j < m.length; j += 4) {
+      let word = 0;
+      for (let k = j; k < j + 4 && k < m.length; k++) word = (word << 8) | m.charCodeAt(k);
+      METHOD_WORDS[w++] = word;
+    }
+    // one method per (length, first letter): another one sharing both is sliced, still correct
+    const k = (m.length << 5) | (m.charCodeAt(0) & 0x1f);
+    if (METHOD_SLOT[k] === 0) METHOD_SLOT[k] = i + 1;
+  }
 }
 
 /**
@@ -202,15 +217,29 @@ for (const m of Object.values(Method)) {
  * well-known methods so that reading it allocates nothing; `s` is the same text as a string.
  */
 export function methodName(b: Uint8Array, s: string, x: number, y: number): string {
-  const list = METHODS_BY_LENGTH[y - x];
-  if (list !== undefined) {
-    outer: for (let m = 0; m < list.length; m++) {
-      const name = list[m] ?? '';
-      for (let i = 0; i < name.length; i++) if (b[x + i] !== name.charCodeAt(i)) continue outer;
-      return name;
-    }
+  return knownMethod(b, x, y) ?? s.slice(x, y);
+}
+
+/** The well-known method written in b[x, y) as a shared string, or undefined. */
+export function knownMethod(b: Uint8Array, x: number, y: number): string | undefined {
+  const len = y - x;
+  if (len >= 16) return undefined;
+  const m = (METHOD_SLOT[(len << 5) | ((b[x] ?? 0) & 0x1f)] ?? 0) - 1;
+  if (m < 0) return undefined;
+  // compared four bytes at a time
+  let wi = METHOD_WORD_AT[m] ?? 0;
+  let i = x;
+  for (; i + 4 <= y; i += 4, wi++) {
+    const w =
+      ((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0);
+    if (w !== METHOD_WORDS[wi]) return undefined;
   }
-  return s.slice(x, y);
+  if (i < y) {
+    let w = 0;
+    for (; i < y; i++) w = (w << 8) | (b[i] ?? 0);
+    if (w !== METHOD_WORDS[wi]) return undefined;
+  }
+  return METHOD_LIST[m];
 }
 
 /** RFC 3261 §8.2.6: the Via branch magic cookie. */

@@ -1,9 +1,10 @@
+import type { SipParseError } from '../errors/sip-error.js';
 import { Hdr, headerId, LIST_HEADERS } from './constants.js';
 import { bytesOf, matchLower } from './parse/chars.js';
 import { type ContactList, parseContactRanges } from './parse/contact.js';
 import { type CSeq, readCSeq, uintAt } from './parse/cseq.js';
 import {
-  type NameAddr,
+  NameAddr,
   nameAddrTag,
   parseNameAddrAt,
   parseNameAddrList,
@@ -16,8 +17,11 @@ import { parseViaList, readFirstVia, type Via } from './parse/via.js';
 /** Header stride in the offset table: [id, nameStart, nameEnd, valueStart, valueEnd]. */
 export const HSTRIDE = 5;
 
-const NOT_YET = Symbol('not-yet');
-type Lazy<T> = T | typeof NOT_YET;
+/**
+ * A value computed on first use: undefined until then, null once computed as absent (so that the
+ * checks compare with oddballs, which stay cheap whatever the field has held).
+ */
+type Lazy<T> = T | null | undefined;
 
 /** A header name to look up: a well-known id or any spelling of a name (compact forms included). */
 export type HeaderName = Hdr | string;
@@ -35,7 +39,7 @@ export interface ValueText {
   z: number;
 }
 // shared by valueText(): read it right after the call
-const TEXT: ValueText = { b: new Uint8Array(0), s: '', a: 0, z: 0 };
+const TEXT: ValueText = { b: Buffer.alloc(0), s: '', a: 0, z: 0 };
 
 /**
  * Header k's value as bytes + string + range: the raw message text, or, when the value is folded,
@@ -64,6 +68,36 @@ export function valueText(msg: SipMessage, k: number): ValueText {
 }
 
 /**
+ * What {@link validateMessage} found well-formed, handed to the message so that its getters
+ * return these objects instead of parsing again. Each function keeps a value the getter has
+ * already computed (so a getter keeps returning the same object). Internal to the message layer.
+ */
+export interface MessageCache {
+  /** The cached validation result; `null` when the message has not been validated yet. */
+  validated(m: SipMessage): SipParseError | undefined | null;
+  setValidated(m: SipMessage, e: SipParseError | undefined): void;
+  setVias(m: SipMessage, vias: Via[]): void;
+  setFrom(m: SipMessage, na: NameAddr): void;
+  setTo(m: SipMessage, na: NameAddr): void;
+  setCallId(m: SipMessage, callId: string): void;
+  setCSeq(m: SipMessage, cseq: CSeq): void;
+  setContacts(m: SipMessage, c: ContactList): void;
+  setAddressList(m: SipMessage, id: Hdr, list: NameAddr[]): void;
+  /** The first Via, From, To, Call-ID, CSeq and Contact indexes (-1: absent). */
+  setIndex(
+    m: SipMessage,
+    kVia: number,
+    kFrom: number,
+    kTo: number,
+    kCallId: number,
+    kCSeq: number,
+    kContact: number,
+  ): void;
+}
+/** Filled by the static block of {@link SipMessage}. */
+export const messageCache = {} as MessageCache;
+
+/**
  * A received (or built) SIP message: its bytes plus an offset table of the header fields. Header
  * values are parsed on first access and cached. The message itself is immutable; changes for
  * forwarding are kept in an {@link EditList} and applied when serializing.
@@ -71,7 +105,8 @@ export function valueText(msg: SipMessage, k: number): ValueText {
  * Typed getters read only their own header and only as far as they need: they return undefined
  * when the header is absent or its structure is broken, and leave the URI of a name-addr and the
  * header parameters to be read on first use. `validateMessage` checks the full syntax; the
- * receive path runs it before anything reads the message.
+ * receive path runs it before anything reads the message, and what it parses (the Via list, From,
+ * To, Call-ID, CSeq, Contact, Route, Record-Route, Path) is what the getters return from then on.
  */
 export abstract class SipMessage {
   /** The bytes the message was scanned from. */
@@ -91,16 +126,65 @@ export abstract class SipMessage {
   /** True for a request, false for a response. */
   abstract get isRequest(): boolean;
 
-  #vias: Lazy<Via[] | undefined> = NOT_YET;
-  #topVia: Lazy<Via | undefined> = NOT_YET;
-  #from: Lazy<NameAddr | undefined> = NOT_YET;
-  #to: Lazy<NameAddr | undefined> = NOT_YET;
-  #fromTag: Lazy<string | undefined> = NOT_YET;
-  #toTag: Lazy<string | undefined> = NOT_YET;
-  #callId: Lazy<string | undefined> = NOT_YET;
-  #cseq: Lazy<CSeq | undefined> = NOT_YET;
-  #contacts: Lazy<ContactList | undefined> = NOT_YET;
-  #lists: Map<string, NameAddr[] | undefined> | undefined;
+  // index of the first Via, From, To, Call-ID, CSeq and Contact header (-1: absent), found in one
+  // pass when a getter first needs one (-2 until then)
+  #kVia = -2;
+  #kFrom = -2;
+  #kTo = -2;
+  #kCallId = -2;
+  #kCSeq = -2;
+  #kContact = -2;
+  #vias: Lazy<Via[]> = undefined;
+  #topVia: Lazy<Via> = undefined;
+  #from: Lazy<NameAddr> = undefined;
+  #to: Lazy<NameAddr> = undefined;
+  #fromTag: Lazy<string> = undefined;
+  #toTag: Lazy<string> = undefined;
+  #callId: Lazy<string> = undefined;
+  #cseq: Lazy<CSeq> = undefined;
+  #contacts: Lazy<ContactList> = undefined;
+  #lists: Map<string, NameAddr[] | undefined> | undefined = undefined;
+  #validated: Lazy<SipParseError> = undefined;
+
+  static {
+    messageCache.validated = (m) =>
+      m.#validated === undefined ? null : (m.#validated ?? undefined);
+    messageCache.setValidated = (m, e) => {
+      m.#validated = e ?? null;
+    };
+    messageCache.setVias = (m, vias) => {
+      if (m.#vias === undefined) m.#vias = vias;
+      if (m.#topVia === undefined) m.#topVia = vias[0] ?? null;
+    };
+    messageCache.setFrom = (m, na) => {
+      if (m.#from === undefined) m.#from = na;
+    };
+    messageCache.setTo = (m, na) => {
+      if (m.#to === undefined) m.#to = na;
+    };
+    messageCache.setCallId = (m, callId) => {
+      if (m.#callId === undefined) m.#callId = callId;
+    };
+    messageCache.setCSeq = (m, cseq) => {
+      if (m.#cseq === undefined) m.#cseq = cseq;
+    };
+    messageCache.setContacts = (m, c) => {
+      if (m.#contacts === undefined) m.#contacts = c;
+    };
+    messageCache.setIndex = (m, kVia, kFrom, kTo, kCallId, kCSeq, kContact) => {
+      m.#kVia = kVia;
+      m.#kFrom = kFrom;
+      m.#kTo = kTo;
+      m.#kCallId = kCallId;
+      m.#kCSeq = kCSeq;
+      m.#kContact = kContact;
+    };
+    messageCache.setAddressList = (m, id, list) => {
+      m.#lists ??= new Map();
+      const key = `#${id}`;
+      if (!m.#lists.has(key)) m.#lists.set(key, list);
+    };
+  }
 
   constructor(
     buf: Buffer,
@@ -166,17 +250,92 @@ export abstract class SipMessage {
     );
   }
 
-  /** Index of the first header named `name` at or after `from`, or -1. */
-  indexOf(name: HeaderName, from = 0): number {
+  /** Finds the first Via, From, To, Call-ID, CSeq and Contact headers in one pass. */
+  #index(): void {
+    let kVia = -1;
+    let kFrom = -1;
+    let kTo = -1;
+    let kCallId = -1;
+    let kCSeq = -1;
+    let kContact = -1;
     const hdr = this.hdr;
     const n = hdr.length;
-    const id = typeof name === 'number' ? name : headerId(name);
-    if (id !== Hdr.Other) {
-      for (let o = from * HSTRIDE; o < n; o += HSTRIDE) if (hdr[o] === id) return o / HSTRIDE;
-      return -1;
+    for (let k = 0, o = 0; o < n; k++, o += HSTRIDE) {
+      switch (hdr[o]) {
+        case Hdr.Via:
+          if (kVia < 0) kVia = k;
+          break;
+        case Hdr.From:
+          if (kFrom < 0) kFrom = k;
+          break;
+        case Hdr.To:
+          if (kTo < 0) kTo = k;
+          break;
+        case Hdr.CallId:
+          if (kCallId < 0) kCallId = k;
+          break;
+        case Hdr.CSeq:
+          if (kCSeq < 0) kCSeq = k;
+          break;
+        case Hdr.Contact:
+          if (kContact < 0) kContact = k;
+          break;
+      }
     }
+    this.#kVia = kVia;
+    this.#kFrom = kFrom;
+    this.#kTo = kTo;
+    this.#kCallId = kCallId;
+    this.#kCSeq = kCSeq;
+    this.#kContact = kContact;
+  }
+
+  #firstVia(): number {
+    if (this.#kVia === -2) this.#index();
+    return this.#kVia;
+  }
+
+  #firstFrom(): number {
+    if (this.#kFrom === -2) this.#index();
+    return this.#kFrom;
+  }
+
+  #firstTo(): number {
+    if (this.#kTo === -2) this.#index();
+    return this.#kTo;
+  }
+
+  #firstCallId(): number {
+    if (this.#kCallId === -2) this.#index();
+    return this.#kCallId;
+  }
+
+  #firstCSeq(): number {
+    if (this.#kCSeq === -2) this.#index();
+    return this.#kCSeq;
+  }
+
+  #firstContact(): number {
+    if (this.#kContact === -2) this.#index();
+    return this.#kContact;
+  }
+
+  /** Index of the first header of well-known id `id` at or after `from`, or -1. */
+  #find(id: Hdr, from = 0): number {
+    const hdr = this.hdr;
+    const n = hdr.length;
+    // k counts headers, so that no division is needed
+    for (let k = from, o = from * HSTRIDE; o < n; k++, o += HSTRIDE) if (hdr[o] === id) return k;
+    return -1;
+  }
+
+  /** Index of the first header named `name` at or after `from`, or -1. */
+  indexOf(name: HeaderName, from = 0): number {
+    const id = typeof name === 'number' ? name : headerId(name);
+    if (id !== Hdr.Other) return this.#find(id, from);
     if (typeof name !== 'string') return -1;
-    for (let k = from; k < n / HSTRIDE; k++) if (this.#isNamed(k, name)) return k;
+    const n = this.headerCount;
+    for (let k = from; k < n; k++) if (this.#isNamed(k, name)) return k;
     return -1;
   }
 
@@ -242,35 +401,41 @@ export abstract class SipMessage {
    * read, the parameters located on first use; `validateMessage` checks the whole header.
    */
   get topVia(): Via | undefined {
-    if (this.#topVia !== NOT_YET) return this.#topVia;
+    if (this.#topVia !== undefined) return this.#topVia ?? undefined;
     let v: Via | undefined;
-    const k = this.indexOf(Hdr.Via);
+    const k = this.#firstVia();
     if (k >= 0) {
-      const t = valueText(this, k);
-      v = readFirstVia(t.b, t.s, t.a, t.z);
+      if (this.folded) {
+        const t = valueText(this, k);
+        v = readFirstVia(t.b, t.s, t.a, t.z);
+      } else {
+        const o = k * HSTRIDE;
+        v = readFirstVia(this.buf, this.raw, this.hdr[o + 3] ?? 0, this.hdr[o + 4] ?? 0);
+      }
     }
-    this.#topVia = v;
+    this.#topVia = v ?? null;
     return v;
   }
 
   /** Every Via value of the message, top first; undefined when there is none or one is malformed. */
   get vias(): Via[] | undefined {
-    if (this.#vias !== NOT_YET) return this.#vias;
+    if (this.#vias !== undefined) return this.#vias ?? undefined;
     const out: Via[] = [];
     let bad = false;
-    for (let k = this.indexOf(Hdr.Via); k >= 0 && !bad; k = this.indexOf(Hdr.Via, k + 1)) {
+    for (let k = this.#firstVia(); k >= 0 && !bad; k = this.#find(Hdr.Via, k + 1)) {
       const t = valueText(this, k);
       bad = parseViaList(t.b, t.s, t.a, t.z, out) !== undefined;
     }
-    this.#vias = bad || out.length === 0 ? undefined : out;
-    return this.#vias;
+    this.#vias = bad || out.length === 0 ? null : out;
+    return this.#vias ?? undefined;
   }
 
   /** Number of Via values (comma-separated values counted one by one). */
   get viaCount(): number {
+    if (this.#vias !== undefined && this.#vias !== null) return this.#vias.length;
     let n = 0;
     const hdr = this.hdr;
-    for (let k = this.indexOf(Hdr.Via); k >= 0; k = this.indexOf(Hdr.Via, k + 1)) {
+    for (let k = this.#firstVia(); k >= 0; k = this.#find(Hdr.Via, k + 1)) {
       n +=
         splitCommaBytes(this.buf, hdr[k * HSTRIDE + 3] ?? 0, hdr[k * HSTRIDE + 4] ?? 0).length / 2;
     }
@@ -279,30 +444,32 @@ export abstract class SipMessage {
 
   /** The From header (RFC 3261 §20.20). */
   get from(): NameAddr | undefined {
-    if (this.#from === NOT_YET) this.#from = this.#nameAddr(Hdr.From, 'From');
-    return this.#from;
+    if (this.#from === undefined) this.#from = this.#nameAddr(this.#firstFrom(), 'From') ?? null;
+    return this.#from ?? undefined;
   }
 
   /** The To header (RFC 3261 §20.39). */
   get to(): NameAddr | undefined {
-    if (this.#to === NOT_YET) this.#to = this.#nameAddr(Hdr.To, 'To');
-    return this.#to;
+    if (this.#to === undefined) this.#to = this.#nameAddr(this.#firstTo(), 'To') ?? null;
+    return this.#to ?? undefined;
   }
 
-  #nameAddr(id: Hdr, field: string): NameAddr | undefined {
-    const k = this.indexOf(id);
+  #nameAddr(k: number, field: string): NameAddr | undefined {
     if (k < 0) return undefined;
     const t = valueText(this, k);
     const r = parseNameAddrAt(t.b, t.s, field, t.a, t.z, false);
     return r.ok ? r.value : undefined;
   }
 
-  /** The header parameter `tag` of header `id`, read without parsing the URI. */
-  #tag(id: Hdr): string | undefined {
-    const k = this.indexOf(id);
+  /** The header parameter `tag` of header k, read without parsing the URI. */
+  #tag(k: number): string | undefined {
     if (k < 0) return undefined;
-    const t = valueText(this, k);
-    return nameAddrTag(t.b, t.s, t.a, t.z);
+    if (this.folded) {
+      const t = valueText(this, k);
+      return nameAddrTag(t.b, t.s, t.a, t.z);
+    }
+    const o = k * HSTRIDE;
+    return nameAddrTag(this.buf, this.raw, this.hdr[o + 3] ?? 0, this.hdr[o + 4] ?? 0);
   }
 
   /**
@@ -310,42 +477,54 @@ export abstract class SipMessage {
    * From value ({@link validateMessage} does that on the receive path).
    */
   get fromTag(): string | undefined {
-    if (this.#fromTag === NOT_YET) {
-      this.#fromTag = this.#from === NOT_YET ? this.#tag(Hdr.From) : this.#from?.tag;
+    if (this.#fromTag === undefined) {
+      const from = this.#from;
+      this.#fromTag = (from === undefined ? this.#tag(this.#firstFrom()) : from?.tag) ?? null;
     }
-    return this.#fromTag;
+    return this.#fromTag ?? undefined;
   }
 
   /** The To tag; read like {@link fromTag}. */
   get toTag(): string | undefined {
-    if (this.#toTag === NOT_YET)
-      this.#toTag = this.#to === NOT_YET ? this.#tag(Hdr.To) : this.#to?.tag;
-    return this.#toTag;
+    if (this.#toTag === undefined) {
+      const to = this.#to;
+      this.#toTag = (to === undefined ? this.#tag(this.#firstTo()) : to?.tag) ?? null;
+    }
+    return this.#toTag ?? undefined;
   }
 
   /** The Call-ID value as written. */
   get callId(): string | undefined {
-    if (this.#callId === NOT_YET) this.#callId = this.getHeader(Hdr.CallId);
-    return this.#callId;
+    if (this.#callId === undefined) {
+      const k = this.#firstCallId();
+      this.#callId = k < 0 ? null : this.headerValueAt(k);
+    }
+    return this.#callId ?? undefined;
   }
 
   /** CSeq number and method (RFC 3261 §20.16). */
   get cseq(): CSeq | undefined {
-    if (this.#cseq === NOT_YET) {
-      const k = this.indexOf(Hdr.CSeq);
+    if (this.#cseq === undefined) {
+      const k = this.#firstCSeq();
       let c: CSeq | undefined;
       if (k >= 0) {
-        const t = valueText(this, k);
-        const r = readCSeq(t.b, t.s, t.a, t.z);
+        let r: CSeq | string;
+        if (this.folded) {
+          const t = valueText(this, k);
+          r = readCSeq(t.b, t.s, t.a, t.z);
+        } else {
+          const o = k * HSTRIDE;
+          r = readCSeq(this.buf, this.raw, this.hdr[o + 3] ?? 0, this.hdr[o + 4] ?? 0);
+        }
         c = typeof r === 'string' ? undefined : r;
       }
-      this.#cseq = c;
+      this.#cseq = c ?? null;
     }
-    return this.#cseq;
+    return this.#cseq ?? undefined;
   }
 
   #uint(id: Hdr, max?: number): number | undefined {
-    const k = this.indexOf(id);
+    const k = this.#find(id);
     if (k < 0) return undefined;
     const o = k * HSTRIDE;
     return uintAt(this.buf, this.hdr[o + 3] ?? 0, this.hdr[o + 4] ?? 0, max) ?? Number.NaN;
@@ -373,45 +552,53 @@ export abstract class SipMessage {
 
   /** All Contact values, or `*`; undefined when absent or malformed. */
   get contacts(): ContactList | undefined {
-    if (this.#contacts === NOT_YET) {
-      let r: ReturnType<typeof parseContactRanges> | undefined;
-      const k0 = this.indexOf(Hdr.Contact);
-      if (k0 >= 0) {
-        const ranges: number[] = [];
-        const o = k0 * HSTRIDE;
-        const x = this.hdr[o + 3] ?? 0;
-        const y = this.hdr[o + 4] ?? 0;
-        const comma = this.raw.indexOf(',', x);
-        if (!this.folded && (comma < 0 || comma >= y) && this.indexOf(Hdr.Contact, k0 + 1) < 0) {
-          // one Contact header holding one value: read its structure, its parameters on first use
-          if (y - x === 1 && this.buf[x] === 0x2a) this.#contacts = { star: true, contacts: [] };
-          else {
-            const na = quickNameAddr(this.buf, this.raw, x, y);
-            // `*;expires=0` is not the wildcard, nor an address (RFC 3261 §20.10: STAR alone)
-            if (na === undefined || (!na.angle && na.uriText === '*')) this.#contacts = undefined;
-            else this.#contacts = { star: false, contacts: [na] };
-          }
-          return this.#contacts;
-        }
-        if (!this.folded) {
-          for (let k = k0; k >= 0; k = this.indexOf(Hdr.Contact, k + 1)) {
-            ranges.push(this.hdr[k * HSTRIDE + 3] ?? 0, this.hdr[k * HSTRIDE + 4] ?? 0);
-          }
-          r = parseContactRanges(this.buf, this.raw, ranges, false);
-        } else {
-          // parse the unfolded values joined in one string
-          let joined = '';
-          for (let k = k0; k >= 0; k = this.indexOf(Hdr.Contact, k + 1)) {
-            const v = this.headerValueAt(k);
-            ranges.push(joined.length, joined.length + v.length);
-            joined += v;
-          }
-          r = parseContactRanges(bytesOf(joined), joined, ranges, false);
-        }
+    if (this.#contacts === undefined) this.#contacts = this.#readContacts() ?? null;
+    return this.#contacts ?? undefined;
+  }
+
+  #readContacts(): ContactList | undefined {
+    const k0 = this.#firstContact();
+    if (k0 < 0) return undefined;
+    const o = k0 * HSTRIDE;
+    const x = this.hdr[o + 3] ?? 0;
+    const y = this.hdr[o + 4] ?? 0;
+    const comma = this.raw.indexOf(',', x);
+    if (!this.folded && (comma < 0 || comma >= y) && this.#find(Hdr.Contact, k0 + 1) < 0) {
+      // one Contact header holding one value: read its structure, its parameters on first use
+      const c0 = this.buf[x];
+      if (c0 === 0x3c) {
+        // the usual `<URI>` first (what quickNameAddr reads, without its other cases)
+        const ue = this.raw.indexOf('>', x + 1);
+        if (ue < 0 || ue >= y || ue === x + 1) return undefined;
+        return {
+          star: false,
+          contacts: [new NameAddr(undefined, true, this.buf, this.raw, x + 1, ue, ue + 1, y)],
+        };
       }
-      this.#contacts = r?.ok ? r.value : undefined;
+      if (y - x === 1 && c0 === 0x2a) return { star: true, contacts: [] };
+      const na = quickNameAddr(this.buf, this.raw, x, y);
+      // `*;expires=0` is not the wildcard, nor an address (RFC 3261 §20.10: STAR alone)
+      if (na === undefined || (!na.angle && na.uriText === '*')) return undefined;
+      return { star: false, contacts: [na] };
     }
-    return this.#contacts;
+    const ranges: number[] = [];
+    let r: ReturnType<typeof parseContactRanges>;
+    if (!this.folded) {
+      for (let k = k0; k >= 0; k = this.#find(Hdr.Contact, k + 1)) {
+        ranges.push(this.hdr[k * HSTRIDE + 3] ?? 0, this.hdr[k * HSTRIDE + 4] ?? 0);
+      }
+      r = parseContactRanges(this.buf, this.raw, ranges, false);
+    } else {
+      // parse the unfolded values joined in one string
+      let joined = '';
+      for (let k = k0; k >= 0; k = this.#find(Hdr.Contact, k + 1)) {
+        const v = this.headerValueAt(k);
+        ranges.push(joined.length, joined.length + v.length);
+        joined += v;
+      }
+      r = parseContactRanges(bytesOf(joined), joined, ranges, false);
+    }
+    return r.ok ? r.value : undefined;
   }
 
   /**
@@ -419,7 +606,8 @@ export abstract class SipMessage {
    * [] when absent, undefined when malformed.
    */
   addressList(name: HeaderName): NameAddr[] | undefined {
-    const key = typeof name === 'number' ? `#${name}` : name.toLowerCase();
+    const id = typeof name === 'number' ? name : headerId(name);
+    const key = id !== Hdr.Other ? `#${id}` : (name as string).toLowerCase();
     this.#lists ??= new Map();
     if (this.#lists.has(key)) return this.#lists.get(key);
     const out: NameAddr[] = [];
@@ -487,7 +675,7 @@ export class SipRequest extends SipMessage {
   /** Request-URI as written. */
   readonly uri: string;
   readonly version: string;
-  #ruri: Lazy<Uri | undefined> = NOT_YET;
+  #ruri: Lazy<Uri> = undefined;
 
   constructor(
     buf: Buffer,
@@ -511,11 +699,11 @@ export class SipRequest extends SipMessage {
 
   /** Parsed Request-URI; undefined when malformed. */
   get ruri(): Uri | undefined {
-    if (this.#ruri === NOT_YET) {
+    if (this.#ruri === undefined) {
       const r = parseUri(this.uri);
-      this.#ruri = r.ok ? r.value : undefined;
+      this.#ruri = r.ok ? r.value : null;
     }
-    return this.#ruri;
+    return this.#ruri ?? undefined;
   }
 
   /** The request method. */

@@ -1,8 +1,8 @@
 import type { ErrorCode } from '../errors/codes.js';
 import { SipParseError } from '../errors/sip-error.js';
-import { COMPACT_FORMS, HDR_NAMES, Hdr, methodName } from './constants.js';
-import { type SipMessage, SipRequest, SipResponse } from './message.js';
-import { ALPHA, bytesOf, DIGIT, TOKEN } from './parse/chars.js';
+import { COMPACT_FORMS, HDR_NAMES, Hdr, knownMethod, methodName } from './constants.js';
+import { HSTRIDE, messageCache, type SipMessage, SipRequest, SipResponse } from './message.js';
+import { ALPHA, bytesOf, DIGIT, isToken, TOKEN } from './parse/chars.js';
 
 /** Limits applied while scanning; a message over them is rejected (RFC 3261 §18.1.1, §21.4.11). */
 export interface MessageLimits {
@@ -27,24 +27,46 @@ export type ScanResult =
   /** `msg` is present when the header block could be delimited, so a reply may still be possible. */
   | { ok: false; error: SipParseError; msg?: SipMessage };
 
-// ---- header-name recognition without allocating: candidates by their first two letters, matched
-// byte by byte (ASCII letters folded) up to the end of the name.
+// ---- header-name recognition without allocating and without reading a byte twice: the scanner
+// reads the name as a token (it must, to find where it ends) and packs its bytes, ASCII letters
+// folded by `| 0x20`, four to a 32-bit word as it goes; the well-known names of that length and
+// first letter are then compared word by word. On token bytes `| 0x20` only folds letters (the
+// other token bytes keep their value or, for '_', become 0x7f, which no token byte is), so equal
+// words mean equal names ignoring case.
 
-interface Candidate {
-  /** The name in lower case, as bytes. */
-  readonly lower: Uint8Array;
-  readonly id: Hdr;
+/** Longest well-known name; longer ones are not packed. */
+const MAX_NAME = 20;
+/**
+ * The well-known names in lower case, packed four bytes to a word, the last word of a name
+ * holding its remaining 1 to 3 bytes (a name of 4k bytes has k words and no partial one);
+ * NAME_WORD_AT[id] is the index of its first word.
+ */
+const NAME_WORDS = new Int32Array(HDR_NAMES.length * 6);
+const NAME_WORD_AT = new Int32Array(HDR_NAMES.length);
+/** First id of the names of each (length, first byte & 0x1f) slot; NEXT_IN_SLOT chains the others. */
+const SLOT = new Uint8Array(32 * 32);
+const NEXT_IN_SLOT = new Uint8Array(HDR_NAMES.length);
+function nameSlot(len: number, c0: number): number {
+  return (len << 5) | (c0 & 0x1f);
 }
-const CANDIDATES: (Candidate[] | undefined)[] = new Array(32 * 32);
-function pairSlot(c0: number, c1: number): number {
-  return (c0 & 0x1f) * 32 + (c1 & 0x1f);
-}
-for (let id = 1; id < HDR_NAMES.length; id++) {
-  const lower = (HDR_NAMES[id] ?? '').toLowerCase();
-  const k = pairSlot(lower.charCodeAt(0), lower.charCodeAt(1));
-  const list = CANDIDATES[k] ?? [];
-  list.push({ lower: Buffer.from(lower, 'latin1'), id: id as Hdr });
-  CANDIDATES[k] = list;
+{
+  let w = 0;
+  const last = new Uint8Array(32 * 32);
+  for (let id = 1; id < HDR_NAMES.length; id++) {
+    const name = (HDR_NAMES[id] ?? '').toLowerCase();
+    if (name.length > MAX_NAME) throw new Error(`header name too long for the scanner: ${name}`);
+    NAME_WORD_AT[id] = w;
+    for (let i = 0; i < name.length; i += 4) {
+      let word = 0;
+      for (let j = i; j < i + 4 && j < name.length; j++) word = (word << 8) | name.charCodeAt(j);
+      NAME_WORDS[w++] = word;
+    }
+    const k = nameSlot(name.length, name.charCodeAt(0));
+    const tail = last[k] ?? 0;
+    if (tail === 0) SLOT[k] = id;
+    else NEXT_IN_SLOT[tail] = id;
+    last[k] = id;
+  }
 }
 /** RFC 3261 §7.3.3 compact forms (and later RFCs'), by byte. */
 const COMPACT = new Uint8Array(256);
@@ -53,42 +75,69 @@ for (const [k, id] of Object.entries(COMPACT_FORMS)) {
   COMPACT[k.toUpperCase().charCodeAt(0)] = id;
 }
 
-/** End of the name recognized by the last call of {@link recognizeAt}. */
-let nameEnd = 0;
+/**
+ * The well-known header whose name is `len` token bytes starting with c0, packed (see above): w0
+ * is its last full word, w1 the one before, and so on, and `tail` its remaining bytes; Hdr.Other
+ * when none.
+ */
+function nameId(
+  len: number,
+  c0: number,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+  w4: number,
+  tail: number,
+): Hdr {
+  if (len === 1) return (COMPACT[c0] ?? 0) as Hdr;
+  if (len > MAX_NAME) return Hdr.Other;
+  const full = len >> 2;
+  for (let id = SLOT[nameSlot(len, c0)] ?? 0; id !== 0; id = NEXT_IN_SLOT[id] ?? 0) {
+    // words of the candidate from its last full one backwards
+    const wl = (NAME_WORD_AT[id] ?? 0) + full - 1;
+    if (full > 0 && w0 !== NAME_WORDS[wl]) continue;
+    if (full > 1 && w1 !== NAME_WORDS[wl - 1]) continue;
+    if (full > 2 && w2 !== NAME_WORDS[wl - 2]) continue;
+    if (full > 3 && w3 !== NAME_WORDS[wl - 3]) continue;
+    if (full > 4 && w4 !== NAME_WORDS[wl - 4]) continue;
+    if ((len & 3) !== 0 && tail !== NAME_WORDS[wl + 1]) continue;
+    return id as Hdr;
+  }
+  return Hdr.Other;
+}
+
+/** Id of the name read by the last {@link readName} call. */
+let lastNameId: Hdr = Hdr.Other;
 
 /**
- * Recognizes the well-known header name starting at b[ns] and ending before a non-token byte;
- * sets {@link nameEnd}. Returns Hdr.Other (and nameEnd = ns) when the name is not a well-known
- * one, so that the caller scans it as a token.
+ * Reads the token header name starting at b[ns] and returns where it ends, leaving its id in
+ * {@link lastNameId}.
  */
-function recognizeAt(b: Uint8Array, ns: number): Hdr {
-  const c0 = b[ns] ?? 0;
-  const c1 = b[ns + 1] ?? 0;
-  if (TOKEN[c1] !== 1) {
-    nameEnd = ns + 1;
-    const id = COMPACT[c0] ?? 0;
-    if (id !== 0) return id as Hdr;
-    nameEnd = ns;
-    return Hdr.Other;
-  }
-  const cands = CANDIDATES[pairSlot(c0, c1)];
-  if (cands !== undefined) {
-    outer: for (let c = 0; c < cands.length; c++) {
-      const cand = cands[c] as Candidate;
-      const lower = cand.lower;
-      const len = lower.length;
-      for (let i = 0; i < len; i++) {
-        const x = b[ns + i] ?? 0;
-        // names hold only letters, digits and '-' (all >= 0x2d): `| 0x20` then folds letters only
-        if ((x | 0x20) !== lower[i] || x < 0x2d) continue outer;
-      }
-      if (TOKEN[b[ns + len] ?? 0] === 1) continue;
-      nameEnd = ns + len;
-      return cand.id;
+function readName(b: Uint8Array, ns: number): number {
+  let i = ns;
+  let c = b[i] ?? 0;
+  let cur = 0;
+  let w0 = 0;
+  let w1 = 0;
+  let w2 = 0;
+  let w3 = 0;
+  let w4 = 0;
+  while (isToken(c)) {
+    cur = (cur << 8) | (c | 0x20);
+    c = b[++i] ?? 0;
+    if (((i - ns) & 3) === 0) {
+      // a full word: the previous ones move down
+      w4 = w3;
+      w3 = w2;
+      w2 = w1;
+      w1 = w0;
+      w0 = cur;
+      cur = 0;
     }
   }
-  nameEnd = ns;
-  return Hdr.Other;
+  lastNameId = i === ns ? Hdr.Other : nameId(i - ns, b[ns] ?? 0, w0, w1, w2, w3, w4, cur);
+  return i;
 }
 
 /**
@@ -97,13 +146,11 @@ function recognizeAt(b: Uint8Array, ns: number): Hdr {
  */
 export function recognizeHeader(src: string | Uint8Array, ns: number, ne: number): Hdr {
   const b = typeof src === 'string' ? bytesOf(src) : src;
-  const id = recognizeAt(b, ns);
-  return nameEnd === ne ? id : Hdr.Other;
+  return readName(b, ns) === ne ? lastNameId : Hdr.Other;
 }
 
-/** Scratch offset table of the scan in progress (copied out at the end). */
-const SCRATCH: number[] = new Array<number>(5 * 1024).fill(0);
-
+/** Scratch offset table of the scan in progress (copied out at the end; packed small integers). */
+const SCRATCH: number[] = Array.from({ length: 5 * 1024 }, () => 0);
 interface Latin1Slicer {
   latin1Slice(start: number, end: number): string;
 }
@@ -149,10 +196,10 @@ function isSipVersion(b: Uint8Array, x: number, y: number): boolean {
   return i > d2 && i === y;
 }
 
-/** True when s[x, y) holds a ':' (the end of a URI scheme). */
-function hasColon(s: string, x: number, y: number): boolean {
-  const c = s.indexOf(':', x);
-  return c >= 0 && c < y;
+/** True when b[x, y) holds a ':' (the end of a URI scheme, usually within a few bytes). */
+function hasColon(b: Uint8Array, x: number, y: number): boolean {
+  for (let i = x; i < y; i++) if (b[i] === 0x3a) return true;
+  return false;
 }
 
 /**
@@ -226,12 +273,17 @@ export function scanMessage(
       error ??= err('SIP_ERR_LIMIT_LINE', 'start-line', 'status line too long');
   } else {
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1): single SPs, no LWS
-    let me = slStart;
-    while (me < slEnd && TOKEN[buf[me] ?? 0] === 1) me++;
+    // a well-known method (a token) up to the first SP, else the token read byte by byte
+    let me = s.indexOf(' ', slStart);
+    const known = me > slStart && me < slEnd ? knownMethod(buf, slStart, me) : undefined;
+    if (known === undefined) {
+      me = slStart;
+      while (me < slEnd && TOKEN[buf[me] ?? 0] === 1) me++;
+      method = methodName(buf, s, slStart, me);
+    } else method = known;
     const us = me + 1;
     let ue = s.indexOf(' ', us);
     if (ue < 0 || ue > slEnd) ue = slEnd;
-    method = methodName(buf, s, slStart, me);
     if (me === slStart || buf[me] !== 0x20) {
       error = err('SIP_ERR_PARSE_START_LINE', 'start-line', 'bad method or missing SP');
     } else if (ue >= slEnd || ue === us) {
@@ -239,13 +291,14 @@ export function scanMessage(
     } else {
       uri = s.slice(us, ue);
       const vs = ue + 1;
-      if (!isSip20(buf, vs, slEnd)) version = s.slice(vs, slEnd);
+      const sip20 = isSip20(buf, vs, slEnd);
+      if (!sip20) version = s.slice(vs, slEnd);
       // the Request-URI is an absolute URI without LWS or <> (RFC 3261 §25.1); validateMessage
-      // checks the rest of its grammar
-      const sp = s.indexOf(' ', vs);
+      // checks the rest of its grammar. (`SIP/2.0` itself holds no SP.)
+      const sp = sip20 ? -1 : s.indexOf(' ', vs);
       if (sp >= 0 && sp < slEnd) {
         error = err('SIP_ERR_PARSE_START_LINE', 'start-line', 'extra whitespace in request line');
-      } else if (ALPHA[buf[us] ?? 0] !== 1 || !hasColon(s, us, ue)) {
+      } else if (ALPHA[buf[us] ?? 0] !== 1 || !hasColon(buf, us, ue)) {
         error = err('SIP_ERR_PARSE_URI', 'Request-URI', 'Request-URI is not an absolute URI');
       } else if (version !== 'SIP/2.0') {
         // RFC 3261 §8.2.2 / RFC 4475 §3.1.2.16: a well-formed other version gets 505
@@ -262,8 +315,15 @@ export function scanMessage(
     if (slEnd - slStart > limits.maxLineLength)
       error ??= err('SIP_ERR_LIMIT_LINE', 'start-line', 'request line too long', 414);
   }
-  // ---- headers (bytes from `buf`; line ends and colons by the native string search on `s`)
+  // ---- headers (bytes from `buf`; line ends by the native string search on `s`)
   const hdr = SCRATCH;
+  let clIndex = -1;
+  let kVia = -1;
+  let kFrom = -1;
+  let kTo = -1;
+  let kCallId = -1;
+  let kCSeq = -1;
+  let kContact = -1;
   let h = 0;
   const maxLine = limits.maxLineLength;
   const maxHeaders = limits.maxHeaders;
@@ -272,10 +332,9 @@ export function scanMessage(
   let headersEnd = -1;
   let bodyStart = -1;
   let count = 0;
-  let clIndex = -1;
   let folded = false;
   while (pos < n) {
-    const c0 = buf[pos];
+    const c0 = buf[pos] ?? 0;
     if (c0 === 0x0d && buf[pos + 1] === 0x0a) {
       headersEnd = pos;
       bodyStart = pos + 2;
@@ -288,13 +347,16 @@ export function scanMessage(
     }
     // the end of this header field, following folded continuation lines (RFC 3261 §7.3.1)
     let le = s.indexOf('\n', pos);
-    while (le >= 0) {
-      const nx = buf[le + 1];
-      if (nx !== 0x20 && nx !== 0x09) break;
-      folded = true;
-      le = s.indexOf('\n', le + 1);
-    }
     if (le < 0) break;
+    let nx = buf[le + 1];
+    if (nx === 0x20 || nx === 0x09) {
+      folded = true;
+      do {
+        le = s.indexOf('\n', le + 1);
+        nx = le < 0 ? 0 : buf[le + 1];
+      } while (nx === 0x20 || nx === 0x09);
+      if (le < 0) break;
+    }
     const lineEnd = le + 1;
     if (le - pos > maxLine) error ??= err('SIP_ERR_LIMIT_LINE', 'headers', 'header line too long');
     if (++count > maxHeaders) {
@@ -302,14 +364,13 @@ export function scanMessage(
       pos = lineEnd;
       continue;
     }
-    // header-name HCOLON: token *(SP / HTAB) ":" (RFC 3261 §7.3.1, §25.1)
-    const id = recognizeAt(buf, pos);
-    let ne = nameEnd;
-    // a well-known name is a token by construction; any other one is scanned here
-    if (id === Hdr.Other) while (TOKEN[buf[ne] ?? 0] === 1) ne++;
+    // header-name HCOLON: token *(SP / HTAB) ":" (RFC 3261 §7.3.1, §25.1); the line end is no
+    // token byte, so the name stops before it
+    const ne = readName(buf, pos);
     let colon = ne;
-    while (buf[colon] === 0x20 || buf[colon] === 0x09) colon++;
-    if (ne === pos || buf[colon] !== 0x3a || colon >= le) {
+    let cc = buf[colon];
+    while (cc === 0x20 || cc === 0x09) cc = buf[++colon];
+    if (ne === pos || cc !== 0x3a) {
       error ??= err(
         'SIP_ERR_PARSE_HEADER',
         'headers',
@@ -318,14 +379,36 @@ export function scanMessage(
       pos = lineEnd;
       continue;
     }
+    const id = lastNameId;
     // value: LWS around it is not part of it (SWS after HCOLON); usually one SP before, CRLF after
     let ve = buf[le - 1] === 0x0d ? le - 1 : le;
     let i = colon + 1;
-    if (buf[i] === 0x20 && i < ve) i++;
     let c = buf[i] ?? 0;
+    if (c === 0x20 && i < ve) c = buf[++i] ?? 0;
     while (i < ve && (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a)) c = buf[++i] ?? 0;
     c = buf[ve - 1] ?? 0;
     while (ve > i && (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a)) c = buf[--ve - 1] ?? 0;
+    // the first header of the ids the getters read most (handed to the message)
+    switch (id) {
+      case Hdr.Via:
+        if (kVia < 0) kVia = h / HSTRIDE;
+        break;
+      case Hdr.From:
+        if (kFrom < 0) kFrom = h / HSTRIDE;
+        break;
+      case Hdr.To:
+        if (kTo < 0) kTo = h / HSTRIDE;
+        break;
+      case Hdr.CallId:
+        if (kCallId < 0) kCallId = h / HSTRIDE;
+        break;
+      case Hdr.CSeq:
+        if (kCSeq < 0) kCSeq = h / HSTRIDE;
+        break;
+      case Hdr.Contact:
+        if (kContact < 0) kContact = h / HSTRIDE;
+        break;
+    }
     if (id === Hdr.ContentLength) {
       // RFC 4475 §3.3.9: several Content-Length values leave the body length unknown
       if (clIndex >= 0)
@@ -341,7 +424,7 @@ export function scanMessage(
     hdr[h + 2] = ne;
     hdr[h + 3] = i;
     hdr[h + 4] = ve;
-    h += 5;
+    h += HSTRIDE;
     pos = lineEnd;
   }
   if (headersEnd < 0) {
@@ -423,6 +506,7 @@ export function scanMessage(
         version,
         folded,
       );
+  messageCache.setIndex(msg, kVia, kFrom, kTo, kCallId, kCSeq, kContact);
   if (error !== undefined) return { ok: false, error, msg };
   return { ok: true, msg };
 }

@@ -53,6 +53,33 @@ export const LWS = table(' \t\r\n');
  */
 export const VALUE_END = table(' \t\r\n;,"<>');
 
+// Predicates for the hot loops. A loop that reads a table (TOKEN[c]) reloads and rechecks the
+// table on every byte; these compare first (letters, digits and '-' are most bytes of names and
+// values) and read a table only for the rest.
+
+/** LWS byte: SP, HTAB, CR, LF. */
+export function isLws(c: number): boolean {
+  return c <= 0x20 && (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a);
+}
+
+/** ALPHA / DIGIT. */
+export function isAlnum(c: number): boolean {
+  return ((c | 0x20) - 0x61) >>> 0 < 26 || (c - 0x30) >>> 0 < 10;
+}
+
+/** `token` byte (RFC 3261 §25.1), see {@link TOKEN}. */
+export function isToken(c: number): boolean {
+  return ((c | 0x20) - 0x61) >>> 0 < 26 || (c - 0x2d) >>> 0 < 13 ? c !== 0x2f : TOKEN[c] === 1;
+}
+
+/** A byte that ends an unquoted header-parameter value, see {@link VALUE_END}. */
+export function isValueEnd(c: number): boolean {
+  if (c > 0x3e) return false;
+  if (c >= 0x2d) return c >= 0x3b && c !== 0x3d;
+  if (c <= 0x22) return c === 0x20 || c === 0x22 || c === 0x09 || c === 0x0d || c === 0x0a;
+  return c === 0x2c;
+}
+
 /** The bytes of a latin1 (wire text) string. */
 export function bytesOf(s: string): Uint8Array {
   return Buffer.from(s, 'latin1');
@@ -60,13 +87,13 @@ export function bytesOf(s: string): Uint8Array {
 
 /** Skips LWS (SP, HTAB, CR, LF). */
 export function skipLws(b: Uint8Array, i: number, end: number): number {
-  while (i < end && LWS[b[i] ?? 0] === 1) i++;
+  while (i < end && isLws(b[i] ?? 0)) i++;
   return i;
 }
 
 /** Moves `end` back over trailing LWS, not past `start`. */
 export function trimEnd(b: Uint8Array, start: number, end: number): number {
-  while (end > start && LWS[b[end - 1] ?? 0] === 1) end--;
+  while (end > start && isLws(b[end - 1] ?? 0)) end--;
   return end;
 }
 
@@ -169,7 +196,8 @@ export function canonicalEscapes(s: string): string {
 export function allEscaped(tbl: Uint8Array, b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const c = b[i] ?? 0;
-    if (tbl[c] === 1) continue;
+    // every table here holds the alphanumerics: those first, without reading the table
+    if (isAlnum(c) || tbl[c] === 1) continue;
     if (c !== 0x25 || i + 2 >= to || HEX[b[i + 1] ?? 0] !== 1 || HEX[b[i + 2] ?? 0] !== 1)
       return false;
     i += 2;

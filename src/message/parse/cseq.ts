@@ -1,6 +1,6 @@
 import { fail, ok, type ParseResult } from '../../errors/sip-error.js';
-import { methodName } from '../constants.js';
-import { bytesOf, LWS, readUint, skipLws, TOKEN, trimEnd } from './chars.js';
+import { knownMethod, methodName } from '../constants.js';
+import { bytesOf, isLws, isToken, readUint, skipLws, trimEnd } from './chars.js';
 
 /** CSeq (RFC 3261 §20.16). */
 export interface CSeq {
@@ -15,22 +15,25 @@ export interface CSeq {
  */
 export function readCSeq(b: Uint8Array, s: string, start: number, end: number): CSeq | string {
   let i = start;
-  while (i < end && LWS[b[i] ?? 0] === 1) i++;
-  while (end > i && LWS[b[end - 1] ?? 0] === 1) end--;
+  while (i < end && isLws(b[i] ?? 0)) i++;
+  while (end > i && isLws(b[end - 1] ?? 0)) end--;
   const ds = i;
   let seq = 0;
-  while (i < end) {
-    const d = (b[i] ?? 0) - 0x30;
-    if (d < 0 || d > 9) break;
+  let d = (b[i] ?? 0) - 0x30;
+  while (i < end && d >= 0 && d <= 9) {
     seq = seq * 10 + d;
-    i++;
+    d = (b[++i] ?? 0) - 0x30;
   }
   if (i === ds) return 'missing sequence number';
   if (i - ds > 10 || seq > 0xffffffff) return 'sequence number too large';
-  const j = skipLws(b, i, end);
+  // the usual single SP, else LWS
+  const j = i < end && b[i] === 0x20 && !isLws(b[i + 1] ?? 0) ? i + 1 : skipLws(b, i, end);
   if (j === i) return 'missing method';
+  // the usual well-known method up to the end (a token, so the loop below would agree)
+  const known = knownMethod(b, j, end);
+  if (known !== undefined) return { seq, method: known };
   let k = j;
-  while (k < end && TOKEN[b[k] ?? 0] === 1) k++;
+  while (k < end && isToken(b[k] ?? 0)) k++;
   if (k === j || k !== end) return 'bad method';
   return { seq, method: methodName(b, s, j, k) };
 }

@@ -1,5 +1,14 @@
 import { fail, ok, type ParseResult, SipParseError } from '../../errors/sip-error.js';
-import { bytesOf, LWS, scanQuoted, skipLws, TOKEN, trimEnd, unquote, VALUE_END } from './chars.js';
+import {
+  bytesOf,
+  isLws,
+  isToken,
+  isValueEnd,
+  scanQuoted,
+  skipLws,
+  trimEnd,
+  unquote,
+} from './chars.js';
 import { findParam, type Params, paramsEnd, parseParamsAt } from './params.js';
 import { AbsoluteUri, checkUri, parseUriAt, URI_BAD, type Uri } from './uri.js';
 
@@ -11,26 +20,29 @@ import { AbsoluteUri, checkUri, parseUriAt, URI_BAD, type Uri } from './uri.js';
  * checks it on the receive path). The parameter list is also built on first use.
  */
 export class NameAddr {
-  /** Display name as written (a quoted one keeps its quotes); undefined when absent. */
-  readonly displayName: string | undefined;
-  /** The URI text exactly as written (inside `<>`, or the bare addr-spec). */
-  readonly uriText: string;
   /** True when the URI was enclosed in `<>`. */
   readonly angle: boolean;
   readonly #b: Uint8Array;
   readonly #s: string;
+  /** Display name range, when not given as text; #ds < 0 when there is none. */
+  readonly #ds: number;
+  readonly #de: number;
   readonly #us: number;
   readonly #ue: number;
   readonly #ps: number;
   readonly #pe: number;
-  #uri: Uri | undefined;
+  #displayName: string | undefined;
+  #uriText: string | undefined = undefined;
+  #uri: Uri | undefined = undefined;
   /** 1 valid, 0 invalid, -1 not checked yet. */
-  #uriOk = -1;
-  #params: Params | undefined;
+  #uriOk: number;
+  #params: Params | undefined = undefined;
 
   /**
    * b/s[us, ue) holds the URI, b/s[ps, pe) the header parameters (`;tag=…`), already checked;
-   * `b` and `s` are the same text as bytes and as a latin1 string.
+   * `b` and `s` are the same text as bytes and as a latin1 string. The display name is
+   * `displayName`, or else b/s[ds, de) when ds >= 0 (sliced on first use). `uriOk` is 1 when the
+   * URI is known to be valid, 0 when known not to be, -1 when not checked yet.
    */
   constructor(
     displayName: string | undefined,
@@ -41,16 +53,34 @@ export class NameAddr {
     ue: number,
     ps: number,
     pe: number,
+    ds = -1,
+    de = -1,
+    uriOk = -1,
   ) {
-    this.displayName = displayName;
-    this.uriText = s.slice(us, ue);
     this.angle = angle;
     this.#b = b;
     this.#s = s;
+    this.#displayName = displayName;
+    this.#ds = ds;
+    this.#de = de;
     this.#us = us;
     this.#ue = ue;
     this.#ps = ps;
     this.#pe = pe;
+    this.#uriOk = uriOk;
+  }
+
+  /** Display name as written (a quoted one keeps its quotes); undefined when absent. */
+  get displayName(): string | undefined {
+    if (this.#displayName === undefined && this.#ds >= 0)
+      this.#displayName = this.#s.slice(this.#ds, this.#de);
+    return this.#displayName;
+  }
+
+  /** The URI text exactly as written (inside `<>`, or the bare addr-spec). */
+  get uriText(): string {
+    this.#uriText ??= this.#s.slice(this.#us, this.#ue);
+    return this.#uriText;
   }
 
   /**
@@ -90,6 +120,11 @@ export class NameAddr {
 
   /** The `tag` parameter (RFC 3261 §19.3); undefined when absent or without a value. */
   get tag(): string | undefined {
+    if (this.#params === undefined) {
+      // the usual `;tag=value` first: what param('tag') finds, read directly
+      const v = firstTag(this.#b, this.#s, this.#ps, this.#pe);
+      if (v !== undefined) return v;
+    }
     const t = this.param('tag');
     return typeof t === 'string' ? t : undefined;
   }
@@ -115,7 +150,7 @@ export function displayNameText(na: NameAddr): string | undefined {
  * angle (1/0), parameters start, and an error code (0 = fine). Scratch space: read it right after
  * the call.
  */
-const NA = new Int32Array(7);
+const NA: number[] = [0, 0, 0, 0, 0, 0, 0];
 const NA_ERR_EMPTY = 1;
 const NA_ERR_QUOTE = 2;
 const NA_ERR_LAQUOT = 3;
@@ -163,9 +198,9 @@ function scanNameAddr(b: Uint8Array, s: string, i: number, end: number): boolean
     // else the value is an addr-spec
     let j = i;
     for (;;) {
-      while (j < end && TOKEN[b[j] ?? 0] === 1) j++;
+      while (j < end && isToken(b[j] ?? 0)) j++;
       const k = skipLws(b, j, end);
-      if (k === j || k >= end || TOKEN[b[k] ?? 0] !== 1) {
+      if (k === j || k >= end || !isToken(b[k] ?? 0)) {
         j = k;
         break;
       }
@@ -209,6 +244,27 @@ function error(code: number): false {
 }
 
 /**
+ * The value of a `;tag=` written exactly so (lower case, no LWS, not quoted, not empty) at b[i],
+ * up to `z`: the first parameter, so the one any lookup finds. undefined otherwise.
+ */
+function firstTag(b: Uint8Array, s: string, i: number, z: number): string | undefined {
+  if (
+    i + 5 < z &&
+    b[i] === 0x3b &&
+    b[i + 1] === 0x74 &&
+    b[i + 2] === 0x61 &&
+    b[i + 3] === 0x67 &&
+    b[i + 4] === 0x3d &&
+    b[i + 5] !== 0x22
+  ) {
+    let e = i + 5;
+    while (e < z && !isValueEnd(b[e] ?? 0)) e++;
+    if (e > i + 5) return s.slice(i + 5, e);
+  }
+  return undefined;
+}
+
+/**
  * The `tag` header parameter (RFC 3261 §19.3) of the name-addr / addr-spec in b/s[a, z): the fast
  * path of the From/To tag getters. Only the structure needed to find the header parameters is
  * read (quoted display name, `<…>`, or the first `;` of an addr-spec); undefined when absent.
@@ -230,19 +286,10 @@ export function nameAddrTag(b: Uint8Array, s: string, a: number, z: number): str
       i = q - 1;
     }
   }
-  // the usual `;tag=value`
-  if (
-    i + 5 < z &&
-    b[i] === 0x3b &&
-    b[i + 1] === 0x74 &&
-    b[i + 2] === 0x61 &&
-    b[i + 3] === 0x67 &&
-    b[i + 4] === 0x3d
-  ) {
-    let e = i + 5;
-    while (e < z && VALUE_END[b[e] ?? 0] !== 1) e++;
-    if (e > i + 5 && b[i + 5] !== 0x22) return s.slice(i + 5, e);
-  }
+  // no parameters at all (a To without tag), else the usual `;tag=value` first
+  if (i >= z) return undefined;
+  const quick = firstTag(b, s, i, z);
+  if (quick !== undefined) return quick;
   const t = findParam(b, s, i, z, 'tag');
   return typeof t === 'string' ? t : undefined;
 }
@@ -263,16 +310,7 @@ export function quickNameAddr(
   const us = NA[2] ?? 0;
   const ue = NA[3] ?? 0;
   if (us === ue) return undefined;
-  return new NameAddr(
-    ds < 0 ? undefined : s.slice(ds, NA[1]),
-    NA[4] === 1,
-    b,
-    s,
-    us,
-    ue,
-    NA[5] ?? end,
-    end,
-  );
+  return new NameAddr(undefined, NA[4] === 1, b, s, us, ue, NA[5] ?? end, end, ds, NA[1]);
 }
 
 /** End offset of the element read by the last successful {@link readNameAddr}. */
@@ -317,7 +355,7 @@ function readNameAddr(
     return undefined;
   }
   lastEnd = pe;
-  return new NameAddr(ds < 0 ? undefined : s.slice(ds, de), angle, b, s, us, ue, ps, pe);
+  return new NameAddr(undefined, angle, b, s, us, ue, ps, pe, ds, de, strict ? 1 : -1);
 }
 
 /**
@@ -372,7 +410,7 @@ export function parseNameAddrList(
     out.push(r);
     if (lastEnd >= end) return undefined;
     i = lastEnd + 1;
-    while (i < end && LWS[b[i] ?? 0] === 1) i++;
+    while (i < end && isLws(b[i] ?? 0)) i++;
   }
 }
 

@@ -1,11 +1,11 @@
 import {
   bytesOf,
   equalsIgnoreCase,
+  isToken,
+  isValueEnd,
   matchLower,
   scanQuoted,
   skipLws,
-  TOKEN,
-  VALUE_END,
 } from './chars.js';
 
 /**
@@ -88,9 +88,11 @@ export interface ParamsScan {
 
 /**
  * Offsets of the last parameter read by {@link nextParam}: name start, name end, value start
- * (-1 when there is no value), value end. Shared scratch space: read it right after the call.
+ * (-1 when there is no value), value end; then 1 when the value is an unquoted token (else 0).
+ * Shared scratch space: read it right after the call. (A plain array of small integers: its
+ * reads and writes are cheaper than a typed array's.)
  */
-export const PARAM = new Int32Array(4);
+export const PARAM: number[] = [0, 0, 0, 0, 0];
 
 /** Return value of {@link nextParam}: there is no `;` at the position. */
 export const NO_PARAM = -1;
@@ -112,7 +114,7 @@ export function nextParam(b: Uint8Array, i: number, end: number): number {
   }
   j = skipLws(b, j + 1, end);
   const ns = j;
-  while (j < end && TOKEN[b[j] ?? 0] === 1) j++;
+  while (j < end && isToken(b[j] ?? 0)) j++;
   if (j === ns) return BAD_PARAM;
   const ne = j;
   let k = skipLws(b, j, end);
@@ -121,18 +123,27 @@ export function nextParam(b: Uint8Array, i: number, end: number): number {
   if (k >= end || b[k] !== 0x3d) {
     PARAM[2] = -1;
     PARAM[3] = -1;
+    PARAM[4] = 0;
     return ne;
   }
   k = skipLws(b, k + 1, end);
   const vs = k;
+  let other = 2;
   if (k < end && b[k] === 0x22) {
     k = scanQuoted(b, k, end);
     if (k < 0) return BAD_PARAM;
   } else {
-    while (k < end && VALUE_END[b[k] ?? 0] !== 1) k++;
+    other = 0;
+    while (k < end) {
+      const c = b[k] ?? 0;
+      if (isValueEnd(c)) break;
+      if (!isToken(c)) other = 2;
+      k++;
+    }
   }
   PARAM[2] = vs;
   PARAM[3] = k;
+  PARAM[4] = other === 0 && k > vs ? 1 : 0;
   return k;
 }
 

@@ -1,4 +1,4 @@
-import { bytesOf, LWS } from './chars.js';
+import { bytesOf, isLws } from './chars.js';
 
 /**
  * Splits b[start, end) at top-level commas (RFC 3261 §7.3.1). Commas inside a quoted-string (which
@@ -39,8 +39,8 @@ export function splitCommaBytes(
 }
 
 function push(b: Uint8Array, x: number, y: number, out: number[], keepEmpty: boolean): void {
-  while (x < y && LWS[b[x] ?? 0] === 1) x++;
-  while (y > x && LWS[b[y - 1] ?? 0] === 1) y--;
+  while (x < y && isLws(b[x] ?? 0)) x++;
+  while (y > x && isLws(b[y - 1] ?? 0)) y--;
   if (y > x || keepEmpty) out.push(x, y);
 }
 

@@ -4,9 +4,10 @@ import {
   allEscaped,
   bytesOf,
   canonicalEscapes,
-  DIGIT,
   HEX,
   HNVCHAR,
+  isAlnum,
+  isLws,
   PARAMCHAR,
   PASSWORD,
   percentDecode,
@@ -172,7 +173,7 @@ export function ipv4At(b: Uint8Array, x: number, y: number): boolean {
   while (i <= y) {
     const ds = i;
     let v = 0;
-    while (i < y && DIGIT[b[i] ?? 0] === 1) {
+    while (i < y && ((b[i] ?? 0) - 0x30) >>> 0 < 10) {
       v = v * 10 + (b[i] ?? 0) - 0x30;
       i++;
     }
@@ -225,42 +226,90 @@ export function ipv6At(b: Uint8Array, x: number, y: number): boolean {
  * True when b[x, y) is a hostname (RFC 3261 §25.1: labels of alphanumerics and inner `-`,
  * optional trailing dot) or an IPv4address. A name whose last label is numeric must be a valid
  * IPv4 address (so `192.0.2.256` is refused); top labels starting with a digit are tolerated.
+ * One pass: the IPv4 rules (four labels of 1 to 3 digits, each at most 255) are followed along.
  */
 function hostnameAt(b: Uint8Array, x: number, y: number): boolean {
   if (y <= x) return false;
   if (b[y - 1] === 0x2e && y - 1 > x) y--;
   let labelStart = x;
   let allDigits = true;
+  let value = 0;
+  let v4 = true;
+  let labels = 0;
   for (let i = x; i <= y; i++) {
     const c = i < y ? (b[i] ?? 0) : 0x2e;
     if (c === 0x2e) {
       if (i === labelStart || b[labelStart] === 0x2d || b[i - 1] === 0x2d) return false;
-      if (i === y && allDigits) return ipv4At(b, x, y);
+      if (!allDigits || i - labelStart > 3 || value > 255) v4 = false;
+      labels++;
+      if (i === y) return allDigits ? v4 && labels === 4 : true;
       labelStart = i + 1;
       allDigits = true;
-    } else if (c < 0x30 || c > 0x39) {
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      value = value * 10 + c - 0x30;
+    } else {
       allDigits = false;
-      if (ALNUM_DASH[c] !== 1) return false;
+      if (!isAlnumDash(c)) return false;
     }
   }
   return true;
 }
 
-const ALNUM_DASH = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  if (
-    (c >= 0x30 && c <= 0x39) ||
-    (c >= 0x41 && c <= 0x5a) ||
-    (c >= 0x61 && c <= 0x7a) ||
-    c === 0x2d
-  )
-    ALNUM_DASH[c] = 1;
+/** A letter, digit or '-' (hostname label bytes). */
+function isAlnumDash(c: number): boolean {
+  return ((c | 0x20) - 0x61) >>> 0 < 26 || (c - 0x30) >>> 0 < 10 || c === 0x2d;
 }
 
 /** True when b[x, y) is a host: hostname / IPv4address / IPv6reference (RFC 3261 §25.1, RFC 5118). */
 export function hostAt(b: Uint8Array, x: number, y: number): boolean {
   if (y - x >= 2 && b[x] === 0x5b) return b[y - 1] === 0x5d && ipv6At(b, x + 1, y - 1);
   return hostnameAt(b, x, y);
+}
+
+/**
+ * Reads a hostname or IPv4address (as {@link hostAt} judges them, RFC 3261 §25.1) from b[i] up to
+ * `y` or the first byte that ends a host: ':' ';' and '?' in a SIP URI, ':' ';' ',' and LWS in a
+ * Via sent-by (`via`). Checked in the same pass: returns where it ends, or -1 when it is empty or
+ * not a valid host. (An IPv6 reference is the caller's case.)
+ */
+export function hostnameEnd(b: Uint8Array, i: number, y: number, via: boolean): number {
+  const x = i;
+  let labelStart = i;
+  let allDigits = true;
+  let value = 0;
+  let v4 = true;
+  let labels = 0;
+  let topDigits = false;
+  for (; i < y; i++) {
+    const c = b[i] ?? 0;
+    if (c === 0x3a || c === 0x3b || (via ? c === 0x2c || isLws(c) : c === 0x3f)) break;
+    if (c === 0x2e) {
+      if (i === labelStart || b[labelStart] === 0x2d || b[i - 1] === 0x2d) return -1;
+      if (!allDigits || i - labelStart > 3 || value > 255) v4 = false;
+      labels++;
+      topDigits = allDigits;
+      labelStart = i + 1;
+      allDigits = true;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      value = value * 10 + c - 0x30;
+    } else {
+      allDigits = false;
+      if (!isAlnumDash(c)) return -1;
+    }
+  }
+  if (i === x) return -1;
+  if (labelStart < i) {
+    // the last label (not followed by a dot)
+    if (b[labelStart] === 0x2d || b[i - 1] === 0x2d) return -1;
+    if (!allDigits || i - labelStart > 3 || value > 255) v4 = false;
+    labels++;
+    topDigits = allDigits;
+  } else if (i - x === 1) return -1;
+  // else one trailing dot: the label before it is the top label
+  // a numeric top label makes the name an IPv4 address
+  return topDigits && !(v4 && labels === 4) ? -1 : i;
 }
 
 /** RFC 3261 §25.1 host = hostname / IPv4address / IPv6reference. */
@@ -285,7 +334,7 @@ export function isIpv6(s: string): boolean {
  * port (-1 when absent), parameters start/end, headers start (-1 when absent). -1 marks an
  * absent part. Shared scratch space: read it right after the call.
  */
-const PARTS = new Int32Array(10);
+const PARTS: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /** End of `scheme ":"` at `x` (index after the colon), or -1. */
 function schemeEnd(b: Uint8Array, x: number, y: number): number {
@@ -349,21 +398,19 @@ function scanSipUri(b: Uint8Array, i: number, y: number): boolean {
     while (i < y && b[i] !== 0x5d) i++;
     if (i >= y) return false;
     i++;
+    if (!hostAt(b, hs, i)) return false;
   } else {
-    while (i < y) {
-      const c = b[i];
-      if (c === 0x3a || c === 0x3b || c === 0x3f) break;
-      i++;
-    }
+    // read and checked in one pass, up to ':' ';' '?'
+    i = hostnameEnd(b, i, y, false);
+    if (i < 0) return false;
   }
-  if (!hostAt(b, hs, i)) return false;
   PARTS[4] = hs;
   PARTS[5] = i;
   // port
   if (i < y && b[i] === 0x3a) {
     const ps = ++i;
     let port = 0;
-    while (i < y && DIGIT[b[i] ?? 0] === 1) {
+    while (i < y && ((b[i] ?? 0) - 0x30) >>> 0 < 10) {
       port = port * 10 + (b[i] ?? 0) - 0x30;
       i++;
     }
@@ -407,7 +454,8 @@ function scanSipUri(b: Uint8Array, i: number, y: number): boolean {
 function escapedRun(tbl: Uint8Array, b: Uint8Array, i: number, y: number): number {
   while (i < y) {
     const c = b[i] ?? 0;
-    if (tbl[c] === 1) i++;
+    // every table here holds the alphanumerics: those first, without reading the table
+    if (isAlnum(c) || tbl[c] === 1) i++;
     else if (c === 0x25) {
       if (i + 2 >= y || HEX[b[i + 1] ?? 0] !== 1 || HEX[b[i + 2] ?? 0] !== 1) return -1;
       i += 3;

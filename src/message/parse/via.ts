@@ -1,14 +1,13 @@
 import { ok, type ParseResult, SipParseError } from '../../errors/sip-error.js';
 import {
   bytesOf,
-  DIGIT,
-  LWS,
+  isLws,
+  isToken,
+  isValueEnd,
   matchLower,
   readUint,
   skipLws,
-  TOKEN,
   trimEnd,
-  VALUE_END,
 } from './chars.js';
 import {
   BAD_PARAM,
@@ -20,7 +19,7 @@ import {
   paramsEnd,
   parseParamsAt,
 } from './params.js';
-import { hostAt, ipv4At, ipv6At } from './uri.js';
+import { hostAt, hostnameEnd, ipv4At, ipv6At } from './uri.js';
 
 const SIP_2_0 = 'SIP/2.0';
 const TRANSPORTS = ['UDP', 'TCP', 'TLS', 'SCTP', 'WS', 'WSS', 'TLS-SCTP'];
@@ -46,6 +45,18 @@ function transportName(b: Uint8Array, s: string, x: number, y: number): string {
   return s.slice(x, y).toUpperCase();
 }
 
+/** Offsets of a special parameter's value in {@link Via}: not located yet / absent / no value. */
+const NOT_LOCATED = -3;
+const ABSENT = -1;
+const NO_VALUE = -2;
+/** Slots (start, end pairs) of the special parameters other than branch. */
+const RECEIVED = 0;
+const RPORT = 2;
+const MADDR = 4;
+const TTL = 6;
+/** The special-parameter table of a value that has none of them. */
+const NONE_SPECIAL: readonly number[] = Object.freeze([-1, -1, -1, -1, -1, -1, -1, -1]);
+
 /**
  * One Via value (RFC 3261 §20.42, RFC 3581 rport). {@link parseVia} checks the whole value; the
  * `topVia` getter of a message reads only what it needs (sent-protocol, sent-by) and leaves the
@@ -58,24 +69,29 @@ export class Via {
   /** Transport in upper case: UDP, TCP, TLS, SCTP, WS, WSS or anything else. */
   readonly transport: string;
   readonly port: number | undefined;
-  #host: string | undefined;
-  readonly #hs: number;
-  readonly #he: number;
   readonly #b: Uint8Array;
   readonly #src: string;
   readonly #start: number;
+  readonly #hs: number;
+  readonly #he: number;
   /** Where the parameters start, and the end of the text they may extend to. */
   readonly #ps: number;
   readonly #limit: number;
   /** End of this value; -1 until known. */
   #end: number;
-  /** Offsets of the value of branch, received, rport, maddr, ttl: [start, end] pairs; -1 absent, -2 no value. */
-  #special: number[] | undefined;
-  /** Branch value offsets found by the fast path of the top-Via read; -1 when not found there. */
-  readonly #bs: number;
-  readonly #be: number;
-  #params: Params | undefined;
+  /** Branch value offsets: start (or NOT_LOCATED, ABSENT, NO_VALUE) and end. */
+  #bs: number;
+  #be: number;
+  /** Value offsets of received, rport, maddr, ttl ([start, end] pairs, ABSENT / NO_VALUE); undefined until located. */
+  #special: readonly number[] | undefined;
+  #host: string | undefined = undefined;
+  #params: Params | undefined = undefined;
 
+  /**
+   * b/src[start, …) is the value, [hs, he) its sent-by host, [ps, limit) where its parameters may
+   * be; `end` its end when known (else -1). `bs`/`be` locate the branch value and `special` the
+   * other special parameters when a caller has already found them.
+   */
   constructor(
     protocol: string,
     transport: string,
@@ -88,24 +104,24 @@ export class Via {
     ps: number,
     limit: number,
     end: number,
-    special: number[] | undefined,
-    bs = -1,
+    special: readonly number[] | undefined,
+    bs = NOT_LOCATED,
     be = -1,
   ) {
     this.protocol = protocol;
     this.transport = transport;
-    this.#hs = hs;
-    this.#he = he;
     this.port = port;
     this.#b = b;
     this.#src = src;
     this.#start = start;
+    this.#hs = hs;
+    this.#he = he;
     this.#ps = ps;
     this.#limit = limit;
     this.#end = end;
-    this.#special = special;
     this.#bs = bs;
     this.#be = be;
+    this.#special = special;
   }
 
   /** sent-by host as written (IPv6 keeps brackets). */
@@ -140,43 +156,55 @@ export class Via {
     return findParam(this.#b, this.#src, this.#ps, this.#limit, name);
   }
 
-  #value(k: number): string | null | undefined {
+  /** The value of special parameter `slot`: undefined when absent, null when without a value. */
+  #value(slot: number): string | null | undefined {
     this.#special ??= locateSpecial(this.#b, this.#ps, this.#limit);
-    const a = this.#special[k] ?? -1;
-    if (a === -1) return undefined;
-    if (a === -2) return null;
-    return this.#src.slice(a, this.#special[k + 1]);
+    const a = this.#special[slot] ?? ABSENT;
+    if (a === ABSENT) return undefined;
+    if (a === NO_VALUE) return null;
+    return this.#src.slice(a, this.#special[slot + 1]);
   }
 
-  /** The `branch` parameter (RFC 3261 §8.1.1.7); undefined when absent. */
+  /** The `branch` parameter (RFC 3261 §8.1.1.7); undefined when absent or without a value. */
   get branch(): string | undefined {
-    if (this.#bs >= 0) return this.#src.slice(this.#bs, this.#be);
-    // usually the first parameter: a direct lookup beats locating all special parameters
-    if (this.#special === undefined && this.#params === undefined) {
-      return findParam(this.#b, this.#src, this.#ps, this.#limit, 'branch') ?? undefined;
+    if (this.#bs === NOT_LOCATED) {
+      // the first `branch` parameter, as param() finds it
+      this.#bs = ABSENT;
+      let i = this.#ps;
+      for (;;) {
+        const r = nextParam(this.#b, i, this.#limit);
+        if (r < 0) break;
+        if (specialSlot(this.#b, PARAM[0] ?? 0, PARAM[1] ?? 0) === BRANCH) {
+          const vs = PARAM[2] ?? -1;
+          this.#bs = vs < 0 ? NO_VALUE : vs;
+          this.#be = PARAM[3] ?? -1;
+          break;
+        }
+        i = r;
+      }
     }
-    return this.#value(0) ?? undefined;
+    return this.#bs >= 0 ? this.#src.slice(this.#bs, this.#be) : undefined;
   }
 
   /** The `received` parameter (RFC 3261 §18.2.1). */
   get received(): string | undefined {
-    return this.#value(2) ?? undefined;
+    return this.#value(RECEIVED) ?? undefined;
   }
 
   /** `rport` (RFC 3581): undefined when absent, null when present without a value, else the port. */
   get rport(): number | null | undefined {
-    const v = this.#value(4);
+    const v = this.#value(RPORT);
     return v === undefined || v === null ? v : Number(v);
   }
 
   /** The `maddr` parameter. */
   get maddr(): string | undefined {
-    return this.#value(6) ?? undefined;
+    return this.#value(MADDR) ?? undefined;
   }
 
   /** The `ttl` parameter (0..255). */
   get ttl(): number | undefined {
-    const v = this.#value(8);
+    const v = this.#value(TTL);
     return typeof v === 'string' ? Number(v) : undefined;
   }
 
@@ -264,10 +292,17 @@ function viaError(detail = lastError): SipParseError {
   return new SipParseError('SIP_ERR_PARSE_VIA', 'Via', detail);
 }
 
+/** The error of a bad sent-by host b/s[hs, he); he < 0: it ends at the first HOST_END byte. */
+function badHost(b: Uint8Array, s: string, hs: number, he: number, end: number): undefined {
+  let i = he;
+  if (i < 0) for (i = hs; i < end && HOST_END[b[i] ?? 0] !== 1; ) i++;
+  return bad(`bad sent-by host '${s.slice(hs, Math.min(i, hs + 64))}'`);
+}
+
 /** Reads a token; returns its end or -1 when empty. */
 function protocolToken(b: Uint8Array, i: number, end: number): number {
   const ts = i;
-  while (i < end && TOKEN[b[i] ?? 0] === 1) i++;
+  while (i < end && isToken(b[i] ?? 0)) i++;
   return i === ts ? -1 : i;
 }
 
@@ -355,11 +390,15 @@ function readVia(
     while (i < end && b[i] !== 0x5d) i++;
     if (i >= end) return bad('unterminated IPv6 reference');
     i++;
+    if (strict && !hostAt(b, hs, i)) return badHost(b, s, hs, i, end);
+  } else if (strict) {
+    // read and checked in one pass
+    i = hostnameEnd(b, i, end, true);
+    if (i < 0) return badHost(b, s, hs, -1, end);
   } else {
     while (i < end && HOST_END[b[i] ?? 0] !== 1) i++;
+    if (i === hs) return badHost(b, s, hs, i, end);
   }
-  if (i === hs || (strict && !hostAt(b, hs, i)))
-    return bad(`bad sent-by host '${s.slice(hs, Math.min(i, hs + 64))}'`);
   const he = i;
   let port: number | undefined;
   let k = skipLws(b, i, end);
@@ -367,7 +406,7 @@ function readVia(
     k = skipLws(b, k + 1, end);
     const ps = k;
     let p = 0;
-    while (k < end && DIGIT[b[k] ?? 0] === 1) p = p * 10 + (b[k++] ?? 0) - 0x30;
+    while (k < end && ((b[k] ?? 0) - 0x30) >>> 0 < 10) p = p * 10 + (b[k++] ?? 0) - 0x30;
     if (k === ps || k - ps > 5 || p > 65535) return bad('bad sent-by port');
     port = p;
     i = k;
@@ -378,7 +417,7 @@ function readVia(
     // fast path for the usual `;branch=` right after the sent-by
     if (b[i] === 0x3b && isBranchEq(b, i + 1, end)) {
       let ve = i + 8;
-      while (ve < end && VALUE_END[b[ve] ?? 0] !== 1) ve++;
+      while (ve < end && !isValueEnd(b[ve] ?? 0)) ve++;
       if (ve > i + 8)
         return new Via(
           protocol,
@@ -399,13 +438,17 @@ function readVia(
     }
     return new Via(protocol, transport, hs, he, port, b, s, vs, ps, end, -1, undefined);
   }
-  const special = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
+  // every parameter checked; the first of each special one located (as param() finds it)
+  let special: number[] | undefined;
+  let bs = ABSENT;
+  let be = -1;
   for (;;) {
     const r = nextParam(b, i, end);
     if (r === NO_PARAM) {
       const pe = PARAM[0] ?? end;
       if (pe !== end && b[pe] !== 0x2c) return bad('bad Via parameters');
       lastEnd = pe;
+      const ve = trimEnd(b, vs, pe);
       return new Via(
         protocol,
         transport,
@@ -417,35 +460,47 @@ function readVia(
         vs,
         ps,
         end,
-        trimEnd(b, vs, pe),
-        special,
+        ve,
+        special ?? NONE_SPECIAL,
+        bs,
+        be,
       );
     }
     if (r === BAD_PARAM) return bad('bad Via parameters');
     const ns = PARAM[0] ?? 0;
     const ne = PARAM[1] ?? 0;
-    const pvs = PARAM[2] ?? -1;
-    const pve = PARAM[3] ?? -1;
     const slot = specialSlot(b, ns, ne);
     if (slot >= 0) {
+      const pvs = PARAM[2] ?? -1;
+      const pve = PARAM[3] ?? -1;
       if (!specialOk(slot, b, pvs, pve)) return bad(`bad '${s.slice(ns, ne)}' parameter`);
-      special[slot] = pvs < 0 ? -2 : pvs;
-      special[slot + 1] = pve;
+      if (slot === BRANCH) {
+        if (bs === ABSENT) {
+          bs = pvs < 0 ? NO_VALUE : pvs;
+          be = pve;
+        }
+      } else {
+        special ??= [-1, -1, -1, -1, -1, -1, -1, -1];
+        if (special[slot] === ABSENT) {
+          special[slot] = pvs < 0 ? NO_VALUE : pvs;
+          special[slot + 1] = pve;
+        }
+      }
     }
     i = r;
   }
 }
 
-/** Offsets of the special parameters in b[ps, limit), without checking their values. */
+/** Offsets of the special parameters other than branch in b[ps, limit), values not checked. */
 function locateSpecial(b: Uint8Array, i: number, limit: number): number[] {
-  const special = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
+  const special = [-1, -1, -1, -1, -1, -1, -1, -1];
   for (;;) {
     const r = nextParam(b, i, limit);
     if (r < 0) return special;
     const slot = specialSlot(b, PARAM[0] ?? 0, PARAM[1] ?? 0);
-    if (slot >= 0 && special[slot] === -1) {
+    if (slot >= 0 && slot !== BRANCH && special[slot] === ABSENT) {
       const pvs = PARAM[2] ?? -1;
-      special[slot] = pvs < 0 ? -2 : pvs;
+      special[slot] = pvs < 0 ? NO_VALUE : pvs;
       special[slot + 1] = PARAM[3] ?? -1;
     }
     i = r;
@@ -477,7 +532,69 @@ export function readFirstVia(
   start: number,
   end: number,
 ): Via | undefined {
-  return readVia(b, s, start, trimEnd(b, start, end), false);
+  end = trimEnd(b, start, end);
+  return quickVia(b, s, start, end) ?? readVia(b, s, start, end, false);
+}
+
+/**
+ * The usual top Via, read with as few steps as possible: `SIP/2.0/` UDP, TCP or TLS, one SP, a host
+ * name or IPv4 address, an optional port right after a ':', and the parameters located on first
+ * use (with the branch found at once when `;branch=` comes first). null for anything else (LWS
+ * elsewhere, other transports, IPv6, a malformed value…), which {@link readVia} then reads: for
+ * the values it accepts, both give the same Via.
+ */
+function quickVia(b: Uint8Array, s: string, start: number, end: number): Via | null {
+  let i = start;
+  if (!isSip20Slash(b, i, end) || b[i + 11] !== 0x20) return null;
+  const c0 = (b[i + 8] ?? 0) & 0xdf;
+  const c1 = (b[i + 9] ?? 0) & 0xdf;
+  const c2 = (b[i + 10] ?? 0) & 0xdf;
+  let transport: string;
+  if (c0 === 0x55 && c1 === 0x44 && c2 === 0x50) transport = 'UDP';
+  else if (c0 === 0x54 && c1 === 0x43 && c2 === 0x50) transport = 'TCP';
+  else if (c0 === 0x54 && c1 === 0x4c && c2 === 0x53) transport = 'TLS';
+  else return null;
+  i += 12;
+  const hs = i;
+  let c = b[i] ?? 0;
+  // sent-by host up to ':' ';' ',' or the end; LWS or an IPv6 reference are the general reader's
+  // case. (Letters and '-', '.', digits, the usual bytes, take one or two comparisons.)
+  while (i < end) {
+    if (c > 0x3b) {
+      if (c === 0x5b) return null;
+    } else if (c < 0x2d || c > 0x39) {
+      if (c === 0x3a || c === 0x3b || c === 0x2c) break;
+      if (c <= 0x20 && (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a)) return null;
+    }
+    c = b[++i] ?? 0;
+  }
+  if (i === hs) return null;
+  const he = i;
+  let port: number | undefined;
+  if (c === 0x3a && i < end) {
+    const ds = ++i;
+    let p = 0;
+    let d = (b[i] ?? 0) - 0x30;
+    while (i < end && d >= 0 && d <= 9) {
+      p = p * 10 + d;
+      d = (b[++i] ?? 0) - 0x30;
+    }
+    if (i === ds || i - ds > 5 || p > 65535) return null;
+    port = p;
+  }
+  const ps = i;
+  // `;branch=` right after the sent-by, else the branch is located on first use
+  let bs = NOT_LOCATED;
+  let be = -1;
+  if (b[i] === 0x3b && isBranchEq(b, i + 1, end)) {
+    let ve = i + 8;
+    while (ve < end && !isValueEnd(b[ve] ?? 0)) ve++;
+    if (ve > i + 8) {
+      bs = i + 8;
+      be = ve;
+    }
+  }
+  return new Via('SIP/2.0', transport, hs, he, port, b, s, start, ps, end, -1, undefined, bs, be);
 }
 
 /**
@@ -499,22 +616,25 @@ export function parseViaList(
     out.push(r);
     if (lastEnd >= end) return undefined;
     i = lastEnd + 1;
-    while (i < end && LWS[b[i] ?? 0] === 1) i++;
+    while (i < end && isLws(b[i] ?? 0)) i++;
   }
 }
 
-/** Slot in the special-parameter table for a parameter name, or -1. */
+/** Code of the `branch` parameter in {@link specialSlot}. */
+const BRANCH = 8;
+
+/** Slot in the special-parameter table for a parameter name ({@link BRANCH} for branch), or -1. */
 function specialSlot(b: Uint8Array, ns: number, ne: number): number {
   switch (ne - ns) {
     case 6:
-      return matchLower(b, ns, ne, 'branch') ? 0 : -1;
+      return matchLower(b, ns, ne, 'branch') ? BRANCH : -1;
     case 8:
-      return matchLower(b, ns, ne, 'received') ? 2 : -1;
+      return matchLower(b, ns, ne, 'received') ? RECEIVED : -1;
     case 5:
-      if (matchLower(b, ns, ne, 'rport')) return 4;
-      return matchLower(b, ns, ne, 'maddr') ? 6 : -1;
+      if (matchLower(b, ns, ne, 'rport')) return RPORT;
+      return matchLower(b, ns, ne, 'maddr') ? MADDR : -1;
     case 3:
-      return matchLower(b, ns, ne, 'ttl') ? 8 : -1;
+      return matchLower(b, ns, ne, 'ttl') ? TTL : -1;
     default:
       return -1;
   }
@@ -523,19 +643,19 @@ function specialSlot(b: Uint8Array, ns: number, ne: number): number {
 /** RFC 3261 §20.42 / RFC 3581 value rules of the special Via parameters. */
 function specialOk(slot: number, b: Uint8Array, vs: number, ve: number): boolean {
   switch (slot) {
-    case 0: // via-branch = "branch" EQUAL token
-      return vs >= 0 && protocolToken(b, vs, ve) === ve;
-    case 2: // via-received = "received" EQUAL (IPv4address / IPv6address)
+    case BRANCH: // via-branch = "branch" EQUAL token (as nextParam has just seen it)
+      return vs >= 0 && PARAM[4] === 1;
+    case RECEIVED: // via-received = "received" EQUAL (IPv4address / IPv6address)
       if (vs < 0) return false;
       if (b[vs] === 0x5b) return b[ve - 1] === 0x5d && ipv6At(b, vs + 1, ve - 1);
       return ipv4At(b, vs, ve) || ipv6At(b, vs, ve);
-    case 4: {
+    case RPORT: {
       // response-port = "rport" [EQUAL 1*DIGIT]
       if (vs < 0) return true;
       const p = ve - vs > 5 ? -1 : readUint(b, vs, ve);
       return p >= 0 && p <= 65535;
     }
-    case 6: // via-maddr = "maddr" EQUAL host
+    case MADDR: // via-maddr = "maddr" EQUAL host
       return vs >= 0 && hostAt(b, vs, ve);
     default: {
       // via-ttl = "ttl" EQUAL ttl (1*3DIGIT, 0-255)

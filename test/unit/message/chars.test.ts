@@ -3,12 +3,19 @@ import { describe, test } from 'node:test';
 import {
   bytesOf,
   canonicalEscapes,
+  isAlnum,
+  isLws,
+  isToken,
+  isValueEnd,
+  LWS,
   matchLower,
   percentDecode,
   quote,
   readUint,
   scanQuoted,
+  TOKEN,
   unquote,
+  VALUE_END,
 } from '../../../src/message/parse/chars.js';
 
 describe('chars', () => {
@@ -53,5 +60,15 @@ describe('chars', () => {
     assert.equal(readUint(bytesOf(''), 0, 0), -1);
     assert.equal(readUint(bytesOf('12345678901'), 0, 11), -1);
     assert.equal(readUint(bytesOf('1a'), 0, 2), -1);
+  });
+
+  test('the predicates of the hot loops agree with the tables for every byte', () => {
+    for (let c = 0; c < 256; c++) {
+      const ch = c.toString(16);
+      assert.equal(isToken(c), TOKEN[c] === 1, `token 0x${ch}`);
+      assert.equal(isValueEnd(c), VALUE_END[c] === 1, `value end 0x${ch}`);
+      assert.equal(isLws(c), LWS[c] === 1, `LWS 0x${ch}`);
+      assert.equal(isAlnum(c), /[0-9A-Za-z]/.test(String.fromCharCode(c)), `alnum 0x${ch}`);
+    }
   });
 });

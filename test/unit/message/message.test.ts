@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Hdr } from '../../../src/message/constants.js';
+import { SipRequest } from '../../../src/message/message.js';
 import { SipUri, TelUri } from '../../../src/message/parse/uri.js';
 import { parse, req, res } from '../../support/msg.js';
 
@@ -166,6 +167,21 @@ describe('SipMessage typed getters', () => {
     assert.equal(req('REGISTER').build().contacts, undefined);
   });
 
+  test('contacts: one <URI> value is read up to its > only; broken ones give undefined', () => {
+    const one = req('REGISTER').contact('<sip:a@b;ob>;expires=60;;junk').build().contacts;
+    assert.ok(one && !one.star);
+    assert.equal(one.contacts[0]?.uriText, 'sip:a@b;ob');
+    assert.equal(one.contacts[0]?.displayName, undefined);
+    assert.equal(one.contacts[0]?.param('expires'), '60');
+    for (const v of ['<>', '<sip:a@b', '<sip:a@b>>']) {
+      const c = req('REGISTER').contact(v).build().contacts;
+      if (v === '<sip:a@b>>') assert.equal(c?.contacts[0]?.uriText, 'sip:a@b');
+      else assert.equal(c, undefined, v);
+    }
+    // a comma anywhere sends the value through the list parser, which checks the parameters
+    assert.equal(req('REGISTER').contact('<sip:a@b>;;, <sip:c@d>').build().contacts, undefined);
+  });
+
   test('a folded Contact reads like an unfolded one (RFC 4475 §3.1.1.1)', () => {
     const m = req('INVITE')
       .contact(
@@ -225,6 +241,30 @@ describe('SipMessage typed getters', () => {
     assert.equal(m.reason, 'Busy Here');
     assert.equal(m.cseqMethod, 'INVITE');
     assert.ok(m.toTag);
+  });
+
+  test('a message constructed directly (not scanned) finds its headers itself', () => {
+    const m = req('INVITE').contact('<sip:a@192.0.2.1>').build();
+    const copy = new SipRequest(
+      m.buf,
+      m.raw,
+      [...m.hdr],
+      m.startLineStart,
+      m.headersStart,
+      m.headersEnd,
+      m.bodyStart,
+      m.bodyEnd,
+      m.method,
+      m.uri,
+      m.version,
+      m.folded,
+    );
+    assert.equal(copy.topVia?.branch, m.topVia?.branch);
+    assert.equal(copy.fromTag, m.fromTag);
+    assert.equal(copy.toTag, m.toTag);
+    assert.equal(copy.callId, m.callId);
+    assert.deepEqual(copy.cseq, m.cseq);
+    assert.equal(copy.contacts?.contacts[0]?.uriText, 'sip:a@192.0.2.1');
   });
 
   test('malformed headers give undefined, not an exception', () => {

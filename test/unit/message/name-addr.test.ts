@@ -163,6 +163,30 @@ describe('parseNameAddrList', () => {
   });
 });
 
+describe('NameAddr.tag', () => {
+  test("reads like param('tag') whatever the spelling", () => {
+    const cases: [string, string | undefined][] = [
+      ['<sip:a@b>;tag=1', '1'],
+      ['<sip:a@b>;TAG=2', '2'],
+      ['<sip:a@b> ; tag = 3', '3'],
+      ['<sip:a@b>;x=y;tag=4', '4'],
+      ['<sip:a@b>;tag=5;tag=6', '5'],
+      ['<sip:a@b>;tag="7"', '"7"'],
+      ['<sip:a@b>;tag', undefined],
+      ['<sip:a@b;tag=uri>', undefined],
+      ['sip:a@b;tag=8', '8'],
+    ];
+    for (const [v, tag] of cases) {
+      const a = na(v);
+      assert.equal(a.tag, tag, v);
+      assert.equal(a.tag, typeof a.param('tag') === 'string' ? a.param('tag') : undefined, v);
+      // once the parameter list is built, the same
+      assert.ok(a.params.size >= 0);
+      assert.equal(a.tag, tag, v);
+    }
+  });
+});
+
 describe('nameAddrTag', () => {
   test('finds the tag without parsing the URI', () => {
     const cases: [string, string | undefined][] = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Hdr } from '../../../src/message/constants.js';
+import { COMPACT_FORMS, HDR_NAMES, Hdr, Method } from '../../../src/message/constants.js';
 import { SipRequest, SipResponse } from '../../../src/message/message.js';
 import {
   DEFAULT_LIMITS,
@@ -117,6 +117,22 @@ describe('scanMessage', () => {
     }
   });
 
+  test('well-known methods and their near misses read as written, in the request line and CSeq', () => {
+    const names = Object.values(Method).flatMap((m) => [
+      m,
+      m.toLowerCase(),
+      `${m}X`,
+      m.slice(0, -1),
+      `${m.slice(0, -1)}${m.at(-1) === 'E' ? 'F' : 'E'}`,
+    ]);
+    for (const m of names) {
+      const r = scan(`${m} sip:a@b SIP/2.0\r\nCSeq: 7 ${m}\r\n\r\n`);
+      assert.ok(r.ok && r.msg instanceof SipRequest, m);
+      assert.equal(r.msg.method, m);
+      assert.deepEqual(r.msg.cseq, { seq: 7, method: m });
+    }
+  });
+
   test('CRLFs before the start line are ignored (RFC 3261 §7.5)', () => {
     const r = scan(`\r\n\r\n${OPTIONS}\r\n`);
     assert.ok(r.ok);
@@ -163,6 +179,43 @@ describe('scanMessage', () => {
     assert.equal(recognizeHeader('Max-Forwards', 0, 12), Hdr.MaxForwards);
     assert.equal(recognizeHeader(Buffer.from('xx l'), 3, 4), Hdr.ContentLength);
     assert.equal(recognizeHeader('Max-Forward', 0, 11), Hdr.Other);
+  });
+
+  test('every well-known name is recognized in any case; near misses are not', () => {
+    const mixed = (n: string): string =>
+      [...n].map((c, i) => (i % 2 ? c.toLowerCase() : c.toUpperCase())).join('');
+    for (let id = 1; id < HDR_NAMES.length; id++) {
+      const name = HDR_NAMES[id] ?? '';
+      for (const v of [name, name.toLowerCase(), name.toUpperCase(), mixed(name)]) {
+        assert.equal(recognizeHeader(v, 0, v.length), id, v);
+        // in a message too, followed by SP before the colon or not
+        const r = scan(`OPTIONS sip:a@b SIP/2.0\r\n${v}: 1\r\n${v} :2\r\n\r\n`);
+        assert.equal(r.msg?.headerIdAt(0), id, v);
+        assert.equal(r.msg?.headerIdAt(1), id, v);
+      }
+      const near = [
+        `${name}x`,
+        name.slice(0, -1),
+        `x${name}`,
+        name.replace('-', '_'),
+        name.replace(/[a-z]$/i, '0'),
+        name.replace(/^[a-z]/i, '.'),
+        `${name.slice(0, 2)}~${name.slice(3)}`,
+      ];
+      for (const v of near) {
+        if (v.toLowerCase() === name.toLowerCase()) continue;
+        // a near miss may be another name, or a compact form (`To` less a letter is `t`)
+        const other = HDR_NAMES.findIndex((n) => n.toLowerCase() === v.toLowerCase());
+        const compact = COMPACT_FORMS[v.toLowerCase()] ?? Hdr.Other;
+        assert.equal(recognizeHeader(v, 0, v.length), other < 0 ? compact : other, v);
+      }
+    }
+    for (const [k, id] of Object.entries(COMPACT_FORMS)) {
+      assert.equal(recognizeHeader(k, 0, 1), id, k);
+      assert.equal(recognizeHeader(k.toUpperCase(), 0, 1), id, k);
+    }
+    assert.equal(recognizeHeader('q', 0, 1), Hdr.Other);
+    assert.equal(recognizeHeader('abcdefghijklmnopqrstuvwxyz', 0, 26), Hdr.Other);
   });
 
   test('SP/HTAB before the colon; LWS around the value is not part of it (RFC 3261 §7.3.1)', () => {

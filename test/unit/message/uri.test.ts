@@ -13,6 +13,7 @@ import {
   uriEquals,
   uriScheme,
 } from '../../../src/message/parse/uri.js';
+import { parseVia } from '../../../src/message/parse/via.js';
 
 function sip(s: string): SipUri {
   const r = parseUri(s);
@@ -234,6 +235,42 @@ describe('isValidHost', () => {
       'a b',
     ]) {
       assert.equal(isValidHost(h), false, h);
+    }
+  });
+
+  test('one trailing dot, numeric top labels and label edges (read in one pass)', () => {
+    const good = [
+      'a.',
+      'a.b.',
+      '1.2.3.4.',
+      '255.255.255.255',
+      'a1.b2',
+      '1a.example',
+      '0.0.0.0',
+      'a-b.c',
+    ];
+    const bad = [
+      '.',
+      'a..',
+      '..',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1.2.3.256',
+      '0001.2.3.4',
+      'a.1',
+      'a.-b',
+      'a-.b',
+      '-a',
+      'a_b',
+      '1..2.3.4',
+      '1.2.3.4a.5',
+    ];
+    for (const h of good) assert.equal(isValidHost(h), true, h);
+    for (const h of bad) assert.equal(isValidHost(h), false, h);
+    for (const h of [...good, ...bad]) {
+      // the same verdict inside a SIP URI (with port, parameters) and a Via sent-by
+      assert.equal(parseUri(`sip:u@${h}:5060;lr`).ok, isValidHost(h), `sip:u@${h}`);
+      assert.equal(parseVia(`SIP/2.0/UDP ${h}:5060;branch=z9hG4bK1`).ok, isValidHost(h), h);
     }
   });
 

@@ -182,3 +182,101 @@ describe('validateMessage', () => {
     );
   });
 });
+
+describe('validateMessage keeps what it parsed for the getters', () => {
+  const register = () =>
+    req('REGISTER', 'sip:example.com')
+      .via('SIP/2.0/TCP 192.0.2.2:49210;branch=z9hG4bKnashds7;rport')
+      .addVia('SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK2, SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK3')
+      .from('Bob <sip:bob@example.com>;tag=7F94778B653B')
+      .contact('<sip:bob@192.0.2.2:49210;transport=tcp;ob>;reg-id=1;expires=3600')
+      .contact('"Second" <sip:bob@192.0.2.3>')
+      .header('Path', '<sip:edge.example.com;lr;ob>')
+      .route('<sip:p1.example.com;lr>, <sip:p2.example.com;lr>');
+
+  test('the result is kept: a second call returns the same value', () => {
+    const bad = req('OPTIONS').without('Call-ID').build();
+    const e = validateMessage(bad);
+    assert.ok(e);
+    assert.equal(validateMessage(bad), e);
+    const good = register().build();
+    assert.equal(validateMessage(good), undefined);
+    assert.equal(validateMessage(good), undefined);
+  });
+
+  test('after validation the top Via is the first of the Via list: one parse for both', () => {
+    const m = register().build();
+    assert.equal(validateMessage(m), undefined);
+    const vias = m.vias;
+    assert.ok(vias);
+    assert.equal(vias.length, 3);
+    assert.equal(m.topVia, vias[0]);
+    assert.equal(m.vias, vias);
+    assert.equal(m.viaCount, 3);
+    // without validation the lazy top Via is its own, equal, object
+    const lazy = register().build();
+    assert.notEqual(lazy.topVia, lazy.vias?.[0]);
+    assert.equal(lazy.topVia?.branch, m.topVia?.branch);
+    assert.equal(lazy.topVia?.rport, m.topVia?.rport);
+  });
+
+  test('getters return the objects validation parsed, the same ones on every read', () => {
+    const m = register().build();
+    assert.equal(validateMessage(m), undefined);
+    const reads = () => [m.from, m.to, m.cseq, m.contacts, m.routes, m.paths, m.callId];
+    const first = reads();
+    const again = reads();
+    for (let i = 0; i < first.length; i++) assert.equal(again[i], first[i], `read ${i}`);
+    assert.equal(m.fromTag, '7F94778B653B');
+    assert.equal(m.from?.uriValid, true);
+    assert.deepEqual(
+      m.contacts?.contacts.map((c) => [c.uriText, c.displayName, c.param('reg-id')]),
+      [
+        ['sip:bob@192.0.2.2:49210;transport=tcp;ob', undefined, '1'],
+        ['sip:bob@192.0.2.3', '"Second"', undefined],
+      ],
+    );
+    assert.deepEqual(
+      m.routes?.map((r) => r.uriText),
+      ['sip:p1.example.com;lr', 'sip:p2.example.com;lr'],
+    );
+    assert.equal(m.addressList('route'), m.routes);
+  });
+
+  test('a getter read before validation keeps its object', () => {
+    const m = register().build();
+    const from = m.from;
+    const top = m.topVia;
+    const contacts = m.contacts;
+    assert.equal(validateMessage(m), undefined);
+    assert.equal(m.from, from);
+    assert.equal(m.topVia, top);
+    assert.equal(m.contacts, contacts);
+  });
+
+  test('validated and lazily read messages give the same values', () => {
+    for (const b of [
+      register(),
+      register().compact(),
+      req('INVITE').contact('*').header('Record-Route', '<sip:rr.example.com;lr>'),
+      res(200).contact('sip:a@b;expires=0, <sip:c@d>'),
+      req('BYE').to('<sip:b@h>;tag=tt').from('"A \\"q\\"" <sip:a@h>;x=1;tag=ff'),
+    ]) {
+      const v = b.build();
+      const l = b.build();
+      assert.equal(validateMessage(v), undefined, b.text());
+      const values = (m: SipMessage) => ({
+        vias: m.vias?.map((x) => [x.raw, x.branch, x.host, x.port, x.rport]),
+        top: m.topVia?.raw,
+        from: [m.from?.toString(), m.fromTag],
+        to: [m.to?.toString(), m.toTag],
+        callId: m.callId,
+        cseq: m.cseq,
+        contacts: m.contacts?.star ? '*' : m.contacts?.contacts.map((c) => c.toString()),
+        routes: m.routes?.map((r) => r.toString()),
+        rr: m.recordRoutes?.map((r) => r.toString()),
+      });
+      assert.deepEqual(values(v), values(l), b.text());
+    }
+  });
+});

@@ -138,6 +138,61 @@ describe('parseVia', () => {
   });
 });
 
+describe('Via parameters given twice', () => {
+  test('the first one counts, whichever way the Via was read', () => {
+    const s =
+      'SIP/2.0/UDP h;branch=z9hG4bKa;rport;received=192.0.2.1;branch=z9hG4bKb;rport=7;received=192.0.2.2';
+    const strict = via(s);
+    const out: Via[] = [];
+    assert.equal(parseViaList(bytesOf(s), s, 0, s.length, out), undefined);
+    const top = readFirstVia(bytesOf(s), s, 0, s.length);
+    for (const v of [strict, out[0], top]) {
+      assert.equal(v?.branch, 'z9hG4bKa');
+      assert.equal(v?.param('branch'), 'z9hG4bKa');
+      assert.equal(v?.rport, null);
+      assert.equal(v?.received, '192.0.2.1');
+    }
+    // each occurrence is still checked
+    bad('SIP/2.0/UDP h;branch=z9hG4bKa;branch=not/a/token');
+    bad('SIP/2.0/UDP h;rport;rport=99999');
+  });
+});
+
+describe('readFirstVia fast path', () => {
+  test('reads the usual values exactly as the general reader does', () => {
+    for (const s of [
+      'SIP/2.0/UDP h:5060;branch=z9hG4bK1',
+      'SIP/2.0/tcp 192.0.2.1;rport;branch=z9hG4bK2',
+      'SIP/2.0/TLS a.example.com:5061;branch=z9hG4bK3;received=192.0.2.9',
+      'SIP/2.0/UDP h, SIP/2.0/UDP g',
+      'SIP/2.0/UDP  h;branch=x',
+      'SIP/2.0/UDP h :5060;branch=x',
+      'SIP/2.0/UDP h: 5060;branch=x',
+      'SIP/2.0/WS abc.invalid;branch=z9hG4bK4',
+      'SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK5',
+      'SIP/2.0/UDP h;BRANCH=z9hG4bK6',
+    ]) {
+      const v = readFirstVia(bytesOf(s), s, 0, s.length);
+      const r = parseViaList(bytesOf(s), s, 0, s.length, []);
+      assert.ok(v, s);
+      assert.equal(r, undefined, s);
+      const full = [] as Via[];
+      parseViaList(bytesOf(s), s, 0, s.length, full);
+      const w = full[0];
+      assert.deepEqual(
+        [v.transport, v.host, v.port, v.branch, v.rport, v.raw],
+        [w?.transport, w?.host, w?.port, w?.branch, w?.rport, w?.raw],
+        s,
+      );
+    }
+    for (const s of ['SIP/2.0/UDP h:', 'SIP/2.0/UDP h:65536', 'SIP/2.0/UDP :5060', 'SIP/2.0/UD'])
+      assert.equal(readFirstVia(bytesOf(s), s, 0, s.length), undefined, s);
+    // not checked here: a quoted branch reads as written (validateMessage refuses it)
+    const q = 'SIP/2.0/UDP h;branch="q"';
+    assert.equal(readFirstVia(bytesOf(q), q, 0, q.length)?.branch, '"q"');
+  });
+});
+
 describe('parseViaList', () => {
   test('several values in one header field (RFC 3261 §7.3.1)', () => {
     const s =

@@ -25,14 +25,16 @@ function dns(z: Zone): DnsApi & { queries: string[] } {
   const queries: string[] = [];
   const miss = (): Promise<never> =>
     Promise.reject(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }));
+  const answer = <T>(q: string, v: T | undefined): Promise<T> => {
+    queries.push(q);
+    return v === undefined ? miss() : Promise.resolve(v);
+  };
   return {
     queries,
-    resolveNaptr: (h) => (
-      queries.push(`NAPTR ${h}`), z.naptr?.[h] ? Promise.resolve(z.naptr[h]) : miss()
-    ),
-    resolveSrv: (h) => (queries.push(`SRV ${h}`), z.srv?.[h] ? Promise.resolve(z.srv[h]) : miss()),
-    resolve4: (h) => (queries.push(`A ${h}`), z.a?.[h] ? Promise.resolve(z.a[h]) : miss()),
-    resolve6: (h) => (queries.push(`AAAA ${h}`), z.aaaa?.[h] ? Promise.resolve(z.aaaa[h]) : miss()),
+    resolveNaptr: (h) => answer(`NAPTR ${h}`, z.naptr?.[h]),
+    resolveSrv: (h) => answer(`SRV ${h}`, z.srv?.[h]),
+    resolve4: (h) => answer(`A ${h}`, z.a?.[h]),
+    resolve6: (h) => answer(`AAAA ${h}`, z.aaaa?.[h]),
   };
 }
 
