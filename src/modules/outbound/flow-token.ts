@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname } from 'node:path';
 import { percentDecode } from '../../message/parse/chars.js';
+import { canonicalIp, ipv4ToBytes, ipv6ToBytes } from '../../transport/ip.js';
 import type { Address, Proto } from '../../transport/types.js';
 
 /** Kamailio's transport ids in the flow token's proto byte (`enum sip_protos`). */
@@ -47,29 +48,8 @@ export function flowTokenKey(secret: string | undefined, keyFile?: string): Buff
 }
 
 function ipBytes(ip: string, v6: boolean): Buffer | undefined {
-  if (v6) {
-    if (!isIPv6(ip)) return undefined;
-    // expand "::" and an embedded IPv4 tail
-    let s = ip;
-    let tail: number[] = [];
-    const m = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-    if (m !== null && m[1] !== undefined) {
-      tail = m[1].split('.').map(Number);
-      s = `${s.slice(0, -m[1].length)}0:0`;
-    }
-    const [head = '', rest] = s.split('::');
-    const h = head === '' ? [] : head.split(':');
-    const r = rest === undefined ? [] : rest === '' ? [] : rest.split(':');
-    const groups =
-      rest === undefined ? h : [...h, ...new Array(8 - h.length - r.length).fill('0'), ...r];
-    if (groups.length !== 8) return undefined;
-    const b = Buffer.alloc(16);
-    for (let i = 0; i < 8; i++) b.writeUInt16BE(Number.parseInt(groups[i] || '0', 16), i * 2);
-    if (tail.length === 4) for (let i = 0; i < 4; i++) b[12 + i] = tail[i] as number;
-    return b;
-  }
-  if (!isIPv4(ip)) return undefined;
-  return Buffer.from(ip.split('.').map(Number));
+  if (v6) return isIPv6(ip) ? ipv6ToBytes(ip) : undefined;
+  return isIPv4(ip) ? ipv4ToBytes(ip) : undefined;
 }
 
 function ipString(b: Buffer, v6: boolean): string {
@@ -148,37 +128,9 @@ export function decodeFlowToken(key: Buffer, userPart: string | undefined): Deco
   return { ok: true, token: { proto, local, remote } };
 }
 
-/** IPv6 in RFC 5952 form (what Node reports for sockets); IPv4 unchanged. */
-export function canonicalIp(ip: string): string {
-  if (!ip.includes(':')) return ip;
-  const b = ipBytes(ip, true);
-  if (b === undefined) return ip.toLowerCase();
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
-  // IPv4-mapped addresses keep their dotted tail
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)
-    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
 /** Same IP address, whatever the notation. */
 export function sameIp(a: string, b: string): boolean {
   return canonicalIp(a).toLowerCase() === canonicalIp(b).toLowerCase();
 }
+
+export { canonicalIp };
