@@ -12,6 +12,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { buildConfig, type PathIssue } from './build.js';
+import { type Environment, expandEnvironment } from './env.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { configSchema } from './schema.js';
 import { closest, kamailioHint } from './suggest.js';
@@ -27,6 +28,8 @@ export interface LoadOptions {
   readonly pretty?: boolean | undefined;
   /** Working directory (default `process.cwd()`): the embedded default's paths and `--data-dir` resolve against it. */
   readonly cwd?: string | undefined;
+  /** Where `${NAME}` references in values are read (default `process.env`). */
+  readonly env?: Environment | undefined;
 }
 
 /** Name of the embedded default in messages. */
@@ -254,6 +257,10 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
       ),
     );
   }
+  // ${NAME} / ${NAME:-default} in values (env.ts), before the schema reads them
+  const envIssues = expandEnvironment(doc, opts.env ?? process.env);
+  if (envIssues.length > 0)
+    throw new ConfigError(envIssues.map((i) => issueAt(pos(i.offset), i.path, i.message)));
   const where = (path: Path, atKey = false): Position => {
     const n = nodeAt(doc, path, atKey);
     const r = n?.range;

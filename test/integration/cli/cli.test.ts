@@ -117,6 +117,25 @@ describe('flowgate check', () => {
     assert.equal(p, join(DIR, 'scripts.yaml'));
   });
 
+  test('${NAME} references read the environment of the process', async () => {
+    file(
+      'env.yaml',
+      'elements:\n  edge:\n    listen:\n      - udp:127.0.0.1:${FG_SIP_PORT}\n    modules:\n      outbound:\n        flow_token_secret: ${FG_SECRET}\n  registrar: {}\n',
+    );
+    const ok = await run(['check', 'env.yaml'], {
+      cwd: DIR,
+      env: { FG_SIP_PORT: '5188', FG_SECRET: 'from-the-environment' },
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /edge: script edge, listen udp:127\.0\.0\.1:5188\n/);
+    const bad = await run(['check', 'env.yaml'], { cwd: DIR, env: { FG_SIP_PORT: '5188' } });
+    assert.equal(bad.code, 1);
+    assert.equal(
+      bad.stderr,
+      'env.yaml:7:28: elements.edge.modules.outbound.flow_token_secret: environment variable FG_SECRET is not set: set it, or give a default with ${FG_SECRET:-value}\n1 problem in env.yaml\n',
+    );
+  });
+
   test('usage errors: no file, a missing file', async () => {
     assert.equal((await run(['check'])).code, 2);
     const r = await run(['check', 'nope.yaml'], { cwd: DIR });

@@ -388,3 +388,77 @@ describe('config: files and paths', () => {
     assert.equal(c.elements['edge']?.modules.sanity.autodrop, false);
   });
 });
+
+describe('config: ${NAME} and ${NAME:-default} read the environment', () => {
+  const env = { FG_SECRET: 's3cret', FG_FR: '15000', FG_EMPTY: '', FG_HOST: '127.0.0.9' };
+  const withEnv = (text: string): Config => parseConfig(text, 'flowgate.yaml', { cwd: DIR, env });
+  const envErrors = (text: string): string[] => {
+    try {
+      withEnv(text);
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+      return e.issues.map(formatIssue);
+    }
+    assert.fail('expected the configuration to be rejected');
+  };
+
+  test('a secret, numbers in plain scalars, defaults, text around a reference, $${ literal', () => {
+    const c = withEnv(
+      [
+        'elements:',
+        '  edge:',
+        '    listen:',
+        '      - udp:${FG_HOST}:${FG_PORT:-5099}',
+        '    force_rport: ${FG_RPORT:-off}',
+        '    modules:',
+        '      outbound: { flow_token_secret: "${FG_SECRET}-$${literal}-$5" }',
+        '      tm:',
+        '        fr_timer: ${FG_FR}',
+        '        fr_inv_timer: ${FG_EMPTY:-90000}',
+        '  registrar: {}',
+        '',
+      ].join('\n'),
+    );
+    const edge = c.elements['edge'];
+    assert.equal(edge?.modules.outbound?.flow_token_secret, 's3cret-${literal}-$5');
+    assert.equal(edge?.modules.tm.fr_timer, 15000);
+    assert.equal(edge?.modules.tm.fr_inv_timer, 90000);
+    assert.equal(edge?.force_rport, false);
+    assert.deepEqual(
+      edge?.listen.map((l) => [l.proto, l.address, l.port]),
+      [['udp', '127.0.0.9', 5099]],
+    );
+  });
+
+  test('a quoted reference stays a string: the schema says what it expected', () => {
+    assert.deepEqual(
+      envErrors('elements:\n  edge:\n    modules: { tm: { fr_timer: "${FG_FR}" } }\n'),
+      [
+        'flowgate.yaml:3:32: elements.edge.modules.tm.fr_timer: expected a positive integer (milliseconds), got "15000"',
+      ],
+    );
+  });
+
+  test('an unset variable and a malformed reference name file, line, column and the fix', () => {
+    assert.deepEqual(
+      envErrors(
+        'elements:\n  edge:\n    modules:\n      outbound:\n        flow_token_secret: ${FG_NOPE}\n      tm:\n        fr_timer: ${FG FR}\n',
+      ),
+      [
+        'flowgate.yaml:5:28: elements.edge.modules.outbound.flow_token_secret: environment variable FG_NOPE is not set: set it, or give a default with ${FG_NOPE:-value}',
+        "flowgate.yaml:7:19: elements.edge.modules.tm.fr_timer: malformed environment reference '${FG FR}': write ${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $${ for a literal ${",
+      ],
+    );
+    assert.deepEqual(envErrors('elements:\n  edge:\n    server_header: "x ${FG_HOST"\n'), [
+      "flowgate.yaml:3:20: elements.edge.server_header: malformed environment reference '${FG_HOST': write ${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $${ for a literal ${",
+    ]);
+  });
+
+  test('keys are never expanded; a $ without { stays as written', () => {
+    assert.deepEqual(envErrors('elements:\n  ${FG_HOST}:\n    listen: [udp:127.0.0.1:5090]\n'), [
+      "flowgate.yaml:2:3: elements.${FG_HOST}: bad name '${FG_HOST}': element names are letters, digits, - and _ (starting with a letter, at most 32)",
+    ]);
+    const c = withEnv('elements:\n  edge:\n    server_header: a$b $\n  registrar: {}\n');
+    assert.equal(c.elements['edge']?.server_header, 'a$b $');
+  });
+});

@@ -1,0 +1,113 @@
+import { type Document, isPair, isScalar, isSeq, parse, type Scalar, visit } from 'yaml';
+
+/**
+ * `${NAME}` and `${NAME:-default}` in configuration values, so that secrets (`flow_token_secret`,
+ * the management token) and per-host values (addresses, ports) come from the environment, as
+ * systemd units and containers hand them over. Kamailio's equivalents are `$env(NAME)` and
+ * `#!defenv`.
+ *
+ * - Only values are expanded, never keys; `$${` writes a literal `${`; a `$` not followed by `{`
+ *   stays as written.
+ * - `${NAME:-default}` takes the default when NAME is unset or empty (the shell's `:-`).
+ * - In a plain (unquoted) scalar the result is read again as YAML, so `port: ${SIP_PORT}` is a
+ *   number and `force_rport: ${RPORT:-yes}` a flag; in a quoted scalar it stays a string.
+ */
+
+/** The environment the configuration reads (`process.env` unless a test hands another). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** A value that could not be expanded, with the offset of its node and its config path. */
+export interface EnvIssue {
+  readonly offset: number;
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type Expanded = { ok: true; value: string } | { ok: false; message: string };
+
+/** Expands the references in one value. */
+export function expandValue(text: string, env: Environment): Expanded {
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const d = text.indexOf('$', i);
+    if (d < 0) return { ok: true, value: out + text.slice(i) };
+    out += text.slice(i, d);
+    if (text.startsWith('$${', d)) {
+      out += '${';
+      i = d + 3;
+      continue;
+    }
+    if (text[d + 1] !== '{') {
+      out += '$';
+      i = d + 1;
+      continue;
+    }
+    const close = text.indexOf('}', d + 2);
+    const inner = close < 0 ? '' : text.slice(d + 2, close);
+    const sep = inner.indexOf(':-');
+    const name = sep < 0 ? inner : inner.slice(0, sep);
+    if (close < 0 || !NAME.test(name)) {
+      const shown = text.slice(d, close < 0 ? d + 24 : close + 1);
+      return {
+        ok: false,
+        message: `malformed environment reference '${shown}': write \${NAME} or \${NAME:-default} (NAME: letters, digits, _), or $\${ for a literal \${`,
+      };
+    }
+    const v = env[name];
+    if (v !== undefined && (sep < 0 || v !== '')) out += v;
+    else if (sep >= 0) out += inner.slice(sep + 2);
+    else
+      return {
+        ok: false,
+        message: `environment variable ${name} is not set: set it, or give a default with \${${name}:-value}`,
+      };
+    i = close + 1;
+  }
+}
+
+/** The config path of a scalar from its ancestors (document, maps, pairs, sequences). */
+function pathOf(ancestors: readonly unknown[], node: Scalar): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (let k = 0; k < ancestors.length; k++) {
+    const a = ancestors[k];
+    const child = ancestors[k + 1] ?? node;
+    if (isPair(a)) out.push(String(isScalar(a.key) ? a.key.value : a.key));
+    else if (isSeq(a)) out.push(a.items.indexOf(child as never));
+  }
+  return out;
+}
+
+/** The plain-scalar reading of an expanded value: a number or a boolean when YAML reads one. */
+function retype(value: string): string | number | boolean {
+  try {
+    const v: unknown = parse(value);
+    return typeof v === 'number' || typeof v === 'boolean' ? v : value;
+  } catch {
+    return value;
+  }
+}
+
+/** Expands the references in every value of `doc` in place; returns what could not be expanded. */
+export function expandEnvironment(doc: Document, env: Environment): EnvIssue[] {
+  const issues: EnvIssue[] = [];
+  visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const r = expandValue(node.value, env);
+      if (!r.ok) {
+        issues.push({
+          offset: node.range?.[0] ?? 0,
+          path: pathOf(ancestors, node),
+          message: r.message,
+        });
+        return;
+      }
+      const plain = node.type === undefined || node.type === 'PLAIN';
+      node.value = plain ? retype(r.value) : r.value;
+    },
+  });
+  return issues;
+}
