@@ -85,7 +85,8 @@ function decodeCursor(s: string): { element: string; cursor: string } {
 
 /**
  * The management API (HTTP, JSON): health, elements, bindings (list, page, delete), flows, stats,
- * and Prometheus `/metrics`. Every route needs `Authorization: Bearer <token>` when a token is set.
+ * and Prometheus `/metrics`. Every route needs `Authorization: Bearer <token>` when a token is set,
+ * except `/health`, which then answers only its status (up or stopping) for probes.
  */
 export async function startManagementServer(opts: ManagementOptions): Promise<ManagementServer> {
   const tokenHash = opts.token === undefined ? undefined : sha(opts.token);
@@ -254,29 +255,36 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     const q = url.searchParams;
-    if (!authorized(req)) {
-      res.setHeader('www-authenticate', 'Bearer realm="flowgate"');
-      throw new HttpError(
-        401,
-        'unauthorized',
-        'missing or wrong token: send Authorization: Bearer <management.token>',
-      );
-    }
     const only = (m: string): void => {
       if (method !== m && !(m === 'GET' && method === 'HEAD')) {
         res.setHeader('allow', m);
         throw new HttpError(405, 'method_not_allowed', `${method} ${path}: use ${m}`);
       }
     };
+    const allowed = authorized(req);
     if (path === '/health') {
+      // load balancers and liveness probes carry no token: without one, only up / stopping
       only('GET');
+      const status = stopping ? 'stopping' : 'ok';
+      if (!allowed) {
+        send(res, stopping ? 503 : 200, { status });
+        return;
+      }
       const els = opts.elements();
       send(res, stopping ? 503 : 200, {
-        status: stopping ? 'stopping' : 'ok',
+        status,
         uptime: Math.round((Date.now() - opts.info.startedAt) / 1000),
         elements: els.map((e) => e.server.name),
       });
       return;
+    }
+    if (!allowed) {
+      res.setHeader('www-authenticate', 'Bearer realm="flowgate"');
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'missing or wrong token: send Authorization: Bearer <management.token>',
+      );
     }
     if (path === '/metrics') {
       only('GET');

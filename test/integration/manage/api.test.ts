@@ -97,11 +97,20 @@ describe('management API', () => {
   };
 
   test('a token is required: none or a wrong one gets 401 JSON', async () => {
-    const none = await get('/health', {}, null);
+    const none = await get('/v1/stats', {}, null);
     assert.equal(none.status, 401);
     assert.equal(none.body['error'], 'unauthorized');
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
     assert.equal((await get('/v1/stats', {}, 'wrong-token-0123456789')).status, 401);
+    assert.equal((await get('/metrics', {}, null)).status, 401);
+  });
+
+  test('/health without a token (probes): the status only, nothing else', async () => {
+    for (const token of [null, 'wrong-token-0123456789']) {
+      const r = await get('/health', {}, token);
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.body, { status: 'ok' });
+    }
   });
 
   test('GET /health', async () => {
@@ -279,6 +288,9 @@ describe('management API', () => {
     const r = await get('/health');
     assert.equal(r.status, 503);
     assert.equal(r.body['status'], 'stopping');
+    const probe = await get('/health', {}, null);
+    assert.equal(probe.status, 503);
+    assert.deepEqual(probe.body, { status: 'stopping' });
   });
 });
 
