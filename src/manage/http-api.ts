@@ -266,16 +266,17 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       // load balancers and liveness probes carry no token: without one, only up / stopping
       only('GET');
       const status = stopping ? 'stopping' : 'ok';
-      if (!allowed) {
-        send(res, stopping ? 503 : 200, { status });
-        return;
-      }
-      const els = opts.elements();
-      send(res, stopping ? 503 : 200, {
-        status,
-        uptime: Math.round((Date.now() - opts.info.startedAt) / 1000),
-        elements: els.map((e) => e.server.name),
-      });
+      send(
+        res,
+        stopping ? 503 : 200,
+        allowed
+          ? {
+              status,
+              uptime: Math.round((Date.now() - opts.info.startedAt) / 1000),
+              elements: opts.elements().map((e) => e.server.name),
+            }
+          : { status },
+      );
       return;
     }
     if (!allowed) {
