@@ -410,7 +410,7 @@ export const configSchema = z.strictObject({
         z.string({ error: 'expected a string of at least 16 characters' }).min(16, {
           error: 'expected a token of at least 16 characters (e.g. openssl rand -hex 16)',
         }),
-        'Bearer token the API and /metrics require (/health without it answers only up or stopping, for probes); required when listen is not a loopback address.',
+        'Bearer token the API and /metrics require (/health without any token answers only up or stopping, for probes); required when listen is not a loopback address.',
       ),
     }),
     'Management API.',

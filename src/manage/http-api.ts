@@ -86,7 +86,8 @@ function decodeCursor(s: string): { element: string; cursor: string } {
 /**
  * The management API (HTTP, JSON): health, elements, bindings (list, page, delete), flows, stats,
  * and Prometheus `/metrics`. Every route needs `Authorization: Bearer <token>` when a token is set,
- * except `/health`, which then answers only its status (up or stopping) for probes.
+ * except `/health` without an Authorization header, which then answers only its status (up or
+ * stopping) for probes.
  */
 export async function startManagementServer(opts: ManagementOptions): Promise<ManagementServer> {
   const tokenHash = opts.token === undefined ? undefined : sha(opts.token);
@@ -262,8 +263,9 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       }
     };
     const allowed = authorized(req);
-    if (path === '/health') {
-      // load balancers and liveness probes carry no token: without one, only up / stopping
+    // load balancers and liveness probes carry no token: /health without one (not with a wrong
+    // one) answers up or stopping and nothing more
+    if (path === '/health' && (allowed || req.headers.authorization === undefined)) {
       only('GET');
       const status = stopping ? 'stopping' : 'ok';
       send(
