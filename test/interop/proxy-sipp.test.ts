@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, type TestContext, test } from 'node:test';
 import { defineScript, type Script } from '../../src/script/api.js';
 import type { Proto } from '../../src/transport/types.js';
+import { proxyPreamble } from '../support/proxy-script.js';
 import {
   type FlowgatePeer,
   headerValues,
@@ -27,34 +28,13 @@ interface Target {
 }
 
 /**
- * A small stateful proxy script in the seed's style (as in test/unit/proxy/proxy.test.ts):
- * Max-Forwards, in-dialog loose routing, CANCEL through t_check_trans + t_relay, Record-Route for
- * INVITE, `$du` to the UAS, and a failure route that forks serially on a timeout without reply.
+ * A small stateful proxy script in the seed's style (the opening of test/support/proxy-script.ts),
+ * `$du` to the UAS, and a failure route that forks serially on a timeout without reply.
  */
 function proxyScript(targets: ReadonlyMap<string, Target>): Script {
   return defineScript({
     request_route(ctx) {
-      if (!ctx.mf_process_maxfwd_header(10)) {
-        ctx.sl_send_reply(483, 'Too Many Hops');
-        ctx.exit();
-      }
-      if (ctx.has_totag()) {
-        if (ctx.loose_route()) ctx.t_relay();
-        else {
-          if (ctx.is_method('ACK')) {
-            if (ctx.t_check_trans()) ctx.t_relay();
-            ctx.exit();
-          }
-          ctx.sl_send_reply(404, 'Not here');
-        }
-        ctx.exit();
-      }
-      if (ctx.is_method('CANCEL')) {
-        if (ctx.t_check_trans()) ctx.t_relay();
-        ctx.exit();
-      }
-      ctx.t_check_trans();
-      if (ctx.is_method('INVITE')) ctx.record_route();
+      proxyPreamble(ctx);
       const t = targets.get(ctx.$rU ?? '');
       if (t === undefined) {
         ctx.sl_send_reply(404, 'No such target');

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { SipRequest, SipResponse } from '../../../src/message/message.js';
 import { defineScript } from '../../../src/script/api.js';
 import { firstLine, harness, type Sent } from '../../support/harness.js';
+import { proxyPreamble } from '../../support/proxy-script.js';
 
 const UAC = '192.0.2.10:5070';
 const UAS1 = '192.0.2.50:5080';
@@ -11,27 +12,7 @@ const UAS2 = '192.0.2.51:5080';
 /** A small stateful proxy script in the seed's style. */
 const proxyScript = defineScript({
   request_route(ctx) {
-    if (!ctx.mf_process_maxfwd_header(10)) {
-      ctx.sl_send_reply(483, 'Too Many Hops');
-      ctx.exit();
-    }
-    if (ctx.has_totag()) {
-      if (ctx.loose_route()) ctx.t_relay();
-      else {
-        if (ctx.is_method('ACK')) {
-          if (ctx.t_check_trans()) ctx.t_relay();
-          ctx.exit();
-        }
-        ctx.sl_send_reply(404, 'Not here');
-      }
-      ctx.exit();
-    }
-    if (ctx.is_method('CANCEL')) {
-      if (ctx.t_check_trans()) ctx.t_relay();
-      ctx.exit();
-    }
-    ctx.t_check_trans();
-    if (ctx.is_method('INVITE')) ctx.record_route();
+    proxyPreamble(ctx);
     if (ctx.$rU === 'fork') {
       ctx.append_branch(`sip:b@${UAS2}`);
       ctx.$ru = `sip:a@${UAS1}`;
