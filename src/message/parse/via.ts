@@ -325,19 +325,29 @@ function isSip20Slash(b: Uint8Array, i: number, end: number): boolean {
 const HOST_END = new Uint8Array(256);
 for (const c of ':;, \t\r\n') HOST_END[c.charCodeAt(0)] = 1;
 
-/** `branch=` (lower case) at i. */
-function isBranchEq(b: Uint8Array, i: number, end: number): boolean {
-  return (
-    i + 7 < end &&
-    b[i] === 0x62 &&
-    b[i + 1] === 0x72 &&
-    b[i + 2] === 0x61 &&
-    b[i + 3] === 0x6e &&
-    b[i + 4] === 0x63 &&
-    b[i + 5] === 0x68 &&
-    b[i + 6] === 0x3d &&
-    b[i + 7] !== 0x22
-  );
+/**
+ * The usual `;branch=` (lower case, unquoted value) right at b[i], the parameters' start: the end of
+ * its non-empty value (which starts at i + 8), else -1 and the branch is located on first use.
+ */
+function leadingBranchEnd(b: Uint8Array, i: number, end: number): number {
+  if (
+    !(
+      i + 8 < end &&
+      b[i] === 0x3b &&
+      b[i + 1] === 0x62 &&
+      b[i + 2] === 0x72 &&
+      b[i + 3] === 0x61 &&
+      b[i + 4] === 0x6e &&
+      b[i + 5] === 0x63 &&
+      b[i + 6] === 0x68 &&
+      b[i + 7] === 0x3d &&
+      b[i + 8] !== 0x22
+    )
+  )
+    return -1;
+  let ve = i + 8;
+  while (ve < end && !isValueEnd(b[ve] ?? 0)) ve++;
+  return ve > i + 8 ? ve : -1;
 }
 
 /** End offset of the value read by the last successful {@link readVia}. */
@@ -415,28 +425,10 @@ function readVia(
   const ps = i;
   if (!strict) {
     // fast path for the usual `;branch=` right after the sent-by
-    if (b[i] === 0x3b && isBranchEq(b, i + 1, end)) {
-      let ve = i + 8;
-      while (ve < end && !isValueEnd(b[ve] ?? 0)) ve++;
-      if (ve > i + 8)
-        return new Via(
-          protocol,
-          transport,
-          hs,
-          he,
-          port,
-          b,
-          s,
-          vs,
-          ps,
-          end,
-          -1,
-          undefined,
-          i + 8,
-          ve,
-        );
-    }
-    return new Via(protocol, transport, hs, he, port, b, s, vs, ps, end, -1, undefined);
+    const be = leadingBranchEnd(b, i, end);
+    return be < 0
+      ? new Via(protocol, transport, hs, he, port, b, s, vs, ps, end, -1, undefined)
+      : new Via(protocol, transport, hs, he, port, b, s, vs, ps, end, -1, undefined, i + 8, be);
   }
   // every parameter checked; the first of each special one located (as param() finds it)
   let special: number[] | undefined;
@@ -584,17 +576,23 @@ function quickVia(b: Uint8Array, s: string, start: number, end: number): Via | n
   }
   const ps = i;
   // `;branch=` right after the sent-by, else the branch is located on first use
-  let bs = NOT_LOCATED;
-  let be = -1;
-  if (b[i] === 0x3b && isBranchEq(b, i + 1, end)) {
-    let ve = i + 8;
-    while (ve < end && !isValueEnd(b[ve] ?? 0)) ve++;
-    if (ve > i + 8) {
-      bs = i + 8;
-      be = ve;
-    }
-  }
-  return new Via('SIP/2.0', transport, hs, he, port, b, s, start, ps, end, -1, undefined, bs, be);
+  const be = leadingBranchEnd(b, i, end);
+  return new Via(
+    'SIP/2.0',
+    transport,
+    hs,
+    he,
+    port,
+    b,
+    s,
+    start,
+    ps,
+    end,
+    -1,
+    undefined,
+    be < 0 ? NOT_LOCATED : i + 8,
+    be,
+  );
 }
 
 /**
