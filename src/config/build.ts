@@ -20,13 +20,18 @@ import {
 } from './listen.js';
 import type { RawConfig, RawElement } from './schema.js';
 import { closest } from './suggest.js';
+import { parseAddressSpec } from '../util/address-set.js';
 import type {
+  AuthConfig,
+  AuthDbConfig,
   BuiltinScript,
   Config,
   EdgeConfig,
   ElementConfig,
   ModulesConfig,
   OutboundConfig,
+  PermissionsConfig,
+  PikeConfig,
   RegistrarConfig,
   ScriptRef,
   TlsFiles,
@@ -301,11 +306,14 @@ export function buildConfig(
       tcp_connect_timeout: re.tcp_connect_timeout ?? ELEMENT_DEFAULTS.tcp_connect_timeout,
       children: re.children ?? ELEMENT_DEFAULTS.children,
       server_header: serverHeader,
+      allow_unauthenticated: re.allow_unauthenticated ?? false,
       edge,
       modules,
     };
   }
 
+  defaultEdges(elements);
+  checkPublic(rawElements, elements, issues);
   checkPorts(rawElements, listens, mgmtListen, issues);
 
   if (issues.length > 0) return { ok: false, issues };
@@ -483,7 +491,145 @@ function buildModules(
     }
   }
 
-  return { tm, rr, outbound, path, websocket, sanity, limits, registrar, usrloc };
+  // ---- auth / auth_db / permissions / pike
+  let auth: AuthConfig | undefined;
+  if (rm.auth !== undefined && rm.auth !== false) {
+    const a = rm.auth ?? undefined;
+    auth = {
+      ...MODULE_DEFAULTS.auth,
+      ...defined(
+        a === undefined
+          ? undefined
+          : { ...a, realm: orUndefined(a.realm), secret: orUndefined(a.secret) },
+      ),
+    };
+    const n = auth.nc_array_size;
+    if ((n & (n - 1)) !== 0)
+      issues.push({
+        path: at('modules', 'auth', 'nc_array_size'),
+        message: `nc_array_size must be a power of two (${n} is not; e.g. ${2 ** Math.floor(Math.log2(n))})`,
+      });
+  }
+  let authDb: AuthDbConfig | undefined;
+  const rdb = rm.auth_db;
+  if (auth !== undefined || rdb !== undefined) {
+    const backend = rdb?.backend ?? MODULE_DEFAULTS.auth_db.backend;
+    const use_domain = rdb?.use_domain ?? MODULE_DEFAULTS.auth_db.use_domain;
+    const onlyFor = (keys: readonly ('path' | 'url' | 'prefix')[], b: string): void => {
+      for (const k of keys)
+        if (rdb?.[k] !== undefined)
+          issues.push({
+            path: at('modules', 'auth_db', k),
+            atKey: true,
+            message: `${k} does not apply to backend ${backend} (only to ${b})`,
+          });
+    };
+    if (backend === 'memory') {
+      onlyFor(['path', 'url', 'prefix'], 'sqlite/redis');
+      authDb = { backend, use_domain };
+    } else if (backend === 'sqlite') {
+      onlyFor(['url', 'prefix'], 'redis');
+      const p = rdb?.path ?? MODULE_DEFAULTS.auth_db.path;
+      authDb = {
+        backend,
+        use_domain,
+        path: isAbsolute(p) || p === ':memory:' ? p : resolve(dataDir, p),
+      };
+    } else {
+      onlyFor(['path'], 'sqlite');
+      if (rdb?.url === undefined)
+        issues.push({
+          path: at('modules', 'auth_db'),
+          message: 'backend redis needs url: redis://host:6379',
+        });
+      else if (!/^rediss?:\/\//.test(rdb.url))
+        issues.push({
+          path: at('modules', 'auth_db', 'url'),
+          message: `expected a redis:// or rediss:// URL, got "${rdb.url}"`,
+        });
+      authDb = { backend, use_domain, url: rdb?.url ?? '', prefix: rdb?.prefix };
+    }
+  }
+  const addrList = (key: 'trusted' | 'edges'): string[] => {
+    const list = rm.permissions?.[key] ?? [];
+    list.forEach((t, i) => {
+      const r = parseAddressSpec(t);
+      if (!r.ok) issues.push({ path: at('modules', 'permissions', key, i), message: r.message });
+    });
+    return [...list];
+  };
+  const permissions: PermissionsConfig = { trusted: addrList('trusted'), edges: addrList('edges') };
+  let pike: PikeConfig | undefined;
+  if (rm.pike !== undefined && rm.pike !== false)
+    pike = { ...MODULE_DEFAULTS.pike, ...defined(rm.pike ?? undefined) };
+
+  return {
+    tm,
+    rr,
+    outbound,
+    path,
+    websocket,
+    sanity,
+    limits,
+    registrar,
+    usrloc,
+    auth,
+    auth_db: authDb,
+    permissions,
+    pike,
+  };
+}
+
+/** A registrar without `permissions.edges` trusts the addresses of this file's edge elements as its edges. */
+function defaultEdges(elements: Record<string, ElementConfig>): void {
+  const edgeAddrs = new Set<string>();
+  for (const el of Object.values(elements))
+    if (el.edge !== undefined)
+      for (const l of el.listen) {
+        const a = l.address === '0.0.0.0' ? '127.0.0.1' : l.address === '::' ? '::1' : l.address;
+        edgeAddrs.add(a);
+      }
+  if (edgeAddrs.size === 0) return;
+  for (const [name, el] of Object.entries(elements)) {
+    if (el.edge !== undefined || el.modules.permissions.edges.length > 0) continue;
+    elements[name] = {
+      ...el,
+      modules: { ...el.modules, permissions: { ...el.modules.permissions, edges: [...edgeAddrs] } },
+    };
+  }
+}
+
+/**
+ * Issue 10 §6: a SIP listener on a non-loopback address needs something that authenticates users:
+ * the element loads auth, or it is an edge whose registrar element (in this file) does, or the file
+ * says `allow_unauthenticated: true` (authentication happens in another process).
+ */
+function checkPublic(
+  rawElements: Readonly<Record<string, RawElement>>,
+  elements: Readonly<Record<string, ElementConfig>>,
+  issues: PathIssue[],
+): void {
+  for (const [name, el] of Object.entries(elements)) {
+    if (el.allow_unauthenticated || el.modules.auth !== undefined) continue;
+    const reg = el.edge?.registrar_element;
+    if (reg !== undefined && elements[reg]?.modules.auth !== undefined) continue;
+    const i = el.listen.findIndex((l) => !isLoopback(l.address));
+    if (i < 0) continue;
+    const l = el.listen[i] as ListenConfig;
+    const re = rawElements[name];
+    const path =
+      re?.listen === undefined
+        ? ['elements', name]
+        : ['elements', name, 'listen', ...(Array.isArray(re.listen) ? [i] : [])];
+    const fix =
+      el.edge !== undefined
+        ? `load authentication on its registrar (elements.${reg ?? '<registrar>'}.modules.auth: {}), or set elements.${name}.allow_unauthenticated: true when the registrar authenticates in another process`
+        : `set elements.${name}.modules.auth: {} (and add users with flowgate user add), or elements.${name}.allow_unauthenticated: true to expose it without authentication`;
+    issues.push({
+      path,
+      message: `${formatListen(l)} is not a loopback address and nothing authenticates the users of ${name}: ${fix}`,
+    });
+  }
 }
 
 /** Two listeners on one port: an error at the second, naming the first. */

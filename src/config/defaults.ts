@@ -1,6 +1,8 @@
 import type {
+  AuthConfig,
   BuiltinScript,
   LimitsConfig,
+  PikeConfig,
   OutboundConfig,
   RegistrarConfig,
   RrConfig,
@@ -22,6 +24,13 @@ export interface ModuleDefaults {
   readonly websocket: WebsocketConfig;
   readonly sanity: SanityConfig;
   readonly limits: LimitsConfig;
+  readonly auth: AuthConfig;
+  readonly auth_db: {
+    readonly backend: 'sqlite';
+    readonly path: string;
+    readonly use_domain: boolean;
+  };
+  readonly pike: PikeConfig;
   readonly registrar: RegistrarConfig;
   readonly usrloc: {
     readonly backend: 'memory' | 'sqlite' | 'redis';
@@ -60,10 +69,37 @@ export const MODULE_DEFAULTS: ModuleDefaults = {
     max_headers: 256,
     max_line_length: 16_384,
     max_connections: 2048,
-    max_connections_per_ip: 1024,
+    // one source may hold at most 64 of the 2048 slots (issue 10: was 1024, half of all)
+    max_connections_per_ip: 64,
     max_buffered_bytes: 262_144,
     first_message_timeout: 20_000,
+    max_outgoing_connections: 1024,
+    max_server_transactions: 200_000,
+    max_client_transactions: 200_000,
+    // Kamailio MAX_BRANCHES
+    max_branches: 12,
   } satisfies LimitsConfig,
+  auth: {
+    realm: undefined,
+    algorithms: ['SHA-256', 'MD5'],
+    qop: 'auth',
+    nonce_expire: 300,
+    nonce_count: true,
+    nc_array_size: 1_048_576,
+    secret: undefined,
+    user_failures: 30,
+    user_failure_window: 60,
+    user_lockout: 300,
+  } satisfies AuthConfig,
+  auth_db: { backend: 'sqlite', path: 'subscriber.db', use_domain: true },
+  pike: {
+    // Kamailio pike's defaults: 30 requests per 2 s
+    sampling_time_unit: 2,
+    reqs_density_per_unit: 30,
+    ban_time: 300,
+    auth_failures: 10,
+    auth_failure_window: 60,
+  } satisfies PikeConfig,
   registrar: {
     default_expires: 3600,
     min_expires: 60,
@@ -156,7 +192,14 @@ export const PROFILES: Readonly<Record<BuiltinScript | 'custom', ScriptProfile>>
     modules: {
       tm: { restart_fr_on_each_reply: false },
       rr: { append_fromtag: false },
-      registrar: { use_path: true, gruu_enabled: true, outbound_mode: 1 },
+      // flowgate (issue 10): at most 10 bindings per AoR and 3600 s, so one REGISTER cannot fan calls out without bound
+      registrar: {
+        use_path: true,
+        gruu_enabled: true,
+        outbound_mode: 1,
+        max_contacts: 10,
+        max_expires: 3600,
+      },
     },
     load: { outbound: false, registrar: true },
   },

@@ -198,12 +198,117 @@ export const limitsSchema = z.strictObject({
     positive('connections'),
     'Open TCP/TLS/WS connections in total (Kamailio tcp_max_connections).',
   ),
-  max_connections_per_ip: d(positive('connections'), 'Open connections from one remote IP.'),
+  max_connections_per_ip: d(
+    positive('connections'),
+    'Open connections from one remote IP (one source may not take the slots of everyone else).',
+  ),
+  max_outgoing_connections: d(
+    positive('connections'),
+    'Connections this element opens itself (to registrars, to UAs without a flow): a budget of their own, so incoming connections cannot starve them.',
+  ),
   max_buffered_bytes: d(positive('bytes'), 'Bytes buffered per connection before it is closed.'),
   first_message_timeout: d(
     positive('milliseconds'),
     'Time a new connection has to send a complete first message, in ms.',
   ),
+  max_server_transactions: d(
+    positive('transactions'),
+    'Server transactions in the table (including finished ones absorbing retransmissions); a new request beyond it gets 503 + Retry-After.',
+  ),
+  max_client_transactions: d(
+    positive('transactions'),
+    'Client transactions in the table; a branch beyond it fails with 503.',
+  ),
+  max_branches: d(
+    int('an integer 1..64 (branches)', 1, 64),
+    'Most branches one request may fork into (Kamailio MAX_BRANCHES: 12); lookup() and append_branch() stop there.',
+  ),
+});
+
+/** `modparam("auth", …)`: digest authentication (RFC 3261 §22, RFC 7616, RFC 8760). Present: loaded. */
+export const authSchema = z.strictObject({
+  realm: dn(
+    str('a realm, e.g. example.com'),
+    "Realm of challenges and credentials; null: the request's domain (To for REGISTER, From otherwise).",
+  ),
+  algorithms: d(
+    z
+      .array(z.enum(['SHA-256', 'MD5'], { error: 'expected SHA-256 or MD5' }), {
+        error: 'expected a list like [SHA-256, MD5]',
+      })
+      .min(1, { error: 'expected at least one algorithm, e.g. [SHA-256, MD5]' }),
+    'Algorithms offered in a 401/407, one WWW-Authenticate header each, in this order (RFC 8760).',
+  ),
+  qop: d(
+    z.enum(['auth', ''], { error: "expected 'auth' or '' (no qop, RFC 2069 clients)" }),
+    'qop offered: auth (with nonce-count replay protection) or empty.',
+  ),
+  nonce_expire: d(positive('seconds'), 'Lifetime of a nonce; an older one gets stale=true.'),
+  nonce_count: d(flag, 'Remember nc per nonce and refuse a repeated or lower one (replay).'),
+  nc_array_size: d(
+    int('a power of two 1024..67108864 (nonces)', 1024, 67_108_864),
+    'Nonces whose nc is tracked at once (1 byte each); an older nonce is re-challenged as stale.',
+  ),
+  secret: dn(
+    z.string({ error: 'expected a secret of at least 32 characters' }).min(32, {
+      error: 'expected a secret of at least 32 characters (e.g. openssl rand -hex 32)',
+    }),
+    'Secret nonces are signed with; null: random per start (set it when several registrars share clients).',
+  ),
+  user_failures: d(
+    positive('failed authentications'),
+    'Failed authentications of one user within user_failure_window before the user is locked out.',
+  ),
+  user_failure_window: d(positive('seconds'), 'Window of user_failures.'),
+  user_lockout: d(
+    positive('seconds'),
+    'How long a locked-out user gets 403 without a password check.',
+  ),
+});
+
+/** `modparam("auth_db", …)`: where the subscriber credentials are (Kamailio's subscriber table). */
+export const authDbSchema = z.strictObject({
+  backend: d(
+    z.enum(['sqlite', 'redis', 'memory'], { error: 'expected sqlite, redis or memory' }),
+    'Where credentials live.',
+  ),
+  path: d(str('a file path'), 'SQLite file, relative to data_dir.'),
+  url: d(str('a redis:// or rediss:// URL'), 'Redis URL (backend redis).'),
+  prefix: d(str('a key prefix'), 'Redis key prefix.'),
+  use_domain: d(
+    flag,
+    'Look users up by user and domain (alice@a.example and alice@b.example differ); 0: by user only (Kamailio default).',
+  ),
+});
+
+/** An address or network of a peer: `192.0.2.1`, `10.0.0.0/8`, `192.0.2.1:5060`, `[2001:db8::1]:5060`, `2001:db8::/32`. */
+const peerAddress = str('an IP address, IP/prefix or IP:port');
+
+/** `modparam("permissions", …)`: which sources are peers rather than users. */
+export const permissionsSchema = z.strictObject({
+  trusted: d(
+    z.array(peerAddress, { error: 'expected a list of addresses, e.g. [10.0.0.5, 192.0.2.0/24]' }),
+    'Trusted peers (gateways, other proxies): not challenged, not rate-limited (allow_source_address group 1).',
+  ),
+  edges: d(
+    z.array(peerAddress, { error: 'expected a list of addresses, e.g. [10.0.0.1]' }),
+    "The edge proxies in front of this registrar: still challenged, but not rate-limited or banned as a source (their clients are, at the edge). Default: this file's edge elements.",
+  ),
+});
+
+/** `modparam("pike", …)` and failed-authentication bans per source. Present: loaded. */
+export const pikeSchema = z.strictObject({
+  sampling_time_unit: d(positive('seconds'), 'Window of reqs_density_per_unit (Kamailio pike).'),
+  reqs_density_per_unit: d(
+    positive('requests'),
+    'Requests one source may send within sampling_time_unit before it is banned (Kamailio pike).',
+  ),
+  ban_time: d(positive('seconds'), 'How long a banned source is ignored (its requests dropped).'),
+  auth_failures: d(
+    positive('failed authentications'),
+    'Failed authentications from one source within auth_failure_window before it is banned.',
+  ),
+  auth_failure_window: d(positive('seconds'), 'Window of auth_failures.'),
 });
 
 /** `modparam("registrar", …)` (the registrar module's `RegistrarParams`). */
@@ -301,6 +406,19 @@ export const modulesSchema = z.strictObject({
     'Registrar module: script registrar, or a custom script that calls save()/lookup().',
   ),
   usrloc: d(usrlocSchema, 'Location store of the registrar.'),
+  auth: d(
+    moduleToggle(authSchema),
+    'Digest authentication. Present: the built-in registrar challenges REGISTER (401) and initial requests (407).',
+  ),
+  auth_db: d(
+    authDbSchema,
+    'Credentials store of the auth module (flowgate user add writes there).',
+  ),
+  permissions: d(permissionsSchema, 'Trusted peers and edges (by source address).'),
+  pike: d(
+    moduleToggle(pikeSchema),
+    'Per-source request-rate limit and failed-authentication bans. Present: loaded.',
+  ),
 });
 
 /** The built-in edge script's values (the seed's `#!subst` / `#!substdef`). */
@@ -370,6 +488,10 @@ export const elementSchema = z.strictObject({
     'Accepted for compatibility: flowgate runs one process per element (a value > 1 only logs a notice).',
   ),
   server_header: dn(str('a header value'), 'Server header of local replies (null: none).'),
+  allow_unauthenticated: d(
+    flag,
+    'Allow listening on a non-loopback address although nothing in this process authenticates users (for an edge whose registrar authenticates in another process).',
+  ),
   edge: d(edgeSchema, 'Values of the built-in edge script (only with script: edge).'),
   modules: d(modulesSchema, 'Module parameters (modparam), Kamailio names and defaults.'),
 });

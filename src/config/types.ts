@@ -51,6 +51,49 @@ export interface LimitsConfig {
   readonly max_buffered_bytes: number;
   /** ms */
   readonly first_message_timeout: number;
+  readonly max_outgoing_connections: number;
+  readonly max_server_transactions: number;
+  readonly max_client_transactions: number;
+  readonly max_branches: number;
+}
+
+/** `modparam("auth", …)` (seconds). */
+export interface AuthConfig {
+  /** undefined: the request's domain. */
+  readonly realm: string | undefined;
+  readonly algorithms: readonly ('SHA-256' | 'MD5')[];
+  readonly qop: 'auth' | '';
+  readonly nonce_expire: number;
+  readonly nonce_count: boolean;
+  readonly nc_array_size: number;
+  /** undefined: random per start. */
+  readonly secret: string | undefined;
+  readonly user_failures: number;
+  readonly user_failure_window: number;
+  readonly user_lockout: number;
+}
+
+/** `modparam("auth_db", …)`; paths absolute. */
+export type AuthDbConfig = { readonly use_domain: boolean } & (
+  | { readonly backend: 'memory' }
+  | { readonly backend: 'sqlite'; readonly path: string }
+  | { readonly backend: 'redis'; readonly url: string; readonly prefix: string | undefined }
+);
+
+/** `modparam("permissions", …)`: address specs as written. */
+export interface PermissionsConfig {
+  readonly trusted: readonly string[];
+  /** Edge proxies in front of this element (default: this file's edge elements' addresses). */
+  readonly edges: readonly string[];
+}
+
+/** `modparam("pike", …)` and failed-authentication bans (seconds). */
+export interface PikeConfig {
+  readonly sampling_time_unit: number;
+  readonly reqs_density_per_unit: number;
+  readonly ban_time: number;
+  readonly auth_failures: number;
+  readonly auth_failure_window: number;
 }
 
 /** `modparam("registrar", …)`, Kamailio names (seconds); passed to `registrarModule`. */
@@ -100,6 +143,13 @@ export interface ModulesConfig {
   readonly limits: LimitsConfig;
   readonly registrar: RegistrarConfig | undefined;
   readonly usrloc: UsrlocConfig | undefined;
+  /** Digest authentication; undefined: not loaded. */
+  readonly auth: AuthConfig | undefined;
+  /** Credentials store (set whenever auth is loaded). */
+  readonly auth_db: AuthDbConfig | undefined;
+  readonly permissions: PermissionsConfig;
+  /** undefined: not loaded. */
+  readonly pike: PikeConfig | undefined;
 }
 
 /** The routing script of an element. */
@@ -142,6 +192,7 @@ export interface ElementConfig {
   readonly tcp_connect_timeout: number;
   readonly children: number;
   readonly server_header: string | undefined;
+  readonly allow_unauthenticated: boolean;
   readonly edge: EdgeConfig | undefined;
   readonly modules: ModulesConfig;
 }
