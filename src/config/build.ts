@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { parseSipUriStrict } from '../message/parse/uri.js';
 import type { ListenConfig } from '../transport/types.js';
+import { parseAddressSpec } from '../util/address-set.js';
 import {
   BUILTIN_SCRIPTS,
   EDGE_DEFAULTS,
@@ -20,7 +21,6 @@ import {
 } from './listen.js';
 import type { RawConfig, RawElement } from './schema.js';
 import { closest } from './suggest.js';
-import { parseAddressSpec } from '../util/address-set.js';
 import type {
   AuthConfig,
   AuthDbConfig,
