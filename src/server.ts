@@ -1,12 +1,16 @@
 import { join } from 'node:path';
+import { Hdr } from './message/constants.js';
+import { Auth, type AuthParams, type CredentialStore } from './modules/auth/index.js';
 import type { LocationStore } from './modules/location/binding.js';
 import { Outbound, type OutboundParams } from './modules/outbound/index.js';
 import { PathModule } from './modules/path/index.js';
+import { PermissionGroup, Permissions } from './modules/permissions/index.js';
+import { Pike, type PikeParams } from './modules/pike/index.js';
 import type { RegistrarApi } from './modules/registrar/api.js';
 import { DEFAULT_RR, RecordRoute, type RrParams } from './modules/rr/index.js';
 import { ProxyCore } from './proxy/core.js';
 import { Resolver } from './proxy/resolver.js';
-import { DEFAULT_TM, type ProxyTransport, type TmParams } from './proxy/types.js';
+import { DEFAULT_TM, type ProxyLimits, type ProxyTransport, type TmParams } from './proxy/types.js';
 import { type Script, scriptHandlers } from './script/api.js';
 import { staticScript } from './script/static.js';
 import { TransactionLayer } from './transaction/layer.js';
@@ -22,6 +26,7 @@ import type {
 } from './transport/types.js';
 import { type Clock, RealClock } from './util/clock.js';
 import { type Logger, noopLogger } from './util/logger.js';
+import { loadOrCreateKey } from './util/secret-file.js';
 
 /** Builds a registrar module for a server (the registrar module provides this; see `registrarModule`). */
 export type RegistrarFactory = (
@@ -62,6 +67,24 @@ export interface ServerOptions {
   readonly transportOverride?: ElementTransport | undefined;
   /** Location store to close with the server. */
   readonly location?: LocationStore | undefined;
+  /** Load the auth module: its parameters and the credentials store (closed with the server). */
+  readonly auth?: { readonly params: AuthParams; readonly store: CredentialStore } | undefined;
+  /** Load pike: per-source request-rate and failed-authentication bans. */
+  readonly pike?: PikeParams | undefined;
+  /** Source address groups (permissions): trusted peers, edges, this edge's registrars. */
+  readonly permissions?:
+    | {
+        readonly trusted?: readonly string[] | undefined;
+        readonly edges?: readonly string[] | undefined;
+        readonly registrars?: readonly string[] | undefined;
+      }
+    | undefined;
+  /** Caps on transactions and branches. */
+  readonly limits?: Partial<ProxyLimits> | undefined;
+  /** Sign our Record-Route per dialog and follow in-dialog requests only through a valid one. */
+  readonly signDialogs?: boolean | undefined;
+  /** Relay responses matching no transaction by their Via (seed behaviour; default off, RFC 6026). */
+  readonly forwardStrayResponses?: boolean | undefined;
 }
 
 /** The transport an element runs on: the socket `TransportLayer`, or a stand-in in tests. */
@@ -83,6 +106,9 @@ export interface FlowgateServer {
   readonly core: ProxyCore;
   readonly outbound: Outbound | undefined;
   readonly registrar: RegistrarApi | undefined;
+  readonly auth: Auth | undefined;
+  readonly pike: Pike | undefined;
+  readonly permissions: Permissions;
   listen(): Promise<readonly ListenerInfo[]>;
   /** Graceful shutdown, step 1: no new connections, new dialog-creating requests get 503; the rest finishes. */
   drain(): void;
@@ -131,9 +157,62 @@ export function createServer(opts: ServerOptions): FlowgateServer {
       tm,
       resolver: opts.resolver ?? new Resolver(),
       serverHeader: opts.serverHeader,
+      limits: opts.limits,
     },
   );
   layer.setUser(core);
+  core.forwardStrayResponses = opts.forwardStrayResponses ?? false;
+  const permissions = new Permissions({
+    [PermissionGroup.Trusted]: opts.permissions?.trusted ?? [],
+    [PermissionGroup.Edges]: opts.permissions?.edges ?? [],
+    [PermissionGroup.Registrars]: opts.permissions?.registrars ?? [],
+  });
+  const pike =
+    opts.pike === undefined
+      ? undefined
+      : new Pike(
+          opts.pike,
+          () => clock.wallNow(),
+          (ip, port) => permissions.exempt(ip, port),
+          {
+            banned: (ip, why, detail) =>
+              core.limitHit(
+                why === 'rate' ? 'pike' : 'auth_source',
+                `ban:${ip}`,
+                { src: ip, why, ban_s: opts.pike?.ban_time },
+                `source ${ip} banned for ${opts.pike?.ban_time} s: ${detail}`,
+              ),
+            dropped: () => {
+              core.stats.limits['banned_dropped'] = (core.stats.limits['banned_dropped'] ?? 0) + 1;
+            },
+          },
+        );
+  // pike first: a banned source costs one map lookup, nothing more (issue 10 §5)
+  if (pike !== undefined)
+    layer.requestFilter = (_req, i) => pike.checkRequest(i.remote.address, i.remote.port) >= 0;
+  if (pike !== undefined) {
+    // the edge sees the registrar's 401/407 to a request that carried credentials: a failed
+    // password from this client source (not a stale nonce, RFC 7616 §3.3)
+    core.challengeRelayedHooks.push((req, info, res) => {
+      const h = res.status === 401 ? Hdr.Authorization : Hdr.ProxyAuthorization;
+      if (!req.hasHeader(h)) return;
+      const challenge = res.getHeader(
+        res.status === 401 ? Hdr.WwwAuthenticate : Hdr.ProxyAuthenticate,
+      );
+      if (challenge !== undefined && /\bstale\s*=\s*"?true/i.test(challenge)) return;
+      pike.authFailure(info.remote.address, info.remote.port);
+    });
+  }
+  const auth =
+    opts.auth === undefined
+      ? undefined
+      : new Auth(core, opts.auth.params, opts.auth.store, {
+          authFailure: (ip, port) => {
+            // a client behind one of our edges is counted (and banned) at the edge, not here
+            if (!permissions.allowSourceAddress(PermissionGroup.Edges, ip, port))
+              pike?.authFailure(ip, port);
+          },
+        });
   const outbound =
     opts.outbound === undefined
       ? undefined
@@ -142,7 +221,21 @@ export function createServer(opts: ServerOptions): FlowgateServer {
           opts.outbound,
           opts.dataDir === undefined ? undefined : join(opts.dataDir, 'flow-token.key'),
         );
-  const rr = new RecordRoute(core, { ...DEFAULT_RR, ...opts.rr }, outbound);
+  const rr = new RecordRoute(
+    core,
+    {
+      ...DEFAULT_RR,
+      ...opts.rr,
+      dialog_key:
+        opts.signDialogs === true
+          ? loadOrCreateKey(
+              opts.dataDir === undefined ? undefined : join(opts.dataDir, 'dialog.key'),
+              32,
+            )
+          : undefined,
+    },
+    outbound,
+  );
   const path = (opts.path ?? outbound !== undefined) ? new PathModule(outbound) : undefined;
   const registrar = opts.registrar?.(core, outbound);
   const script = opts.script ?? staticScript();
@@ -154,6 +247,9 @@ export function createServer(opts: ServerOptions): FlowgateServer {
       path,
       outbound,
       registrar,
+      auth,
+      pike,
+      permissions,
       sanityAutodrop: opts.sanityAutodrop,
       supported: ['path', 'outbound', 'gruu'],
     }),
@@ -166,6 +262,9 @@ export function createServer(opts: ServerOptions): FlowgateServer {
     core,
     outbound,
     registrar,
+    auth,
+    pike,
+    permissions,
     async listen() {
       await transport.listen?.();
       listening = transport.listeners;
@@ -181,6 +280,7 @@ export function createServer(opts: ServerOptions): FlowgateServer {
       const r = registrar as { close?(): Promise<void> } | undefined;
       await r?.close?.();
       await opts.location?.close();
+      await opts.auth?.store.close();
     },
   };
 }

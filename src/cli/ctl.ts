@@ -1,9 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MANAGEMENT_TOKEN_FILE } from './instance.js';
 import { duration, table } from './table.js';
 
 /** Where the management API is and how to authenticate. */
 export interface CtlTarget {
   readonly url: string;
   readonly token: string | undefined;
+  /** Why no token was found, told when the API answers 401. */
+  readonly tokenHint?: string | undefined;
+}
+
+/**
+ * The token `flowgate start` generated in a data directory (`data_dir/management.token`), or why
+ * it cannot be read.
+ */
+export function readTokenFile(
+  dataDir: string,
+): { readonly token: string } | { readonly token: undefined; readonly why: string } {
+  const file = join(dataDir, MANAGEMENT_TOKEN_FILE);
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token !== '') return { token };
+    return { token: undefined, why: `${file} is empty` };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      return {
+        token: undefined,
+        why: `no token given and no ${file}: pass --data-dir or -c as given to flowgate start, --token, or $FLOWGATE_TOKEN`,
+      };
+    if (code === 'EACCES')
+      return {
+        token: undefined,
+        why: `cannot read ${file}: permission denied (run ctl as the user flowgate runs as, or pass --token)`,
+      };
+    return { token: undefined, why: `cannot read ${file}: ${(e as Error).message}` };
+  }
 }
 
 /** Result of a ctl command: what to print and the exit code. */
@@ -35,8 +68,11 @@ export const CTL_USAGE = `Commands:
   stats                        counters per element
 Options:
   --url URL        management API (default http://127.0.0.1:8081, or management.listen of -c file)
-  --token T        bearer token (default: $FLOWGATE_TOKEN, or management.token of -c file)
-  -c, --config F   read --url/--token from this configuration file
+  --token T        bearer token (default: $FLOWGATE_TOKEN, else management.token of -c file, else
+                   the token flowgate start generated: <data dir>/management.token)
+  -c, --config F   read the URL, the token and the data directory from this configuration file
+  --data-dir DIR   the server's data directory, as given to flowgate start (default: data_dir of
+                   -c file, or ./.data); its management.token is read when no token is given
   --element NAME   only this element
   --json           print the API's JSON instead of a table`;
 
@@ -224,7 +260,9 @@ export async function runCtl(t: CtlTarget, a: CtlArgs): Promise<CtlOutput> {
   }
   const body = obj(r.body);
   if (r.status >= 400 && !(a.command === 'health' && r.status === 503)) {
-    const msg = typeof body['message'] === 'string' ? body['message'] : `HTTP ${r.status}`;
+    let msg = typeof body['message'] === 'string' ? body['message'] : `HTTP ${r.status}`;
+    if (r.status === 401 && t.token === undefined && t.tokenHint !== undefined)
+      msg += ` (${t.tokenHint})`;
     return a.json
       ? { stdout: `${JSON.stringify(r.body, null, 2)}\n`, stderr: '', code: 1 }
       : fail(msg);

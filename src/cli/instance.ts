@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import {
   elementConfig,
   elementOptions,
@@ -15,15 +16,37 @@ import {
   startManagementServer,
   TimedLocationStore,
 } from '../manage/index.js';
+import type { CredentialStore } from '../modules/auth/index.js';
+import { createCredentialStore } from '../modules/auth/store/index.js';
 import type { LocationStore } from '../modules/location/binding.js';
 import { createLocationStore } from '../modules/location/index.js';
 import { extractAor, resolveRegistrarParams } from '../modules/registrar/index.js';
 import { createServer, type FlowgateServer } from '../server.js';
 import type { ListenerInfo } from '../transport/types.js';
 import type { Logger } from '../util/logger.js';
+import { ensurePrivateDir, readOrCreateSecretFile } from '../util/secret-file.js';
 
 /** How long SIGTERM waits for transactions to finish before closing anyway (issue 6 §3). */
 export const DRAIN_MS = 5000;
+
+/** The file in the data directory that holds the generated management token. */
+export const MANAGEMENT_TOKEN_FILE = 'management.token';
+
+/**
+ * The management token of a data directory (issue 10 §6: the API always requires one): read from
+ * `data_dir/management.token`, or generated there at first start (32 random bytes, hex; mode 0600,
+ * written complete). Later starts, and `flowgate ctl`, read the same file.
+ * @throws when the file exists but holds no usable token (naming the file and the fix).
+ */
+export function loadOrCreateManagementToken(dataDir: string): { token: string; file: string } {
+  const file = join(dataDir, MANAGEMENT_TOKEN_FILE);
+  const token = readOrCreateSecretFile(file, () => `${randomBytes(32).toString('hex')}\n`).trim();
+  if (token.length < 16 || /\s/.test(token))
+    throw new Error(
+      `${file}: not a management token (expected one line of at least 16 characters); delete it to generate a new one`,
+    );
+  return { token, file };
+}
 
 /** One running element. */
 export interface RunningElement {
@@ -37,6 +60,8 @@ export interface RunningElement {
 export interface Instance {
   readonly elements: readonly RunningElement[];
   readonly management: ManagementServer | undefined;
+  /** Where the API's token is when it was generated (undefined: management.token of the file, or no API). */
+  readonly managementTokenFile: string | undefined;
   /**
    * Graceful stop: `/health` says stopping, listeners stop accepting where the server supports it,
    * transactions get up to `drainMs` to finish, then servers and stores close (flushed).
@@ -110,12 +135,15 @@ export async function startInstance(
   const isEdge = (n: string): number => Number(config.elements[n]?.edge !== undefined);
   // registrars first (an edge may need its registrar's real port); stable otherwise
   const order = [...names].sort((a, b) => isEdge(a) - isEdge(b));
-  mkdirSync(config.data_dir, { recursive: true });
+  // keys, tokens and databases live here: only this user may read them (issue 10 §6)
+  ensurePrivateDir(config.data_dir);
 
   const storeMetrics = new StoreMetrics();
   const stores = new Map<string, LocationStore>();
+  const credentialStores = new Map<string, CredentialStore>();
   const running: RunningElement[] = [];
   let management: ManagementServer | undefined;
+  let managementTokenFile: string | undefined;
   const startedAt = Date.now();
 
   const closeAll = async (): Promise<void> => {
@@ -131,6 +159,13 @@ export async function startInstance(
         await s.close();
       } catch (e) {
         log.error({ err: e, store: s.name }, 'closing the location store failed');
+      }
+    }
+    for (const s of credentialStores.values()) {
+      try {
+        await s.close();
+      } catch (e) {
+        log.error({ err: e, store: s.name }, 'closing the credentials store failed');
       }
     }
   };
@@ -163,13 +198,30 @@ export async function startInstance(
           );
         }
       }
+      let credentials: CredentialStore | undefined;
+      const adb = el.modules.auth_db;
+      if (el.modules.auth !== undefined && adb !== undefined) {
+        const key = JSON.stringify(adb);
+        credentials = credentialStores.get(key);
+        if (credentials === undefined) {
+          credentials = createCredentialStore(adb, {
+            logger: log.child({ component: 'credentials', element: name }),
+          });
+          await credentials.open();
+          credentialStores.set(key, credentials);
+          log.info(
+            { element: name, backend: adb.backend, ...('path' in adb ? { path: adb.path } : {}) },
+            'credentials store open',
+          );
+        }
+      }
       const regEl = el.edge?.registrar_element;
       const regRunning =
         regEl === undefined ? undefined : running.find((r) => r.config.name === regEl);
       const registrarUri =
         regRunning === undefined ? undefined : registrarUriOf(regRunning.listeners);
       const server = createServer(
-        elementOptions(config, name, { script, location, logger: log, registrarUri }),
+        elementOptions(config, name, { script, location, logger: log, registrarUri, credentials }),
       );
       let listeners: readonly ListenerInfo[];
       try {
@@ -215,19 +267,37 @@ export async function startInstance(
               },
       };
     });
+    // /v1/users manages the credentials store of the (first) element that authenticates
+    const usersApi = (): { store: CredentialStore; realm: string | undefined } | undefined => {
+      const r = running.find((x) => x.server.auth !== undefined);
+      const store = r?.server.auth?.store;
+      return store === undefined ? undefined : { store, realm: r?.config.modules.auth?.realm };
+    };
     const ml = config.management.listen;
     if (ml !== undefined) {
+      let token = config.management.token;
+      if (token === undefined) {
+        const t = loadOrCreateManagementToken(config.data_dir);
+        token = t.token;
+        managementTokenFile = t.file;
+      }
       management = await startManagementServer({
         host: ml.host,
         port: ml.port,
-        token: config.management.token,
+        token,
+        hosts: config.management.hosts,
         elements: () => managed,
         storeMetrics,
         info: { version: opts.version, startedAt },
         logger: log,
+        credentials: usersApi(),
       });
       log.info(
-        { url: management.url, auth: config.management.token !== undefined },
+        {
+          url: management.url,
+          // where the token is, never the token
+          token_file: managementTokenFile ?? null,
+        },
         'management API listening',
       );
     }
@@ -240,6 +310,7 @@ export async function startInstance(
   return {
     elements: running,
     management,
+    managementTokenFile,
     stop(drainMs = DRAIN_MS): Promise<void> {
       stopped ??= (async () => {
         management?.setStopping();

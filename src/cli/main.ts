@@ -7,9 +7,10 @@ import { ConfigError, type ConfigIssue, formatIssue } from '../config/errors.js'
 import { formatListen } from '../config/listen.js';
 import { DEFAULT_CONFIG_NAME, loadConfig } from '../config/load.js';
 import type { Config, LogLevel } from '../config/types.js';
-import { CTL_USAGE, runCtl } from './ctl.js';
+import { CTL_USAGE, readTokenFile, runCtl } from './ctl.js';
 import { type Instance, startInstance } from './instance.js';
 import { createCliLogger } from './logger.js';
+import { runUser } from './user.js';
 
 /** The package version (from package.json next to dist/ and src/). */
 export function version(): string {
@@ -33,8 +34,13 @@ Usage:
       SIGTERM/SIGINT stop gracefully (transactions get 5 s); SIGHUP reopens log.file.
   flowgate check <file>
       Validate a configuration without starting: schema, scripts, TLS files, ports (exit 0 / 1).
-  flowgate ctl [--url u] [--token t] [-c file] [--json] <command> [args]
-      Talk to a running instance through its management API (like kamcmd).
+  flowgate ctl [--url u] [--token t] [-c file] [--data-dir dir] [--json] <command> [args]
+      Talk to a running instance through its management API (like kamcmd); the token is read
+      from the data directory flowgate start wrote it to (<data dir>/management.token).
+  flowgate user add|passwd|remove <user@domain> [-c file] [--data-dir dir] [--password-stdin]
+  flowgate user list [-c file] [--data-dir dir] [--domain d] [--json]
+      Manage the users digest authentication checks, in the store the server of -c reads
+      (flowgate user help for more).
   flowgate version
       Print the flowgate and Node.js versions.
 
@@ -130,9 +136,13 @@ function phoneHint(instance: Instance): string[] {
     .filter(Boolean)
     .join(', ');
   const hostPort = shown(main);
+  const authed = instance.elements.find((e) => e.config.modules.auth !== undefined);
+  const domain = authed?.config.alias[0] ?? hostPort;
   return [
     'Point a phone at it:',
-    `  SIP server / registrar / domain: ${hostPort} (any user name, e.g. sip:alice@${hostPort}; no password)`,
+    authed === undefined
+      ? `  SIP server / registrar / domain: ${hostPort} (any user name, e.g. sip:alice@${hostPort}; no password)`
+      : `  SIP server / registrar: ${hostPort}, domain ${domain}; user and password as added with: flowgate user add alice@${domain}`,
     `  outbound proxy: sip:${hostPort}${main.proto === 'udp' ? '' : `;transport=${main.proto}`};lr (enable "outbound"/"SIP outbound" if the phone has it)`,
     `  transport: ${transports}`,
   ];
@@ -215,10 +225,21 @@ async function cmdStart(io: Io, argv: string[]): Promise<number> {
   for (const r of instance.elements)
     lines.push(`${r.config.name}: listening on ${r.listeners.map(formatListen).join(', ')}`);
   lines.push(...phoneHint(instance));
-  if (instance.management !== undefined)
+  if (instance.management !== undefined) {
+    // where the token is, never the token itself (this goes to terminals and journals)
+    const url = instance.management.url;
+    const tokenFile = instance.managementTokenFile;
+    const ctl =
+      tokenFile !== undefined
+        ? `flowgate ctl --url ${url} --data-dir ${config.data_dir}`
+        : `flowgate ctl --url ${url}${values.config === undefined ? '' : ` -c ${values.config}`}`;
     lines.push(
-      `management: ${instance.management.url} (flowgate ctl --url ${instance.management.url} health | bindings | flows | stats)`,
+      `management: ${url} (${ctl} health | bindings | flows | stats)`,
+      tokenFile !== undefined
+        ? `  token: in ${tokenFile} (send Authorization: Bearer <token>; ctl reads it there)`
+        : `  token: management.token of ${values.config ?? DEFAULT_CONFIG_NAME}`,
     );
+  }
   io.err(`${lines.join('\n')}\n`);
 
   return await new Promise<number>((resolve) => {
@@ -284,6 +305,7 @@ async function cmdCtl(io: Io, argv: string[]): Promise<number> {
       url: { type: 'string' },
       token: { type: 'string' },
       config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string' },
       json: { type: 'boolean' },
       element: { type: 'string' },
       limit: { type: 'string' },
@@ -297,25 +319,32 @@ async function cmdCtl(io: Io, argv: string[]): Promise<number> {
   if (command === undefined) return usageError(io, `ctl needs a command\n${CTL_USAGE}`);
   let url = values.url ?? process.env['FLOWGATE_URL'];
   let token = values.token ?? process.env['FLOWGATE_TOKEN'];
-  if (values.config !== undefined) {
-    try {
-      const c = loadConfig(values.config);
-      const l = c.management.listen;
-      if (url === undefined && l !== undefined) {
-        const host = l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host;
-        url = `http://${host.includes(':') ? `[${host}]` : host}:${l.port}`;
-      }
-      token ??= c.management.token;
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        printIssues(io, e.issues);
-        return 1;
-      }
-      throw e;
+  let tokenHint: string | undefined;
+  // the file of -c, or the embedded default: where the API listens and where data_dir is
+  let c: Config;
+  try {
+    c = loadConfig(values.config, { dataDir: values['data-dir'] });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      printIssues(io, e.issues);
+      return 1;
     }
+    throw e;
+  }
+  const l = c.management.listen;
+  if (url === undefined && l !== undefined) {
+    const host = l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host;
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${l.port}`;
+  }
+  token ??= c.management.token;
+  if (token === undefined) {
+    // issue 10 §6: flowgate start generated one into the data directory
+    const t = readTokenFile(c.data_dir);
+    if (t.token !== undefined) token = t.token;
+    else tokenHint = t.why;
   }
   const r = await runCtl(
-    { url: url ?? 'http://127.0.0.1:8081', token },
+    { url: url ?? 'http://127.0.0.1:8081', token, tokenHint },
     {
       command,
       args,
@@ -342,6 +371,8 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         return await cmdCheck(io, rest);
       case 'ctl':
         return await cmdCtl(io, rest);
+      case 'user':
+        return await runUser(io, rest);
       case 'version':
       case '--version':
       case '-v':

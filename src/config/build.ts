@@ -324,7 +324,7 @@ export function buildConfig(
       dir: ctx.dir,
       data_dir: dataDir,
       log,
-      management: { listen: mgmtListen, token },
+      management: { listen: mgmtListen, token, hosts: raw.management?.hosts ?? [] },
       elements,
     },
   };
@@ -389,9 +389,25 @@ function buildModules(
     outbound = {
       ...MODULE_DEFAULTS.outbound,
       ...defined(
-        o === null ? undefined : { ...o, flow_token_secret: orUndefined(o?.flow_token_secret) },
+        o === undefined
+          ? undefined
+          : {
+              ...o,
+              flow_token_secret: orUndefined(o.flow_token_secret),
+              flow_token_secret_previous: undefined,
+            },
       ),
+      flow_token_secret_previous: orUndefined(o?.flow_token_secret_previous),
     };
+    if (
+      outbound.flow_token_secret_previous !== undefined &&
+      outbound.flow_token_secret_previous === outbound.flow_token_secret
+    )
+      issues.push({
+        path: at('modules', 'outbound', 'flow_token_secret_previous'),
+        message:
+          'flow_token_secret_previous is the same as flow_token_secret: to rotate, set flow_token_secret to a new secret (openssl rand -hex 32) and keep the old one here',
+      });
   }
   const path = rm.path === undefined ? outbound !== undefined : rm.path !== false;
 

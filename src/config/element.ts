@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors/index.js';
+import type { AuthParams, CredentialStore } from '../modules/auth/index.js';
 import type { LocationStore } from '../modules/location/binding.js';
 import type { LocationStoreConfig } from '../modules/location/index.js';
 import type { OutboundParams } from '../modules/outbound/index.js';
+import { registrarSources } from '../modules/permissions/index.js';
+import type { PikeParams } from '../modules/pike/index.js';
 import { type RegistrarParams, registrarModule } from '../modules/registrar/index.js';
 import type { RrParams } from '../modules/rr/index.js';
-import type { TmParams } from '../proxy/types.js';
+import type { ProxyLimits, TmParams } from '../proxy/types.js';
 import type { Script } from '../script/api.js';
 import { edgeProxyScript } from '../script/edge-proxy.js';
 import { registrarScript } from '../script/registrar.js';
@@ -29,6 +32,8 @@ export interface ElementRuntime {
    * was 0). Used only when the file did not name the URI.
    */
   readonly registrarUri?: string | undefined;
+  /** The element's credentials store (required when it loads the auth module). */
+  readonly credentials?: CredentialStore | undefined;
 }
 
 /**
@@ -54,6 +59,16 @@ export interface ElementOptions {
   readonly sanityAutodrop: boolean;
   readonly logger: Logger | undefined;
   readonly location: LocationStore | undefined;
+  readonly auth: { readonly params: AuthParams; readonly store: CredentialStore } | undefined;
+  readonly pike: PikeParams | undefined;
+  readonly permissions: {
+    readonly trusted: readonly string[];
+    readonly edges: readonly string[];
+    readonly registrars: readonly string[];
+  };
+  readonly limits: Partial<ProxyLimits>;
+  readonly signDialogs: boolean;
+  readonly forwardStrayResponses: boolean;
 }
 
 /** The element of a config, or an error naming the ones there are. */
@@ -109,7 +124,7 @@ export function builtinScript(el: ElementConfig, registrarUri?: string): Script 
       return edgeProxyScript({ registrar, flowTimer: e.flow_timer, seedStrict: e.seed_strict });
     }
     case 'registrar':
-      return registrarScript();
+      return registrarScript({ auth: el.modules.auth !== undefined });
     case 'static':
       return staticScript();
   }
@@ -145,6 +160,27 @@ export function elementOptions(
       `element ${name}: the script ${el.script.kind === 'file' ? el.script.source : ''} must be loaded first (loadScriptFile)`,
     );
   }
+  let auth: ElementOptions['auth'];
+  if (m.auth !== undefined) {
+    if (runtime.credentials === undefined)
+      throw new InvalidArgumentError(
+        `element ${name}: the auth module needs a credentials store (createCredentialStore(element.modules.auth_db))`,
+      );
+    auth = {
+      params: {
+        ...m.auth,
+        algorithms: m.auth.algorithms,
+        use_domain: m.auth_db?.use_domain ?? true,
+      },
+      store: runtime.credentials,
+    };
+  }
+  const registrarUri =
+    el.edge === undefined
+      ? undefined
+      : el.edge.registrar_element !== undefined && runtime.registrarUri !== undefined
+        ? runtime.registrarUri
+        : el.edge.registrar;
   let registrar: ElementOptions['registrar'];
   const params = registrarParams(el);
   if (params !== undefined) {
@@ -173,6 +209,7 @@ export function elementOptions(
       },
       maxConnections: m.limits.max_connections,
       maxConnectionsPerIp: m.limits.max_connections_per_ip,
+      maxOutgoingConnections: m.limits.max_outgoing_connections,
       maxBufferedBytes: m.limits.max_buffered_bytes,
       firstMessageTimeout: m.limits.first_message_timeout,
     },
@@ -191,6 +228,7 @@ export function elementOptions(
             force_outbound_flag: m.outbound.force_outbound_flag,
             force_no_outbound_flag: m.outbound.force_no_outbound_flag,
             flow_token_secret: m.outbound.flow_token_secret,
+            flow_token_secret_previous: m.outbound.flow_token_secret_previous,
             direction_match: m.outbound.direction_match,
           },
     path: m.path,
@@ -200,5 +238,20 @@ export function elementOptions(
     sanityAutodrop: m.sanity.autodrop,
     logger: runtime.logger,
     location: runtime.location,
+    auth,
+    pike: m.pike,
+    permissions: {
+      trusted: m.permissions.trusted,
+      edges: m.permissions.edges,
+      registrars: registrarUri === undefined ? [] : registrarSources(registrarUri),
+    },
+    limits: {
+      maxServerTransactions: m.limits.max_server_transactions,
+      maxClientTransactions: m.limits.max_client_transactions,
+      maxBranches: m.limits.max_branches,
+    },
+    // a registrar that authenticates relays in-dialog requests only through its own signed Record-Route
+    signDialogs: m.auth !== undefined,
+    forwardStrayResponses: el.edge?.seed_strict === true,
   };
 }

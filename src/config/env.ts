@@ -9,8 +9,13 @@ import { type Document, isPair, isScalar, isSeq, parse, type Scalar, visit } fro
  * - Only values are expanded, never keys; `$${` writes a literal `${`; a `$` not followed by `{`
  *   stays as written.
  * - `${NAME:-default}` takes the default when NAME is unset or empty (the shell's `:-`).
- * - In a plain (unquoted) scalar the result is read again as YAML, so `port: ${SIP_PORT}` is a
- *   number and `force_rport: ${RPORT:-yes}` a flag; in a quoted scalar it stays a string.
+ * - In a plain (unquoted) scalar the result is read again as a YAML scalar: `port: ${SIP_PORT}` is
+ *   a number, `force_rport: ${RPORT:-true}` a boolean and `flow_token_secret: ${SECRET:-null}` null
+ *   (unset), as if the text had been written there. Only null, booleans and numbers are taken
+ *   from that reading; anything else stays the text as substituted (an empty result stays an empty
+ *   string). In a quoted scalar the result is always a string.
+ * - Every expanded value is recorded ({@link EnvSource}) so that messages about it name the
+ *   reference and never echo the value (secrets come this way).
  */
 
 /** The environment the configuration reads (`process.env` unless a test hands another). */
@@ -23,17 +28,45 @@ export interface EnvIssue {
   readonly message: string;
 }
 
+/** A variable whose value was substituted from the environment. */
+export interface EnvVar {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** A value that came (wholly or partly) from `${…}` references. */
+export interface EnvSource {
+  /** Config path of the value. */
+  readonly path: readonly (string | number)[];
+  /** The value as written in the file (`${FLOWGATE_SECRET}`): named in messages instead of the value. */
+  readonly written: string;
+  /** The text after substitution. */
+  readonly text: string;
+  /** The variables taken from the environment (not from a `:-default`), with their values. */
+  readonly vars: readonly EnvVar[];
+}
+
+/** What {@link expandEnvironment} found. */
+export interface EnvExpansion {
+  readonly issues: EnvIssue[];
+  readonly sources: EnvSource[];
+}
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-type Expanded = { ok: true; value: string } | { ok: false; message: string };
+type Expanded =
+  | { ok: true; value: string; refs: number; vars: EnvVar[] }
+  | { ok: false; message: string };
 
-/** Expands the references in one value. */
+/** Expands the references in one value; `refs` counts them, `vars` lists those the environment filled. */
 export function expandValue(text: string, env: Environment): Expanded {
   let out = '';
   let i = 0;
+  let refs = 0;
+  const vars: EnvVar[] = [];
   for (;;) {
     const d = text.indexOf('$', i);
-    if (d < 0) return { ok: true, value: out + text.slice(i) };
+    if (d < 0) return { ok: true, value: out + text.slice(i), refs, vars };
     out += text.slice(i, d);
     if (text.startsWith('$${', d)) {
       out += '${';
@@ -57,8 +90,11 @@ export function expandValue(text: string, env: Environment): Expanded {
       };
     }
     const v = env[name];
-    if (v !== undefined && (sep < 0 || v !== '')) out += v;
-    else if (sep >= 0) out += inner.slice(sep + 2);
+    refs++;
+    if (v !== undefined && (sep < 0 || v !== '')) {
+      out += v;
+      vars.push({ name, value: v });
+    } else if (sep >= 0) out += inner.slice(sep + 2);
     else
       return {
         ok: false,
@@ -80,19 +116,29 @@ function pathOf(ancestors: readonly unknown[], node: Scalar): (string | number)[
   return out;
 }
 
-/** The plain-scalar reading of an expanded value: a number or a boolean when YAML reads one. */
-function retype(value: string): string | number | boolean {
+/**
+ * The plain-scalar reading of an expanded value: null, a boolean or a number when YAML reads the
+ * text as one (`null`, `~`, `true`, `5060`, `0x1F`); otherwise the text itself, unchanged (a YAML
+ * reading would strip quotes or a `#` comment out of a secret). Empty text stays empty: an empty
+ * variable is more likely a mistake than a wish to unset the key, and the schema says so.
+ */
+function retype(value: string): string | number | boolean | null {
+  if (value === '') return value;
   try {
-    const v: unknown = parse(value);
-    return typeof v === 'number' || typeof v === 'boolean' ? v : value;
+    const v: unknown = parse(value, { logLevel: 'error' });
+    return v === null || typeof v === 'number' || typeof v === 'boolean' ? v : value;
   } catch {
     return value;
   }
 }
 
-/** Expands the references in every value of `doc` in place; returns what could not be expanded. */
-export function expandEnvironment(doc: Document, env: Environment): EnvIssue[] {
+/**
+ * Expands the references in every value of `doc` in place; returns what could not be expanded and
+ * where the environment was used.
+ */
+export function expandEnvironment(doc: Document, env: Environment): EnvExpansion {
   const issues: EnvIssue[] = [];
+  const sources: EnvSource[] = [];
   visit(doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
@@ -105,9 +151,17 @@ export function expandEnvironment(doc: Document, env: Environment): EnvIssue[] {
         });
         return;
       }
+      if (r.refs > 0)
+        sources.push({
+          path: pathOf(ancestors, node),
+          written: node.value,
+          text: r.value,
+          vars: r.vars,
+        });
+      // YAML 1.2: an unquoted scalar is typed by its text; a quoted one is a string
       const plain = node.type === undefined || node.type === 'PLAIN';
       node.value = plain ? retype(r.value) : r.value;
     },
   });
-  return issues;
+  return { issues, sources };
 }

@@ -12,7 +12,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { buildConfig, type PathIssue } from './build.js';
-import { type Environment, expandEnvironment } from './env.js';
+import { type Environment, type EnvSource, expandEnvironment } from './env.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { configSchema } from './schema.js';
 import { closest, kamailioHint } from './suggest.js';
@@ -153,6 +153,123 @@ function describe(v: unknown): string {
   return String(v);
 }
 
+/** What a value is, without what it says. */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return 'a mapping';
+}
+
+/** Keys whose values are secrets: messages give their kind and length, never their text. */
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'flow_token_secret',
+  'flow_token_secret_previous',
+  'token',
+  'secret',
+]);
+
+/**
+ * An environment value this long (a management token's minimum) is replaced wherever it appears; a
+ * shorter one only in messages about its own key, so that `127.0.0.1` in an example stays.
+ */
+const LONG_VALUE = 16;
+
+function isPrefix(a: Path, b: Path): boolean {
+  return a.length <= b.length && a.every((seg, i) => String(seg) === String(b[i]));
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Keeps values that came from the environment out of messages (issue 10 §7: secrets arrive that
+ * way, and messages end up in logs and CI output). A message names the reference as written
+ * (`${FLOWGATE_SECRET}`) instead.
+ */
+class EnvRedaction {
+  readonly #sources: readonly EnvSource[];
+
+  constructor(sources: readonly EnvSource[]) {
+    this.#sources = sources;
+  }
+
+  /** The `${…}` value at exactly `path`. */
+  at(path: Path): EnvSource | undefined {
+    return this.#sources.find((s) => s.path.length === path.length && isPrefix(s.path, path));
+  }
+
+  /** How a schema message shows the value at `path` that it refuses. */
+  describe(path: Path, input: unknown): string {
+    const src = this.at(path);
+    const key = path[path.length - 1];
+    const secret = typeof key === 'string' && SECRET_KEYS.has(key);
+    if (secret && typeof input === 'string') {
+      const d = `a string of ${input.length} characters`;
+      return src === undefined ? d : `${d} from ${src.written}`;
+    }
+    if (src !== undefined) return `${kindOf(input)} from ${src.written}`;
+    return secret ? kindOf(input) : describe(input);
+  }
+
+  /**
+   * `message` with every environment value replaced by its reference: long values anywhere; in a
+   * message about the value (or its parent) also the whole value as a word and a substituted part
+   * where quoted. A message about such a value that names no reference gets one appended.
+   */
+  apply(path: Path, message: string): string {
+    const subs = new Map<string, string>();
+    const alternatives = new Set<string>();
+    const add = (text: string, ref: string, pattern: string): void => {
+      if (!subs.has(text)) subs.set(text, ref);
+      alternatives.add(pattern);
+    };
+    for (const s of this.#sources) {
+      if (s.vars.length === 0) continue;
+      const related = isPrefix(s.path, path) || isPrefix(path, s.path);
+      const whole = escapeRegExp(s.text);
+      if (s.text.length >= LONG_VALUE) add(s.text, s.written, whole);
+      else if (related && s.text !== '')
+        add(s.text, s.written, `(?<![A-Za-z0-9])${whole}(?![A-Za-z0-9])`);
+      for (const v of s.vars) {
+        const part = escapeRegExp(v.value);
+        if (v.value.length >= LONG_VALUE) add(v.value, `\${${v.name}}`, part);
+        else if (related && v.value !== '')
+          add(v.value, `\${${v.name}}`, `(?<=['"])${part}(?=['"])`);
+      }
+    }
+    let out = message;
+    if (alternatives.size > 0) {
+      // longest first, so a whole value wins over a variable inside it; one pass, no re-replacing
+      const re = [...alternatives].sort((a, b) => b.length - a.length).join('|');
+      out = out.replace(new RegExp(re, 'g'), (m) => subs.get(m) ?? m);
+    }
+    // a parser quoting a piece of the value ("unknown transport 'xyz'"): name where it came from
+    out = out.replace(/(['"])([^'"]+)\1/g, (all, q: string, frag: string) => {
+      if (frag.includes('${')) return all;
+      for (const s of this.#sources) {
+        if (!(isPrefix(s.path, path) || isPrefix(path, s.path)) || s.written.includes(frag))
+          continue;
+        const v = s.vars.find((x) => x.value.includes(frag));
+        if (v !== undefined) return `${q}(part of \${${v.name}})${q}`;
+      }
+      return all;
+    });
+    const src = this.at(path);
+    if (
+      src !== undefined &&
+      src.vars.length > 0 &&
+      !out.includes(src.written) &&
+      !src.vars.some((v) => out.includes(`\${${v.name}`))
+    )
+      out += ` (value from ${src.written})`;
+    return out;
+  }
+}
+
 /** True when a union branch failed only because the value is of another type. */
 function typeMismatchOnly(errors: readonly z.core.$ZodIssue[]): boolean {
   return errors.every(
@@ -164,15 +281,25 @@ function typeMismatchOnly(errors: readonly z.core.$ZodIssue[]): boolean {
   );
 }
 
-function flatten(issues: readonly z.core.$ZodIssue[], prefix: Path, out: FlatIssue[]): void {
+function flatten(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: Path,
+  out: FlatIssue[],
+  env: EnvRedaction,
+): void {
   for (const iss of issues) {
     const path = [...prefix, ...iss.path];
     switch (iss.code) {
       case 'invalid_union': {
         const branches = iss.errors.filter((e) => !typeMismatchOnly(e));
         const first = branches[0];
-        if (first !== undefined) flatten(first, path, out);
-        else out.push({ path, message: withGot(iss.message, iss.input, true), atKey: false });
+        if (first !== undefined) flatten(first, path, out, env);
+        else
+          out.push({
+            path,
+            message: withGot(iss.message, iss.input, true, path, env),
+            atKey: false,
+          });
         break;
       }
       case 'invalid_key': {
@@ -188,7 +315,7 @@ function flatten(issues: readonly z.core.$ZodIssue[], prefix: Path, out: FlatIss
         break;
       }
       case 'invalid_element': {
-        flatten(iss.issues, path, out);
+        flatten(iss.issues, path, out, env);
         break;
       }
       case 'unrecognized_keys': {
@@ -208,15 +335,34 @@ function flatten(issues: readonly z.core.$ZodIssue[], prefix: Path, out: FlatIss
       case 'custom':
         out.push({ path, message: iss.message, atKey: false });
         break;
-      default:
-        out.push({ path, message: withGot(iss.message, iss.input, 'input' in iss), atKey: false });
+      default: {
+        let message = withGot(iss.message, iss.input, 'input' in iss, path, env);
+        const src = env.at(path);
+        // an unquoted reference is typed by YAML: a secret of digits arrives as a number
+        if (
+          src !== undefined &&
+          iss.code === 'invalid_type' &&
+          iss.expected === 'string' &&
+          typeof iss.input !== 'string'
+        )
+          message += `; quote it ("${src.written}") to keep the text as a string`;
+        out.push({ path, message, atKey: false });
+      }
     }
   }
 }
 
-function withGot(message: string, input: unknown, hasInput: boolean): string {
+function withGot(
+  message: string,
+  input: unknown,
+  hasInput: boolean,
+  path: Path,
+  env: EnvRedaction,
+): string {
   if (!hasInput || input === undefined) return `missing: ${message}`;
-  return `${message}, got ${describe(input)}`;
+  // "expected …, got an empty string" already says what it got
+  if (/, got [^,]*$/.test(message)) return message;
+  return `${message}, got ${env.describe(path, input)}`;
 }
 
 // ----------------------------------------------------------------------------- load
@@ -258,27 +404,29 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     );
   }
   // ${NAME} / ${NAME:-default} in values (env.ts), before the schema reads them
-  const envIssues = expandEnvironment(doc, opts.env ?? process.env);
-  if (envIssues.length > 0)
-    throw new ConfigError(envIssues.map((i) => issueAt(pos(i.offset), i.path, i.message)));
+  const expansion = expandEnvironment(doc, opts.env ?? process.env);
+  if (expansion.issues.length > 0)
+    throw new ConfigError(expansion.issues.map((i) => issueAt(pos(i.offset), i.path, i.message)));
+  const env = new EnvRedaction(expansion.sources);
   const where = (path: Path, atKey = false): Position => {
     const n = nodeAt(doc, path, atKey);
     const r = n?.range;
     return r === undefined || r === null ? { line: 1, col: 1 } : pos(r[0]);
   };
+  // every message below may be about a value from the environment: none may echo it
+  const report = (path: Path, atKey: boolean, message: string): ConfigIssue =>
+    issueAt(where(path, atKey), path, env.apply(path, message));
   const rawJs: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const parsed = configSchema.safeParse(rawJs, { reportInput: true });
   if (!parsed.success) {
     const flat: FlatIssue[] = [];
-    flatten(parsed.error.issues, [], flat);
-    throw new ConfigError(
-      sortIssues(flat.map((f) => issueAt(where(f.path, f.atKey), f.path, f.message))),
-    );
+    flatten(parsed.error.issues, [], flat, env);
+    throw new ConfigError(sortIssues(flat.map((f) => report(f.path, f.atKey, f.message))));
   }
   return finish(
     parsed.data,
     { file: abs, dir: dirname(abs), shown, opts, cwd },
-    (i) => issueAt(where(i.path, i.atKey === true), i.path, i.message),
+    (i) => report(i.path, i.atKey === true, i.message),
     (p) => ({ file: shown, ...where(p) }),
   );
 }

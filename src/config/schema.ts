@@ -50,6 +50,12 @@ function str(what: string) {
     .min(1, { error: `expected ${what}, got an empty string` });
 }
 
+/** A key-derivation secret: long enough that it cannot be guessed (issue 10 §6). */
+function secret() {
+  const msg = 'expected a secret of at least 32 characters (e.g. openssl rand -hex 32)';
+  return z.string({ error: msg }).min(32, { error: msg });
+}
+
 function d<T extends z.ZodType>(schema: T, description: string) {
   return schema.optional().meta({ description });
 }
@@ -160,8 +166,12 @@ export const outboundSchema = z.strictObject({
     'Message flag that prevents flow tokens (-1 = off).',
   ),
   flow_token_secret: dn(
-    str('a secret string'),
-    'Secret the flow-token key is derived from (SHA-1). Unset: a random key kept in data_dir/flow-token.key, so tokens survive restarts.',
+    secret(),
+    'Secret the flow-token key is derived from (SHA-1), at least 32 characters (e.g. openssl rand -hex 32). Unset: a random key kept in data_dir/flow-token.key (mode 0600), so tokens survive restarts.',
+  ),
+  flow_token_secret_previous: dn(
+    secret(),
+    'The secret before a key rotation: tokens signed with it stay valid (bindings and dialogs made before the rotation), new tokens use flow_token_secret. Remove it once every binding has been refreshed (max_expires).',
   ),
   direction_match: d(
     z.enum(['ip-port', 'ip'], { error: "expected 'ip-port' (Kamailio) or 'ip'" }),
@@ -532,7 +542,15 @@ export const configSchema = z.strictObject({
         z.string({ error: 'expected a string of at least 16 characters' }).min(16, {
           error: 'expected a token of at least 16 characters (e.g. openssl rand -hex 16)',
         }),
-        'Bearer token the API and /metrics require (/health without any token answers only up or stopping, for probes); required when listen is not a loopback address.',
+        'Bearer token the API and /metrics require (/health without any token answers only up or stopping, for probes); required when listen is not a loopback address. Unset: a random token generated at first start into data_dir/management.token (mode 0600), which flowgate ctl reads.',
+      ),
+      hosts: d(
+        z
+          .array(str('a host name'), {
+            error: 'expected a list of host names, e.g. [flowgate.example.com]',
+          })
+          .transform((a) => a.map((h) => h.toLowerCase())),
+        'Further names the API answers to in the Host header (a reverse proxy, an SSH tunnel to localhost), with any port. Always accepted: the listen address with its port, and localhost:port when listening on loopback; any other Host gets 421 (DNS-rebinding protection).',
       ),
     }),
     'Management API.',

@@ -27,6 +27,8 @@ export interface OutboundConfig {
   readonly force_outbound_flag: number;
   readonly force_no_outbound_flag: number;
   readonly flow_token_secret: string | undefined;
+  /** The secret before a key rotation: its tokens are still accepted (undefined: none). */
+  readonly flow_token_secret_previous?: string | undefined;
   readonly direction_match: 'ip-port' | 'ip';
 }
 
@@ -201,7 +203,10 @@ export interface ElementConfig {
 export interface ManagementConfig {
   /** undefined: disabled. */
   readonly listen: { readonly host: string; readonly port: number } | undefined;
+  /** undefined: generated into `data_dir/management.token` at start. */
   readonly token: string | undefined;
+  /** Extra Host header names the API accepts (lower case). */
+  readonly hosts: readonly string[];
 }
 
 /** A place in the configuration file (line and column 1-based; undefined for the embedded default). */

@@ -42,6 +42,8 @@ export const ERRORS = {
   SIP_ERR_PROXY_NO_BRANCHES: { status: 500, reason: 'No Destination For Request' },
   SIP_ERR_SCRIPT: { status: 500, reason: 'Script Error' },
   SIP_ERR_INTERNAL: { status: 500, reason: 'Server Internal Error' },
+  // credentials store (Kamailio auth_db): unreachable or unreadable, never a reason to challenge
+  SIP_ERR_AUTH_STORE: { status: 500, reason: 'Credentials Store Unavailable' },
   // config and API misuse (no SIP status: these never reach the wire)
   SIP_ERR_INVALID_ARGUMENT: { status: 500, reason: 'Invalid Argument' },
   SIP_ERR_CONFIG: { status: 500, reason: 'Invalid Configuration' },

@@ -3,9 +3,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SipError } from '../errors/index.js';
 import type { Binding, LocationStore } from '../modules/location/binding.js';
+import { canonicalIp, ipFamily, unmapIPv4 } from '../transport/ip.js';
 import type { Logger } from '../util/logger.js';
 import { type ProcessInfo, renderMetrics } from './metrics.js';
 import type { StoreMetrics } from './timed-store.js';
+import { handleUsersRequest, type UsersApiOptions } from './users-api.js';
 import {
   bindingJson,
   flowJson,
@@ -20,13 +22,24 @@ export interface ManagementOptions {
   readonly host: string;
   /** 0 = any free port. */
   readonly port: number;
-  /** Bearer token every request must carry; undefined = none (loopback only: the config enforces it). */
-  readonly token: string | undefined;
+  /**
+   * Bearer token every request must carry (issue 10 §6: always one; `flowgate start` generates it
+   * into the data directory when the configuration sets none).
+   */
+  readonly token: string;
+  /**
+   * Further names accepted in the Host header, with any port (a reverse proxy's name, `localhost`
+   * for an SSH tunnel). Always accepted: the address the request reached, with its port, and
+   * `localhost:port` on a loopback address.
+   */
+  readonly hosts?: readonly string[] | undefined;
   /** The running elements (read on every request). */
   readonly elements: () => readonly ManagedElement[];
   readonly storeMetrics: StoreMetrics;
   readonly info: ProcessInfo;
   readonly logger: Logger;
+  /** The credentials store `/v1/users` manages; absent: those routes answer 404 not_configured. */
+  readonly credentials?: UsersApiOptions | undefined;
 }
 
 /** A running management API. */
@@ -57,6 +70,25 @@ function sha(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
+/** `host[:port]` of a Host header (lower case, IPv6 without brackets), or undefined when malformed. */
+function parseHostHeader(h: string): { host: string; port: number | undefined } | undefined {
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^[\]:/@\s]+))(?::(\d{1,5}))?$/i.exec(h);
+  if (m === null) return undefined;
+  const host = (m[1] ?? m[2] ?? '').toLowerCase();
+  if (m[1] !== undefined && ipFamily(host) !== 6) return undefined;
+  return { host, port: m[3] === undefined ? undefined : Number(m[3]) };
+}
+
+function sameAddress(a: string, b: string): boolean {
+  const ca = canonicalIp(unmapIPv4(a) ?? a).toLowerCase();
+  return ca === canonicalIp(unmapIPv4(b) ?? b).toLowerCase();
+}
+
+function isLoopbackIp(a: string): boolean {
+  const v = unmapIPv4(a) ?? a;
+  return ipFamily(v) === 4 ? v.startsWith('127.') : canonicalIp(v) === '::1';
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body, null, 2)}\n`;
   res.writeHead(status, {
@@ -85,17 +117,35 @@ function decodeCursor(s: string): { element: string; cursor: string } {
 
 /**
  * The management API (HTTP, JSON): health, elements, bindings (list, page, delete), flows, stats,
- * and Prometheus `/metrics`. Every route needs `Authorization: Bearer <token>` when a token is set,
- * except `/health` without an Authorization header, which then answers only its status (up or
- * stopping) for probes.
+ * and Prometheus `/metrics`. Every route needs `Authorization: Bearer <token>`, except `/health`
+ * without an Authorization header, which then answers only its status (up or stopping) for probes.
+ * Before anything else the Host header must name this server (DNS-rebinding protection: a web page
+ * whose name resolves to 127.0.0.1 must not reach the API through the user's browser); any other
+ * Host, or none (HTTP/1.0), gets 421.
  */
 export async function startManagementServer(opts: ManagementOptions): Promise<ManagementServer> {
-  const tokenHash = opts.token === undefined ? undefined : sha(opts.token);
+  const tokenHash = sha(opts.token);
+  const names = new Set((opts.hosts ?? []).map((h) => h.toLowerCase()));
   let stopping = false;
   const log = opts.logger.child({ component: 'management' });
 
+  /** The Host header names this server: the address the request reached, localhost on loopback, or a configured name. */
+  const hostAllowed = (req: IncomingMessage): boolean => {
+    const raw = req.headers.host;
+    if (raw === undefined || raw === '') return false;
+    const h = parseHostHeader(raw);
+    if (h === undefined) return false;
+    if (names.has(h.host)) return true;
+    const local = req.socket.localAddress ?? '';
+    // RFC 9110 §7.2: no port means the scheme's default (80)
+    if ((h.port ?? 80) !== req.socket.localPort) return false;
+    if (h.host === 'localhost') return isLoopbackIp(local);
+    // the address the connection reached, never 0.0.0.0 or :: (a listener on any address is
+    // named by the address a client used; "0.0.0.0" in a browser is a way to reach loopback)
+    return ipFamily(h.host) !== 0 && sameAddress(h.host, local);
+  };
+
   const authorized = (req: IncomingMessage): boolean => {
-    if (tokenHash === undefined) return true;
     const h = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(h);
     return m?.[1] !== undefined && timingSafeEqual(sha(m[1].trim()), tokenHash);
@@ -252,6 +302,19 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!hostAllowed(req)) {
+      const la = req.socket.localAddress ?? '';
+      const ip = unmapIPv4(la) ?? la;
+      const here = `${ip.includes(':') ? `[${ip}]` : ip}:${req.socket.localPort}`;
+      // RFC 9110 §15.5.20: 421, this server does not answer for that authority
+      throw new HttpError(
+        421,
+        'misdirected',
+        req.headers.host === undefined || req.headers.host === ''
+          ? `a Host header is required: send Host: ${here} (HTTP/1.1)`
+          : `Host ${JSON.stringify(req.headers.host)} does not name this server: use ${here}, or add the name to management.hosts`,
+      );
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
@@ -337,6 +400,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       send(res, 200, await stats());
       return;
     }
+    if (await handleUsersRequest(req, res, path, q, opts.credentials, log)) return;
     if (path === '/v1/bindings') {
       only('GET');
       send(res, 200, await listBindings(q));
@@ -365,7 +429,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     throw new HttpError(
       404,
       'not_found',
-      `no route ${method} ${path} (try /health, /metrics, /v1/elements, /v1/bindings, /v1/flows, /v1/stats)`,
+      `no route ${method} ${path} (try /health, /metrics, /v1/elements, /v1/bindings, /v1/flows, /v1/stats, /v1/users)`,
     );
   };
 

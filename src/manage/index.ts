@@ -13,6 +13,7 @@ export {
   PrometheusText,
 } from './prometheus.js';
 export { StoreMetrics, TimedLocationStore } from './timed-store.js';
+export { handleUsersRequest, type UsersApiOptions } from './users-api.js';
 export {
   type BindingJson,
   bindingJson,

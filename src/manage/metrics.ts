@@ -70,6 +70,27 @@ export async function renderMetrics(
   );
   t.family('flowgate_connections_closed_total', 'counter', 'Connections closed, by reason.');
   t.family('flowgate_script_errors_total', 'counter', 'Exceptions thrown by the routing script.');
+  t.family(
+    'flowgate_limit_refusals_total',
+    'counter',
+    'Requests, branches and sources refused by an abuse limit, by limit (server_transactions, client_transactions, branches, pike, auth_source, auth_user, dialog_signature, banned_dropped).',
+  );
+  t.family(
+    'flowgate_stray_responses_total',
+    'counter',
+    'Responses that matched no transaction, dropped (never relayed by their Via).',
+  );
+  t.family(
+    'flowgate_auth_results_total',
+    'counter',
+    'Credential checks by outcome (ok, invalid_password, unknown_user, stale, replay, locked_out, ...).',
+  );
+  t.family('flowgate_auth_challenges_total', 'counter', '401/407 challenges sent.');
+  t.family(
+    'flowgate_bans_active',
+    'gauge',
+    'Sources (pike: rate, auth) and users (auth_user) banned now.',
+  );
 
   for (const e of elements) {
     const element = e.server.name;
@@ -117,6 +138,22 @@ export async function renderMetrics(
     t.sample('flowgate_flow_failed_430_total', { element }, stats.flowFailed430);
     t.sample('flowgate_flow_token_failures_total', { element }, flowTokenFailuresOf(e));
     t.sample('flowgate_script_errors_total', { element }, stats.scriptErrors);
+    for (const [limit, n] of Object.entries(stats.limits))
+      t.sample('flowgate_limit_refusals_total', { element, limit }, n);
+    t.sample('flowgate_stray_responses_total', { element }, stats.strayResponses);
+    const auth = e.server.auth;
+    if (auth !== undefined) {
+      for (const [result, n] of Object.entries(auth.stats.results))
+        t.sample('flowgate_auth_results_total', { element, result }, n);
+      t.sample('flowgate_auth_challenges_total', { element }, auth.stats.challenges);
+      t.sample('flowgate_bans_active', { element, kind: 'auth_user' }, auth.activeLockouts());
+    }
+    const pike = e.server.pike;
+    if (pike !== undefined) {
+      const b = pike.activeBans();
+      t.sample('flowgate_bans_active', { element, kind: 'rate' }, b.rate);
+      t.sample('flowgate_bans_active', { element, kind: 'auth' }, b.auth);
+    }
   }
 
   t.family(

@@ -10,6 +10,18 @@ export interface ManagedServer {
   readonly transport: { readonly listeners: readonly ListenerInfo[] };
   readonly layer: { readonly serverCount: number; readonly clientCount: number };
   readonly core: { readonly stats: ProxyStats; readonly clock: Clock };
+  /** The auth module, when loaded (results, challenges, lockouts). */
+  readonly auth?:
+    | {
+        readonly stats: {
+          readonly results: Readonly<Record<string, number>>;
+          readonly challenges: number;
+        };
+        activeLockouts(): number;
+      }
+    | undefined;
+  /** Pike, when loaded (sources banned now). */
+  readonly pike?: { activeBans(): { rate: number; auth: number } } | undefined;
 }
 
 /** A running element with what management knows about it. */

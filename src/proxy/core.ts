@@ -20,7 +20,7 @@ import type {
 import { Proto, protoFromToken } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import { detach } from '../util/detach.js';
-import type { Logger } from '../util/logger.js';
+import { type Logger, RateLimitedLog } from '../util/logger.js';
 import {
   type BranchTarget,
   ExitSignal,
@@ -31,7 +31,14 @@ import {
 import { buildBranchRequest, viaWithReceived } from './forward.js';
 import type { NextHop, Resolver } from './resolver.js';
 import { type ProxyBranch, ProxyTransaction } from './stateful.js';
-import type { ProxyOptions, ProxyTransport, RouteHandlers, TmParams } from './types.js';
+import {
+  DEFAULT_PROXY_LIMITS,
+  type ProxyLimits,
+  type ProxyOptions,
+  type ProxyTransport,
+  type RouteHandlers,
+  type TmParams,
+} from './types.js';
 import { restAfterFirstValue } from './via.js';
 
 /** Counters for metrics (`/metrics`, `flowgate ctl stats`). */
@@ -44,7 +51,17 @@ export interface ProxyStats {
   flowTokenFailures: number;
   /** New requests refused while draining. */
   refusedDraining: number;
+  /** Requests, branches or sources refused by an abuse limit, by limit (issue 10 §5). */
+  limits: Record<string, number>;
+  /** Responses matching no client transaction, dropped (RFC 6026: never relayed statelessly). */
+  strayResponses: number;
 }
+
+/**
+ * Called for every final 401/407 relayed upstream, with the request it answers (the edge counts
+ * failed authentications per client source from these).
+ */
+export type ChallengeRelayedHook = (req: SipRequest, info: ReceiveInfo, res: SipResponse) => void;
 
 type MaybePromise = void | Promise<void>;
 
@@ -74,9 +91,17 @@ export class ProxyCore {
     flowFailed430: 0,
     flowTokenFailures: 0,
     refusedDraining: 0,
+    limits: {},
+    strayResponses: 0,
   };
+  readonly limits: ProxyLimits;
+  /** Final 401/407 responses relayed upstream (see {@link ChallengeRelayedHook}). */
+  challengeRelayedHooks: ChallengeRelayedHook[] = [];
+  readonly #limitLog = new RateLimitedLog(60_000);
   /** Shutting down: new dialog-creating requests get 503, everything else still runs. */
   draining = false;
+  /** Relay responses that match no transaction statelessly by their Via (the seed's Kamailio does; off by default). */
+  forwardStrayResponses = false;
   /** `$var(...)` storage: per process, persists between messages (Kamailio semantics). */
   readonly vars: Record<string, string | number | undefined> = {};
   #handlers: RouteHandlers;
@@ -107,6 +132,18 @@ export class ProxyCore {
     this.resolver = opts.resolver;
     this.#aliases = new Set(opts.aliases.map((a) => a.toLowerCase()));
     this.#serverHeader = opts.serverHeader;
+    this.limits = { ...DEFAULT_PROXY_LIMITS, ...opts.limits };
+  }
+
+  /**
+   * An abuse limit refused something: counted per limit (`flowgate_limit_refusals_total`) and
+   * logged at most once per minute per `logKey` (a key per event, e.g. per banned source, gives
+   * one line per event; a key per limit one line per minute however often it is hit).
+   */
+  limitHit(limit: string, logKey: string | undefined, obj: object, msg: string): void {
+    this.stats.limits[limit] = (this.stats.limits[limit] ?? 0) + 1;
+    if (logKey !== undefined)
+      this.#limitLog.log(this.logger, 'warn', logKey, { limit, ...obj }, msg);
   }
 
   setHandlers(h: RouteHandlers): void {
@@ -129,6 +166,21 @@ export class ProxyCore {
       this.replyStateless(ctx, 503, 'Service Unavailable', ['Retry-After: 5']);
       return;
     }
+    if (
+      req.method !== 'ACK' &&
+      req.method !== 'CANCEL' &&
+      this.layer.serverCount >= this.limits.maxServerTransactions
+    ) {
+      // issue 10 §5: the transaction table is full; RFC 3261 §21.5.4 503 + Retry-After (§20.33)
+      this.limitHit(
+        'server_transactions',
+        'server_transactions',
+        { max: this.limits.maxServerTransactions },
+        `server transaction table full (${this.limits.maxServerTransactions}): new requests get 503`,
+      );
+      this.replyStateless(ctx, 503, 'Service Unavailable', ['Retry-After: 5']);
+      return;
+    }
     this.#run(
       ctx,
       () => this.#handlers.request(ctx),
@@ -137,6 +189,13 @@ export class ProxyCore {
   }
 
   onStrayResponse(res: SipResponse, info: ReceiveInfo): void {
+    if (!this.forwardStrayResponses) {
+      // RFC 6026 §7.3: a stateful proxy keeps its client transactions in Accepted to relay late 2xx,
+      // so a response matching none is not ours to forward; forwarding it by its Via would let
+      // anyone make this proxy send a message to an address of their choosing
+      this.stats.strayResponses++;
+      return;
+    }
     const reply = this.#handlers.reply;
     const rctx = new ReplyContext(res, info, undefined, -1, this.vars);
     if (reply === undefined) {
@@ -229,6 +288,23 @@ export class ProxyCore {
       const a = l.address.toLowerCase();
       if (a === host) return true;
       if ((a === '0.0.0.0' || a === '::') && this.#localAddresses().has(host)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Kamailio `is_domain_local`: the host (any port) is one of our aliases, listening addresses or
+   * advertised names: a domain this element serves.
+   */
+  isDomainLocal(host: string): boolean {
+    const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+    if (this.#aliases.has(h)) return true;
+    for (const l of this.transport.listeners) {
+      if (l.advertise !== undefined && l.advertise.host.toLowerCase().replace(/^\[|\]$/g, '') === h)
+        return true;
+      const a = l.address.toLowerCase();
+      if (a === h) return true;
+      if ((a === '0.0.0.0' || a === '::') && this.#localAddresses().has(h)) return true;
     }
     return false;
   }
@@ -418,6 +494,21 @@ export class ProxyCore {
     if (ctx.ruriIsNew || ctx.branches.length === 0) targets.push(ctx.ruriTarget());
     targets.push(...ctx.branches);
     ctx.branches = [];
+    // issue 10 §5: one request forks into at most maxBranches branches (Kamailio MAX_BRANCHES)
+    const room = this.limits.maxBranches - ptx.branches.length;
+    if (targets.length > room) {
+      this.limitHit(
+        'branches',
+        'branches',
+        { max: this.limits.maxBranches, wanted: ptx.branches.length + targets.length },
+        `a request would fork into more than ${this.limits.maxBranches} branches: the rest are not sent`,
+      );
+      targets.length = Math.max(room, 0);
+      if (targets.length === 0) {
+        ctx.lastError = { status: 500, reason: 'Too Many Branches' };
+        return -1;
+      }
+    }
     ctx.ruriIsNew = false;
     if (ctx.failureRoute !== undefined) ptx.failureRoute = ctx.failureRoute;
     let sent = 0;
@@ -603,6 +694,16 @@ export class ProxyCore {
     out: ListenerInfo,
     target: SendTarget,
   ): void {
+    if (this.layer.clientCount >= this.limits.maxClientTransactions) {
+      this.limitHit(
+        'client_transactions',
+        'client_transactions',
+        { max: this.limits.maxClientTransactions },
+        `client transaction table full (${this.limits.maxClientTransactions}): new branches fail with 503`,
+      );
+      ptx.branchFailed(b, 503, 'Service Unavailable');
+      return;
+    }
     const branchId = `z9hG4bK${this.#txPrefix}${this.#txIdOf(ptx)}.${b.index}`;
     const buf = buildBranchRequest(this.#buildInput(ctx), b.target, out, branchId);
     const user: ClientTransactionUser = {

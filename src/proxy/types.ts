@@ -63,4 +63,22 @@ export interface ProxyOptions {
   readonly resolver: Resolver;
   /** Server header for local replies; undefined = none. */
   readonly serverHeader: string | undefined;
+  /** Caps on the transaction tables and on forking; default {@link DEFAULT_PROXY_LIMITS}. */
+  readonly limits?: Partial<ProxyLimits> | undefined;
 }
+
+/** Abuse limits of the proxy core (issue 10 §5). */
+export interface ProxyLimits {
+  /** Server transactions in the table; a new request beyond gets 503 + Retry-After. */
+  readonly maxServerTransactions: number;
+  /** Client transactions; a branch beyond fails with 503. */
+  readonly maxClientTransactions: number;
+  /** Branches per request (Kamailio MAX_BRANCHES). */
+  readonly maxBranches: number;
+}
+
+export const DEFAULT_PROXY_LIMITS: Readonly<ProxyLimits> = Object.freeze({
+  maxServerTransactions: 200_000,
+  maxClientTransactions: 200_000,
+  maxBranches: 12,
+});

@@ -3,9 +3,12 @@ import type { SipMessage } from '../message/message.js';
 import { percentDecode } from '../message/parse/chars.js';
 import { parseNameAddr } from '../message/parse/name-addr.js';
 import { SipUri } from '../message/parse/uri.js';
+import type { Auth } from '../modules/auth/index.js';
 import { mfProcessMaxfwdHeader } from '../modules/maxfwd/index.js';
 import type { Outbound } from '../modules/outbound/index.js';
 import type { PathModule } from '../modules/path/index.js';
+import { PermissionGroup, type Permissions } from '../modules/permissions/index.js';
+import { type Pike, PikeRc } from '../modules/pike/index.js';
 import type { RegistrarApi } from '../modules/registrar/api.js';
 import type { RecordRoute } from '../modules/rr/index.js';
 import { sanityCheck, sanityFailureHeaders } from '../modules/sanity/index.js';
@@ -33,6 +36,9 @@ export interface ScriptEnv {
   readonly path?: PathModule | undefined;
   readonly outbound?: Outbound | undefined;
   readonly registrar?: RegistrarApi | undefined;
+  readonly auth?: Auth | undefined;
+  readonly pike?: Pike | undefined;
+  readonly permissions?: Permissions | undefined;
   /** sanity `autodrop` (default true): a failed check ends the script (Kamailio returns 0). */
   readonly sanityAutodrop?: boolean | undefined;
   /** Option tags this proxy supports (for the Proxy-Require check). */
@@ -184,6 +190,51 @@ export class ScriptContext {
     return this.#c.info.proto;
   }
 
+  /** `$td` / `$fd`: To / From URI host. */
+  get $td(): string | undefined {
+    const u = this.msg.to?.uri;
+    return u instanceof SipUri ? u.hostname : undefined;
+  }
+
+  get $fd(): string | undefined {
+    const u = this.msg.from?.uri;
+    return u instanceof SipUri ? u.hostname : undefined;
+  }
+
+  /** `$tU` / `$fU`: To / From URI user (as written). */
+  get $tU(): string | undefined {
+    const u = this.msg.to?.uri;
+    return u instanceof SipUri ? u.user : undefined;
+  }
+
+  get $fU(): string | undefined {
+    const u = this.msg.from?.uri;
+    return u instanceof SipUri ? u.user : undefined;
+  }
+
+  /** `$route_uri`: the URI of the first Route value, undefined when there is none. */
+  get $route_uri(): string | undefined {
+    if (!this.msg.hasHeader(Hdr.Route)) return undefined;
+    return this.msg.addressList(Hdr.Route)?.[0]?.uriText;
+  }
+
+  /** `$au`: the username of the request's credentials (verified or not); `$ar` their realm. */
+  get $au(): string | undefined {
+    if (this.#c instanceof ReplyContext || this.#env.auth === undefined) return undefined;
+    return this.#env.auth.presented(this.#c).username;
+  }
+
+  get $ar(): string | undefined {
+    if (this.#c instanceof ReplyContext || this.#env.auth === undefined) return undefined;
+    return this.#env.auth.presented(this.#c).realm;
+  }
+
+  /** `$ad`: the domain of the authenticated user (set once an authorize function succeeded). */
+  get $ad(): string | undefined {
+    if (this.#c instanceof ReplyContext) return undefined;
+    return this.#env.auth?.identity(this.#c)?.domain;
+  }
+
   /** `$tu`: To URI. */
   get $tu(): string | undefined {
     return this.msg.to?.uriText;
@@ -258,13 +309,14 @@ export class ScriptContext {
 
   #format(s: string): string {
     return s.replace(
-      /\$\(hdr\(([^)]+)\)\[([*\d-]+)\]\)|\$hdr\(([^)]+)\)|\$var\(([^)]+)\)|\$T_reply_ruid|\$[a-zA-Z]{2}/g,
+      /\$\(hdr\(([^)]+)\)\[([*\d-]+)\]\)|\$hdr\(([^)]+)\)|\$var\(([^)]+)\)|\$T_reply_ruid|\$route_uri|\$[a-zA-Z]{2}/g,
       (m, h1, i1, h2, v) => {
         let val: unknown;
         if (h1 !== undefined) val = this.$hdr(h1, i1 === '*' ? '*' : Number(i1));
         else if (h2 !== undefined) val = this.$hdr(h2);
         else if (v !== undefined) val = this.$var[v];
         else if (m === '$T_reply_ruid') val = this.$T_reply_ruid;
+        else if (m === '$route_uri') val = this.$route_uri;
         else {
           switch (m) {
             case '$si':
@@ -302,6 +354,27 @@ export class ScriptContext {
               break;
             case '$pr':
               val = this.$pr;
+              break;
+            case '$td':
+              val = this.$td;
+              break;
+            case '$fd':
+              val = this.$fd;
+              break;
+            case '$tU':
+              val = this.$tU;
+              break;
+            case '$fU':
+              val = this.$fU;
+              break;
+            case '$au':
+              val = this.$au;
+              break;
+            case '$ar':
+              val = this.$ar;
+              break;
+            case '$ad':
+              val = this.$ad;
               break;
             default:
               return m;
@@ -454,6 +527,17 @@ export class ScriptContext {
   /** `append_branch([uri])`: adds a destination (the current R-URI when no argument). */
   append_branch(uri?: string): boolean {
     const r = this.#req('append_branch');
+    const max = this.#env.core.limits.maxBranches;
+    if (r.branches.length + 1 >= max) {
+      // the R-URI is one branch too: Kamailio's MAX_BRANCHES counts the whole destination set
+      this.#env.core.limitHit(
+        'branches',
+        'branches',
+        { max },
+        `append_branch(): the destination set is full (${max} branches)`,
+      );
+      return this.#rc(-1);
+    }
     r.branches.push(uri === undefined ? r.ruriTarget() : { uri });
     return this.#rc(1);
   }
@@ -488,6 +572,146 @@ export class ScriptContext {
     const ob = this.#env.outbound;
     if (ob === undefined) throw new Error('check_flow_token(): the outbound module is not loaded');
     return this.#rc(ob.checkFlowToken(this.#req('check_flow_token')));
+  }
+
+  // ------------------------------------------------------------------ auth / permissions / pike
+
+  #auth(fn: string): Auth {
+    const a = this.#env.auth;
+    if (a === undefined) throw new Error(`${fn}(): the auth module is not loaded`);
+    return a;
+  }
+
+  /** `www_challenge(realm, flags)`: 401 with one WWW-Authenticate per algorithm; `realm` may hold `$td` etc. */
+  www_challenge(realm: string, flags: number | string = 0): boolean {
+    return this.#rc(
+      this.#auth('www_challenge').challenge(
+        this.#req('www_challenge'),
+        'www',
+        this.#format(realm),
+        Number(flags),
+      ),
+    );
+  }
+
+  /** `proxy_challenge(realm, flags)`: 407 with Proxy-Authenticate. */
+  proxy_challenge(realm: string, flags: number | string = 0): boolean {
+    return this.#rc(
+      this.#auth('proxy_challenge').challenge(
+        this.#req('proxy_challenge'),
+        'proxy',
+        this.#format(realm),
+        Number(flags),
+      ),
+    );
+  }
+
+  /** `auth_challenge(realm, flags)`: 401 for REGISTER, 407 otherwise. */
+  auth_challenge(realm: string, flags: number | string = 0): boolean {
+    const r = this.#req('auth_challenge');
+    return this.#rc(
+      this.#auth('auth_challenge').challenge(
+        r,
+        r.req.method === 'REGISTER' ? 'www' : 'proxy',
+        this.#format(realm),
+        Number(flags),
+      ),
+    );
+  }
+
+  /** `www_authorize(realm, table)` (alias `www_authenticate`): verifies Authorization; see `AuthRc`. */
+  async www_authorize(realm: string, _table = 'subscriber'): Promise<boolean> {
+    const r = this.#req('www_authorize');
+    return this.#rc(await this.#auth('www_authorize').authorize(r, 'www', this.#format(realm)));
+  }
+
+  async www_authenticate(realm: string, table = 'subscriber'): Promise<boolean> {
+    return this.www_authorize(realm, table);
+  }
+
+  /** `proxy_authorize(realm, table)` (alias `proxy_authenticate`): verifies Proxy-Authorization. */
+  async proxy_authorize(realm: string, _table = 'subscriber'): Promise<boolean> {
+    const r = this.#req('proxy_authorize');
+    return this.#rc(await this.#auth('proxy_authorize').authorize(r, 'proxy', this.#format(realm)));
+  }
+
+  async proxy_authenticate(realm: string, table = 'subscriber'): Promise<boolean> {
+    return this.proxy_authorize(realm, table);
+  }
+
+  /** `auth_check(realm, table, flags)`: www for REGISTER, proxy otherwise; flag 1: the user must be To/From. */
+  async auth_check(
+    realm: string,
+    _table = 'subscriber',
+    flags: number | string = 0,
+  ): Promise<boolean> {
+    const r = this.#req('auth_check');
+    return this.#rc(
+      await this.#auth('auth_check').authCheck(r, this.#format(realm), Number(flags)),
+    );
+  }
+
+  /** `consume_credentials()`: the verified credentials are not forwarded. */
+  consume_credentials(): boolean {
+    return this.#rc(
+      this.#auth('consume_credentials').consumeCredentials(this.#req('consume_credentials')),
+    );
+  }
+
+  /** `has_credentials(realm)`. */
+  has_credentials(realm: string): boolean {
+    return this.#rc(
+      this.#auth('has_credentials').hasCredentials(
+        this.#req('has_credentials'),
+        this.#format(realm),
+      ),
+    );
+  }
+
+  /** `allow_source_address([group])` (permissions): the source address is in the group (default 1: trusted peers). */
+  allow_source_address(group: number | string = PermissionGroup.Trusted): boolean {
+    const p = this.#env.permissions;
+    const info = this.#c.info;
+    return this.#rc(
+      p?.allowSourceAddress(Number(group), info.remote.address, info.remote.port) === true ? 1 : -1,
+    );
+  }
+
+  /** `pike_check_req()`: 1 the source is within its rate; -1 banned; -2 banned by this request. */
+  pike_check_req(): boolean {
+    const p = this.#env.pike;
+    if (p === undefined) throw new Error('pike_check_req(): the pike module is not loaded');
+    const info = this.#c.info;
+    // the core already counted this request when pike is loaded: only report the state
+    return this.#rc(p.isBanned(info.remote.address) ? PikeRc.Blocked : PikeRc.Ok);
+  }
+
+  /** `is_myself(uri)`: the URI names this element (host and port; never a GRUU). */
+  is_myself(uri: string | undefined): boolean {
+    if (uri === undefined) return this.#rc(-1);
+    const na = parseNameAddr(this.#format(uri), 'uri');
+    const u = na.ok ? na.value.uri : undefined;
+    return this.#rc(u instanceof SipUri && this.#env.core.isMyself(u) ? 1 : -1);
+  }
+
+  /** `is_domain_local(domain)`: the domain (any port) is one this element serves (aliases, addresses). */
+  is_domain_local(domain: string | undefined): boolean {
+    if (domain === undefined) return this.#rc(-1);
+    return this.#rc(this.#env.core.isDomainLocal(this.#format(domain)) ? 1 : -1);
+  }
+
+  /**
+   * flowgate: 1 when every Route value names this element (a UA's preloaded outbound-proxy route),
+   * -1 when any names another host (a client asking to be relayed elsewhere), -2 without Route.
+   */
+  routes_are_myself(): boolean {
+    const m = this.msg;
+    if (!m.hasHeader(Hdr.Route)) return this.#rc(-2);
+    const list = m.addressList(Hdr.Route);
+    if (list === undefined || list.length === 0) return this.#rc(-1);
+    for (const r of list)
+      if (!(r.uri instanceof SipUri) || !this.#env.core.isMyself(r.uri)) return this.#rc(-1);
+    return this.#rc(1);
   }
 
   // ------------------------------------------------------------------ registrar

@@ -1,5 +1,21 @@
+import { AuthRc } from '../modules/auth/index.js';
+import { PermissionGroup } from '../modules/permissions/index.js';
 import { LookupRc } from '../modules/registrar/api.js';
+import { LooseRouteRc } from '../modules/rr/index.js';
 import { defineScript, type Script } from './api.js';
+import type { ScriptContext } from './context.js';
+
+/** Options of the built-in registrar script. */
+export interface RegistrarScriptParams {
+  /**
+   * Authenticate users (the auth module is loaded; issue 10 §3): REGISTER is challenged with 401
+   * and must be for the authenticated user's own AoR in one of our domains; initial requests from
+   * users are challenged with 407 and must come from the authenticated user; trusted peers
+   * (`allow_source_address`) are not challenged; in-dialog requests must follow our own signed
+   * Record-Route. Off: the seed's Example 1.2 as it is.
+   */
+  readonly auth?: boolean | undefined;
+}
 
 /**
  * The seed's Example 1.2 "Registrar Configuration" (Kamailio outbound module manual), statement by
@@ -19,7 +35,8 @@ import { defineScript, type Script } from './api.js';
  * - A location store outage during `lookup()` (-3 with a recorded error) is answered 500 with the
  *   store's reason instead of 404: nothing is known about the user then.
  */
-export function registrarScript(): Script {
+export function registrarScript(p: RegistrarScriptParams = {}): Script {
+  const AUTH = p.auth === true;
   return defineScript({
     async request_route(ctx) {
       ctx.route('REQINIT');
@@ -31,6 +48,7 @@ export function registrarScript(): Script {
       }
       ctx.route('WITHINDLG');
       ctx.t_check_trans();
+      if (AUTH) await ctx.route('AUTH');
       ctx.remove_hf('Route');
       if (ctx.is_method('INVITE|SUBSCRIBE')) ctx.record_route();
       await ctx.route('REGISTRAR');
@@ -65,12 +83,25 @@ export function registrarScript(): Script {
 
       WITHINDLG(ctx) {
         if (ctx.has_totag()) {
+          // flowgate (auth on): only through our own Record-Route (signed per dialog, checked by
+          // loose_route), never through a Route set a client wrote itself
+          if (AUTH && !ctx.allow_source_address(PermissionGroup.Trusted)) {
+            if (!ctx.is_myself('$route_uri')) {
+              if (!ctx.is_method('ACK')) ctx.send_reply('403', 'Forbidden');
+              ctx.exit();
+            }
+          }
           if (ctx.loose_route()) {
             if (ctx.is_method('NOTIFY')) {
               ctx.record_route();
             }
             ctx.route('RELAY');
           } else {
+            if (AUTH && ctx.$rc === LooseRouteRc.FlowTokenBroken) {
+              // our Record-Route without this dialog's signature
+              if (!ctx.is_method('ACK')) ctx.send_reply('403', 'Forbidden');
+              ctx.exit();
+            }
             if (ctx.is_method('ACK')) {
               if (ctx.t_check_trans()) {
                 ctx.route('RELAY');
@@ -84,6 +115,33 @@ export function registrarScript(): Script {
           }
           ctx.exit();
         }
+      },
+
+      // flowgate (issue 10 §3): who may register and who may call
+      async AUTH(ctx) {
+        if (ctx.allow_source_address(PermissionGroup.Trusted)) return;
+        if (ctx.is_method('REGISTER')) {
+          if (!ctx.is_domain_local('$td')) {
+            ctx.send_reply('403', 'Forbidden');
+            ctx.exit();
+          }
+          if (!(await ctx.auth_check('', 'subscriber', '1'))) {
+            refuse(ctx, 'www');
+            ctx.exit();
+          }
+          ctx.consume_credentials();
+          return;
+        }
+        if (ctx.is_method('ACK')) return;
+        if (!ctx.is_domain_local('$fd')) {
+          ctx.send_reply('403', 'Forbidden');
+          ctx.exit();
+        }
+        if (!(await ctx.auth_check('', 'subscriber', '1'))) {
+          refuse(ctx, 'proxy');
+          ctx.exit();
+        }
+        ctx.consume_credentials();
       },
 
       async REGISTRAR(ctx) {
@@ -165,4 +223,23 @@ export function registrarScript(): Script {
       },
     },
   });
+}
+
+/**
+ * After a failed auth_check: 403 when the credentials are good but for another user (-8), the
+ * recorded error (a lockout's 403, a store failure's 500) for -1, else a new challenge. Unknown
+ * users and wrong passwords get the same challenge, so nobody learns which users exist.
+ */
+function refuse(ctx: ScriptContext, kind: 'www' | 'proxy'): void {
+  switch (ctx.$rc) {
+    case AuthRc.UserMismatch:
+      ctx.send_reply('403', 'Forbidden');
+      return;
+    case AuthRc.Error:
+      ctx.sl_reply_error();
+      return;
+    default:
+      if (kind === 'www') ctx.www_challenge('', '0');
+      else ctx.proxy_challenge('', '0');
+  }
 }

@@ -44,6 +44,11 @@ export class TransactionLayer implements TransportUser {
   readonly timers: TxTimers;
   readonly forceRport: boolean;
   #user: TransactionUser;
+  /**
+   * Runs first for every request received (retransmissions included); false drops it before any
+   * matching (pike: a banned source costs one map lookup).
+   */
+  requestFilter: ((req: SipRequest, info: ReceiveInfo) => boolean) | undefined;
   readonly #servers = new Map<string, ServerTransaction>();
   readonly #clients = new Map<string, ClientTransaction>();
 
@@ -81,6 +86,7 @@ export class TransactionLayer implements TransportUser {
   onMessage(msg: SipMessage, info: ReceiveInfo): void {
     if (msg.isRequest) {
       const req = msg as SipRequest;
+      if (this.requestFilter !== undefined && !this.requestFilter(req, info)) return;
       const key = serverKey(req);
       const tx = key === undefined ? undefined : this.#servers.get(key);
       if (tx !== undefined) {

@@ -26,6 +26,11 @@ export interface ConnectionEvents extends ConnectionHost {
   connFramingError(conn: Connection, error: FramingError): void;
   /** A keep-alive from the peer was answered. */
   connKeepalive(conn: Connection, kind: KeepaliveKind): void;
+  /**
+   * A keep-alive from the peer was left unanswered: the answer would take the connection's output
+   * past `maxBufferedBytes` (a peer that sends keep-alives but does not read).
+   */
+  connKeepaliveOverCap(conn: Connection, kind: KeepaliveKind): void;
   /** The connection ended; `wasOpen` is false when it never got ready (failed connect or handshake). */
   connClosed(conn: Connection, reason: FlowCloseReason, wasOpen: boolean): void;
 }
@@ -68,6 +73,8 @@ export abstract class Connection {
   lastKeepalive: number | undefined;
   state: FlowState = FlowState.Connecting;
   closeReason: FlowCloseReason | undefined;
+  /** Why, in words, when the reason alone does not say it (goes into the close log line). */
+  closeDetail: string | undefined;
   /** Handed to the layer above with every message from this connection (one object per connection). */
   readonly receiveInfo: ReceiveInfo;
 
@@ -136,12 +143,16 @@ export abstract class Connection {
   /** Starts reading (called once the layer has registered the connection). */
   abstract start(): void;
 
-  /** Ends the flow for `reason`; the first call wins, later ones do nothing. */
-  close(reason: FlowCloseReason): void {
+  /**
+   * Ends the flow for `reason` (`detail`: why, in words, for the log line); the first call wins,
+   * later ones do nothing.
+   */
+  close(reason: FlowCloseReason, detail?: string): void {
     if (this.state === FlowState.Closed) return;
     const wasOpen = this.state === FlowState.Open;
     this.state = FlowState.Closed;
     this.closeReason = reason;
+    this.closeDetail = detail;
     const clock = this.host.clock;
     clock.clearTimer(this.#lifetimeTimer);
     clock.clearTimer(this.#firstTimer);

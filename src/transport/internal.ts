@@ -26,19 +26,25 @@ export interface TransportSettings {
   readonly wsKeepaliveIntervalMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
+  readonly maxOutgoingConnections: number;
   readonly maxBufferedBytes: number;
   readonly firstMessageTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly stunSoftware: string;
 }
 
-/** Defaults (Kamailio's where it has one: tcp_connection_lifetime, websocket keepalive_*, tcp_max_connections). */
+/**
+ * Defaults (Kamailio's where it has one: tcp_connection_lifetime, websocket keepalive_*,
+ * tcp_max_connections). The caps match the config's `modules.limits` defaults.
+ */
 export const TRANSPORT_DEFAULTS = Object.freeze({
   tcpConnectionLifetime: 120,
   wsKeepaliveTimeout: 180,
   wsKeepaliveInterval: 1,
   maxConnections: 2048,
-  maxConnectionsPerIp: 1024,
+  // one source may hold 64 of the 2048 accept slots, not half of them (issue 10)
+  maxConnectionsPerIp: 64,
+  maxOutgoingConnections: 1024,
   maxBufferedBytes: 262_144,
   firstMessageTimeout: 20_000,
   connectTimeout: 10,
@@ -91,6 +97,13 @@ export function resolveSettings(config: TransportConfig): TransportSettings {
         TRANSPORT_DEFAULTS.maxConnectionsPerIp,
       ),
     ),
+    maxOutgoingConnections: Math.floor(
+      positive(
+        'maxOutgoingConnections',
+        config.maxOutgoingConnections,
+        TRANSPORT_DEFAULTS.maxOutgoingConnections,
+      ),
+    ),
     maxBufferedBytes: Math.floor(
       positive('maxBufferedBytes', config.maxBufferedBytes, TRANSPORT_DEFAULTS.maxBufferedBytes),
     ),
@@ -128,6 +141,7 @@ export class Counters {
     garbage: 0,
     framing: 0,
     'user-error': 0,
+    'keepalive-over-cap': 0,
   };
   errorReplies = 0;
   stunRequests = 0;
@@ -169,39 +183,59 @@ function keyRecord<K extends string>(keys: readonly K[]): Record<K, number> {
 }
 
 /**
- * Counts open sockets in total and per remote IP (the "Protection" caps). Incoming sockets take a
- * slot per IP and one in total; outgoing ones only in total.
+ * Counts open sockets against the "Protection" caps. Accepted sockets take a slot in total and one
+ * for their remote IP; outgoing ones (opened by this layer) draw from a budget of their own, so a
+ * flood of accepted connections cannot stop the edge from reaching its registrar, and connections
+ * we open cannot use up the accept budget.
  */
 export class ConnectionLimiter {
   readonly #max: number;
   readonly #maxPerIp: number;
+  readonly #maxOutgoing: number;
   readonly #perIp = new Map<string, number>();
-  #total = 0;
+  #incoming = 0;
+  #outgoing = 0;
 
-  constructor(max: number, maxPerIp: number) {
+  constructor(max: number, maxPerIp: number, maxOutgoing: number) {
     this.#max = max;
     this.#maxPerIp = maxPerIp;
+    this.#maxOutgoing = maxOutgoing;
   }
 
-  get total(): number {
-    return this.#total;
+  /** Slots taken by accepted sockets. */
+  get incoming(): number {
+    return this.#incoming;
   }
 
-  /** Takes a slot; returns why not (`limit`, `limit-per-ip`) when a cap is reached. */
-  acquire(ip: string | undefined): 'limit' | 'limit-per-ip' | undefined {
-    if (this.#total >= this.#max) return 'limit';
-    if (ip !== undefined) {
-      const n = this.#perIp.get(ip) ?? 0;
-      if (n >= this.#maxPerIp) return 'limit-per-ip';
-      this.#perIp.set(ip, n + 1);
-    }
-    this.#total++;
+  /** Slots taken by outgoing sockets. */
+  get outgoing(): number {
+    return this.#outgoing;
+  }
+
+  /** Takes a slot for a socket accepted from `ip`; returns why not when a cap is reached. */
+  acquire(ip: string): 'limit' | 'limit-per-ip' | undefined {
+    if (this.#incoming >= this.#max) return 'limit';
+    const n = this.#perIp.get(ip) ?? 0;
+    if (n >= this.#maxPerIp) return 'limit-per-ip';
+    this.#perIp.set(ip, n + 1);
+    this.#incoming++;
     return undefined;
   }
 
+  /** Takes a slot for an outgoing socket; `limit-outgoing` when the budget is spent. */
+  acquireOutgoing(): 'limit-outgoing' | undefined {
+    if (this.#outgoing >= this.#maxOutgoing) return 'limit-outgoing';
+    this.#outgoing++;
+    return undefined;
+  }
+
+  /** Gives back a slot: an accepted socket's (its remote `ip`), or an outgoing one's (undefined). */
   release(ip: string | undefined): void {
-    this.#total--;
-    if (ip === undefined) return;
+    if (ip === undefined) {
+      this.#outgoing--;
+      return;
+    }
+    this.#incoming--;
     const n = (this.#perIp.get(ip) ?? 1) - 1;
     if (n <= 0) this.#perIp.delete(ip);
     else this.#perIp.set(ip, n);

@@ -30,7 +30,10 @@ export const StreamStart = {
 } as const;
 export type StreamStart = (typeof StreamStart)[keyof typeof StreamStart];
 
-const CRLF = Buffer.from('\r\n', 'latin1');
+/** CRLF pongs written in one go at most: a burst of pings in one read costs a few writes, not one each. */
+const PONG_BATCH = 1024;
+/** PONG_BATCH pongs; never written to, so every flush can send a slice of it. */
+const PONGS = Buffer.from('\r\n'.repeat(PONG_BATCH), 'latin1');
 
 /**
  * A TCP or TLS connection flow: Content-Length framing (RFC 3261 §18.3), the CRLF keep-alive
@@ -45,6 +48,8 @@ export class StreamConnection extends Connection {
   #pendingErrors: SendErrorCallback[] | undefined;
   #connectTimer: Timer | undefined;
   #failure = 'connection closed';
+  /** CRLF pongs owed for pings framed from the current read, not written yet. */
+  #pongsDue = 0;
 
   constructor(
     host: ConnectionEvents,
@@ -56,7 +61,10 @@ export class StreamConnection extends Connection {
     this.#socket = socket;
     this.#startMode = start;
     const sink: FramerSink = {
-      onFrame: (msg) => this.deliver(msg),
+      onFrame: (msg) => {
+        // pongs for pings before this message go first, as one write per ping would have sent them
+        if (this.#flushPongs()) this.deliver(msg);
+      },
       onPing: () => this.#onPing(),
       onFramingError: (e) => this.#onFramingError(e),
     };
@@ -101,7 +109,7 @@ export class StreamConnection extends Connection {
     if (this.#socket.writableLength + buf.length > this.host.settings.maxBufferedBytes) {
       // A peer that does not read: close rather than buffer without bound (Kamailio tcp_conn_wq_max).
       this.#failure = 'send buffer over the cap';
-      this.close(FlowCloseReason.Overflow);
+      this.close(FlowCloseReason.Overflow, this.#failure);
       return 'SIP_ERR_TRANSPORT_LIMIT';
     }
     if (onError !== undefined && this.state === FlowState.Connecting) {
@@ -121,6 +129,7 @@ export class StreamConnection extends Connection {
 
   protected teardown(reason: FlowCloseReason): void {
     this.#framer.stop();
+    this.#pongsDue = 0;
     this.host.clock.clearTimer(this.#connectTimer);
     this.#connectTimer = undefined;
     const pending = this.#pendingErrors;
@@ -174,18 +183,39 @@ export class StreamConnection extends Connection {
   #onData = (chunk: Buffer): void => {
     this.noteReceived();
     this.#framer.push(chunk);
+    this.#flushPongs();
   };
 
   // RFC 5626 §3.5.1: a CRLFCRLF ping is answered with a single CRLF pong on the same connection.
+  // The pongs of one read are written together (same bytes on the wire as one write per ping).
   #onPing(): void {
     if (this.state === FlowState.Closed) return;
-    this.#socket.write(CRLF);
+    if (++this.#pongsDue >= PONG_BATCH) this.#flushPongs();
+  }
+
+  /** Writes the pongs owed; false when the connection is (or has just been) closed. */
+  #flushPongs(): boolean {
+    const n = this.#pongsDue;
+    this.#pongsDue = 0;
+    if (this.state === FlowState.Closed) return false;
+    if (n === 0) return true;
+    const s = this.#socket;
+    if (s.writableLength + 2 * n > this.host.settings.maxBufferedBytes) {
+      // A peer that pings but does not read must not make us buffer without bound. Close, as any
+      // write over the cap does: every ping needs its pong (RFC 5626 §3.5.1), so skipping would
+      // keep a dead flow whose pings hold off the lifetime timer and its slot.
+      this.#failure = 'CRLF keep-alive answer over the send-buffer cap';
+      this.close(FlowCloseReason.Overflow, this.#failure);
+      return false;
+    }
+    s.write(n === PONG_BATCH ? PONGS : PONGS.subarray(0, 2 * n));
     this.noteSent();
-    this.noteKeepalive(KeepaliveKind.Crlf);
+    for (let i = 0; i < n; i++) this.noteKeepalive(KeepaliveKind.Crlf);
+    return true;
   }
 
   #onFramingError(e: FramingError): void {
-    this.host.connFramingError(this, e);
+    if (this.#flushPongs()) this.host.connFramingError(this, e);
   }
 
   #onError = (err: Error): void => {

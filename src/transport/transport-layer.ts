@@ -119,6 +119,7 @@ export class TransportLayer {
     this.#limiter = new ConnectionLimiter(
       this.#settings.maxConnections,
       this.#settings.maxConnectionsPerIp,
+      this.#settings.maxOutgoingConnections,
     );
     this.#ids = new FlowIdSource(this.#settings.workerId);
     this.#host = {
@@ -130,6 +131,13 @@ export class TransportLayer {
       connMessage: (c, buf) => this.#onConnMessage(c, buf),
       connFramingError: (c, e) => this.#onFramingError(c, e),
       connKeepalive: (c, kind) => this.#onKeepalive(c.id, c.proto, kind),
+      connKeepaliveOverCap: (c, kind) =>
+        this.#drop(
+          DropReason.KeepaliveOverCap,
+          'warn',
+          { flowId: c.id, remote: c.remote.address, kind },
+          'keep-alive not answered: send buffer at the cap (a peer that does not read)',
+        ),
       connClosed: (c, reason, wasOpen) => this.#onConnClosed(c, reason, wasOpen),
     };
   }
@@ -426,7 +434,10 @@ export class TransportLayer {
     conn.start();
   }
 
-  /** Counts a socket until it closes: the caps' slot and close() both need it. */
+  /**
+   * Counts a socket until it closes: the caps' slot and close() both need it. `ip` is the remote IP
+   * of an accepted socket, undefined for an outgoing one.
+   */
   #track(socket: Socket, ip: string | undefined): void {
     this.#sockets.add(socket);
     socket.once('close', () => {
@@ -715,11 +726,17 @@ export class TransportLayer {
     this.#table.removeConnection(conn);
     this.#counters.connectionsClosed[reason]++;
     if (reason !== FlowCloseReason.Remote && reason !== FlowCloseReason.Local) {
+      const why = conn.closeDetail;
       this.#rl.log(
         this.#logger,
         'info',
         `close-${reason}`,
-        { flowId: conn.id, remote: conn.remote.address, reason },
+        {
+          flowId: conn.id,
+          remote: conn.remote.address,
+          reason,
+          ...(why !== undefined ? { why } : {}),
+        },
         'transport: connection closed',
       );
     }
@@ -856,11 +873,19 @@ export class TransportLayer {
     const tlsCfg = this.#config.tls;
     if (proto === Proto.TLS && tlsCfg === undefined)
       return fail('SIP_ERR_TRANSPORT_UNSUPPORTED', 'TLS needs the `tls` config');
-    if (this.#limiter.acquire(undefined) !== undefined) {
-      this.#counters.refused(RefuseReason.Limit);
+    // Outgoing connections have a budget of their own (issue 10): accepted ones cannot starve them
+    if (this.#limiter.acquireOutgoing() !== undefined) {
+      this.#counters.refused(RefuseReason.LimitOutgoing);
+      this.#rl.log(
+        this.#logger,
+        'warn',
+        `refused-${RefuseReason.LimitOutgoing}`,
+        { remote: remote.address, port: remote.port, cause: RefuseReason.LimitOutgoing },
+        'transport: outgoing connection refused by cap',
+      );
       return fail(
         'SIP_ERR_TRANSPORT_LIMIT',
-        `connection cap (${this.#settings.maxConnections}) reached`,
+        `outgoing connection cap (${this.#settings.maxOutgoingConnections}) reached`,
       );
     }
     const local = isWildcard(rt.info.address) ? undefined : rt.info.address;

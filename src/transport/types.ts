@@ -100,7 +100,10 @@ export const FlowCloseReason = {
   FirstMessageTimeout: 'first-message-timeout',
   /** Framing error (e.g. missing Content-Length on a stream, RFC 3261 §18.3). */
   ProtocolError: 'protocol-error',
-  /** Buffered more than the per-connection cap. */
+  /**
+   * Over the per-connection cap `maxBufferedBytes`: received bytes without a complete message, or
+   * output (a message or a CRLF keep-alive answer) to a peer that does not read.
+   */
   Overflow: 'overflow',
   /** Refused by the connection caps. */
   Limit: 'limit',
@@ -195,9 +198,18 @@ export interface TransportConfig {
   readonly wsKeepaliveTimeout?: number | undefined;
   /** Seconds between WebSocket keep-alive checks (Kamailio `keepalive_interval`, default 1). */
   readonly wsKeepaliveInterval?: number | undefined;
-  /** Connection caps: total, per remote IP; buffered bytes per connection; ms to a first complete message. */
+  /**
+   * Connection caps: accepted connections in total (default 2048) and per remote IP (default 64);
+   * buffered bytes per connection, in each direction; ms to a first complete message.
+   */
   readonly maxConnections?: number | undefined;
   readonly maxConnectionsPerIp?: number | undefined;
+  /**
+   * Connections this layer opens itself (to a registrar, to a UA whose flow is gone; default 1024).
+   * A budget apart from `maxConnections`: accepted connections cannot starve them, and they cannot
+   * use up the accept budget.
+   */
+  readonly maxOutgoingConnections?: number | undefined;
   readonly maxBufferedBytes?: number | undefined;
   readonly firstMessageTimeout?: number | undefined;
   /** Software attribute in STUN responses (RFC 5389 §15.10); empty string: none. Default `flowgate`. */
@@ -239,15 +251,22 @@ export const DropReason = {
   Framing: 'framing',
   /** The layer above threw from onMessage (logged; the socket keeps working). */
   UserError: 'user-error',
+  /**
+   * A WebSocket Ping left without a Pong: our output to the peer is already at `maxBufferedBytes`
+   * (a peer that pings but does not read).
+   */
+  KeepaliveOverCap: 'keepalive-over-cap',
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
-/** Why a connection was refused at accept (before it became a flow). */
+/** Why a connection was refused at accept (before it became a flow), or an outgoing one not opened. */
 export const RefuseReason = {
   /** `maxConnections` reached. */
   Limit: 'limit',
   /** `maxConnectionsPerIp` reached for the remote IP. */
   LimitPerIp: 'limit-per-ip',
+  /** `maxOutgoingConnections` reached: an outgoing connect was not tried (`SIP_ERR_TRANSPORT_LIMIT`). */
+  LimitOutgoing: 'limit-outgoing',
   /** WebSocket handshake without the `sip` subprotocol (RFC 7118 §4). */
   WsSubprotocol: 'ws-subprotocol',
   /** Not a valid WebSocket upgrade (plain HTTP request, bad HTTP). */
@@ -268,7 +287,7 @@ export interface TransportStats {
   /** Connections accepted / opened outwards since start. */
   readonly connectionsAccepted: number;
   readonly connectionsOpened: number;
-  /** Connections refused at accept (and outgoing connects refused by `maxConnections`), by cause. */
+  /** Connections refused at accept (and outgoing connects refused by `maxOutgoingConnections`), by cause. */
   readonly connectionsRefused: Readonly<Record<RefuseReason, number>>;
   /** Connections closed, by reason (including ones that never became an open flow). */
   readonly connectionsClosed: Readonly<Record<FlowCloseReason, number>>;

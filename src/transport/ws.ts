@@ -29,6 +29,8 @@ import {
 export const SIP_SUBPROTOCOL = 'sip';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+/** Bytes of a server frame header for a payload of at most 125 bytes (RFC 6455 §5.2: unmasked). */
+const SMALL_FRAME_HEADER = 2;
 
 /** Called for each accepted WebSocket; `socket` is the raw (or TLS) socket under it. */
 export type OnWebSocket = (
@@ -62,6 +64,8 @@ export class WsAcceptor {
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: host.settings.limits.maxMessageSize,
+      // WsConnection answers Pings itself, within the send-buffer cap (ws would always answer)
+      autoPong: false,
       handleProtocols: (offered) => (offered.has(SIP_SUBPROTOCOL) ? SIP_SUBPROTOCOL : false),
     });
     this.#wss.on('error', () => {});
@@ -211,7 +215,7 @@ export class WsConnection extends Connection {
     if (this.state === FlowState.Closed || ws.readyState !== WebSocket.OPEN)
       return 'SIP_ERR_FLOW_GONE';
     if (ws.bufferedAmount + buf.length > this.host.settings.maxBufferedBytes) {
-      this.close(FlowCloseReason.Overflow);
+      this.close(FlowCloseReason.Overflow, 'send buffer over the cap');
       return 'SIP_ERR_TRANSPORT_LIMIT';
     }
     const binary = this.#binary || !isUtf8(buf);
@@ -252,6 +256,13 @@ export class WsConnection extends Connection {
     if (isCrlfKeepalive(buf)) {
       // outbound.md §1.11.3: a `\r\n` or `\r\n\r\n` frame is answered with a `\r\n` frame of the
       // same type and not parsed as SIP
+      if (this.#overCap(SMALL_FRAME_HEADER + CRLF.length)) {
+        // A peer that sends keep-alives but does not read: close, as a write over the cap does.
+        // The answer is owed to every such frame, so skipping it would keep a dead flow whose
+        // keep-alives hold off the lifetime timer and its slot.
+        this.close(FlowCloseReason.Overflow, 'CRLF keep-alive answer over the send-buffer cap');
+        return;
+      }
       this.#ws.send(CRLF, { binary: isBinary });
       this.noteSent();
       this.noteKeepalive(KeepaliveKind.WsCrlf);
@@ -260,12 +271,32 @@ export class WsConnection extends Connection {
     this.deliver(buf);
   };
 
-  // RFC 6455 §5.5.2: ws answers a Ping with a Pong carrying the same payload (autoPong).
-  #onPing = (): void => {
+  // RFC 6455 §5.5.2: a Ping is answered with a Pong carrying the same payload (autoPong is off so
+  // that the answer can obey the send-buffer cap).
+  #onPing = (data: Buffer): void => {
     this.noteReceived();
+    if (this.state === FlowState.Closed || this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#overCap(SMALL_FRAME_HEADER + data.length)) {
+      // The output is backed up to the cap: leave this Ping unanswered (counted, logged once per
+      // burst), but keep the flow. RFC 6455 §5.5.3 already lets an endpoint whose earlier Pongs
+      // are still unsent skip some; a SIP message that meets the full buffer closes it anyway.
+      this.host.connKeepaliveOverCap(this, KeepaliveKind.WsPing);
+      return;
+    }
+    try {
+      this.#ws.pong(data);
+    } catch {
+      // not open any more: the close event follows
+      return;
+    }
     this.noteSent();
     this.noteKeepalive(KeepaliveKind.WsPing);
   };
+
+  /** True when `bytes` more would take the output to the peer past `maxBufferedBytes`. */
+  #overCap(bytes: number): boolean {
+    return this.#ws.bufferedAmount + bytes > this.host.settings.maxBufferedBytes;
+  }
 
   #onPong = (): void => {
     this.noteReceived();

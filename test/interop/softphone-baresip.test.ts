@@ -149,7 +149,8 @@ describe('two real softphones (baresip) register to `flowgate start` and call ea
     );
 
     // both are bound through the edge, with RFC 5626 outbound
-    const bindings = JSON.parse(ctl(['bindings', '--json'])) as {
+    // the management token flowgate start generated in its data directory (issue 10 §6)
+    const bindings = JSON.parse(ctl(['bindings', '--json', '--data-dir', join(dir, 'data')])) as {
       bindings: { aor: string; reg_id: number; instance: string | null; path: string[] }[];
     };
     for (const aor of ['alice', 'bob']) {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SipMessage, SipRequest, SipResponse } from '../../src/message/message.js';
 import { scanMessage } from '../../src/message/scanner.js';
+import { type Credentials, digestAuthorization } from './digest.js';
 import { messageLength, StreamClient, UdpClient, WAIT_MS, WsClient, waitFor } from './net.js';
 
 export type UaTransport = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
@@ -196,8 +197,40 @@ ${rr ? `${rr}\n` : ''}${status >= 200 && status < 300 ? `Contact: <sip:${this.op
 `);
   }
 
-  /** Sends an RFC 5626 REGISTER on the flow and waits for the final response. */
+  /** The Authorization header value of the last authenticated REGISTER (for replay tests). */
+  lastAuthorization: string | undefined;
+
+  /**
+   * Sends an RFC 5626 REGISTER on the flow and waits for the final response. With `auth`, a 401 is
+   * answered once with digest credentials (the challenge of `algorithm`, else the first offered).
+   */
   async register(
+    o: {
+      regId?: number;
+      expires?: number;
+      supported?: string;
+      callId?: string;
+      contact?: string | null;
+      extra?: string;
+      auth?: Credentials & { algorithm?: 'MD5' | 'SHA-256' };
+    } = {},
+  ): Promise<SipResponse> {
+    const first = await this.#register(o);
+    if (first.status !== 401 || o.auth === undefined) return first;
+    const challenges = first.getHeaders('WWW-Authenticate');
+    const ch =
+      challenges.find(
+        (c) => o.auth?.algorithm === undefined || c.includes(`algorithm=${o.auth.algorithm}`),
+      ) ??
+      challenges[0] ??
+      '';
+    const domain = this.opts.domain ?? 'example.com';
+    const authz = digestAuthorization(ch, { method: 'REGISTER', uri: `sip:${domain}` }, o.auth);
+    this.lastAuthorization = authz;
+    return this.#register({ ...o, extra: `${o.extra ?? ''}Authorization: ${authz}\n` });
+  }
+
+  async #register(
     o: {
       regId?: number;
       expires?: number;

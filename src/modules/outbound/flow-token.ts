@@ -1,10 +1,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { dirname } from 'node:path';
 import { percentDecode } from '../../message/parse/chars.js';
 import { canonicalIp, ipv4ToBytes, ipv6ToBytes } from '../../transport/ip.js';
 import type { Address, Proto } from '../../transport/types.js';
+import { readOrCreateSecretFile } from '../../util/secret-file.js';
 
 /** Kamailio's transport ids in the flow token's proto byte (`enum sip_protos`). */
 const PROTO_ID: Record<Proto, number> = { udp: 1, tcp: 2, tls: 3, ws: 5, wss: 6 };
@@ -29,22 +28,17 @@ const MAC_LEN = 10;
 /**
  * The flow-token key: SHA1 of `flow_token_secret` (Kamailio master); without a secret, 20 random
  * bytes generated once and kept in `keyFile`, so a restart keeps issued tokens valid (decision Q-E3).
+ * The file is created complete (temporary file, fsync, link) with mode 0600 in a directory created
+ * 0700 (issue 10 §6): a crash while writing never leaves a half key that refuses every token.
  */
 export function flowTokenKey(secret: string | undefined, keyFile?: string): Buffer {
   if (secret !== undefined && secret.length > 0) return createHash('sha1').update(secret).digest();
   if (keyFile === undefined) return randomBytes(20);
-  if (existsSync(keyFile)) {
-    const hex = readFileSync(keyFile, 'utf8').trim();
-    if (/^[0-9a-f]{40}$/i.test(hex)) return Buffer.from(hex, 'hex');
-    throw new Error(
-      `${keyFile}: not a flow-token key (expected 40 hex digits); delete it to generate a new one`,
-    );
-  }
-  const key = randomBytes(20);
-  mkdirSync(dirname(keyFile), { recursive: true });
-  writeFileSync(keyFile, `${key.toString('hex')}\n`, { mode: 0o600 });
-  chmodSync(keyFile, 0o600);
-  return key;
+  const hex = readOrCreateSecretFile(keyFile, () => `${randomBytes(20).toString('hex')}\n`).trim();
+  if (/^[0-9a-f]{40}$/i.test(hex)) return Buffer.from(hex, 'hex');
+  throw new Error(
+    `${keyFile}: not a flow-token key (expected 40 hex digits); delete it to generate a new one`,
+  );
 }
 
 function ipBytes(ip: string, v6: boolean): Buffer | undefined {
@@ -92,8 +86,15 @@ const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /**
  * Decodes and verifies a flow token (outbound.md §1.3.6). The user part is %-unescaped first
  * (decision Q-E7: a UA that escapes `/`, `+` or `=` must not break its own token).
+ *
+ * `key` may list several keys, the current one first: a token is valid when its MAC matches any of
+ * them, so tokens issued before a key rotation (`flow_token_secret_previous`) stay valid. A token
+ * that matches none is broken (-1).
  */
-export function decodeFlowToken(key: Buffer, userPart: string | undefined): DecodeResult {
+export function decodeFlowToken(
+  key: Buffer | readonly Buffer[],
+  userPart: string | undefined,
+): DecodeResult {
   if (userPart === undefined || userPart.length === 0) return { ok: false, code: -2 };
   const s = percentDecode(userPart) ?? userPart;
   const n = s.length;
@@ -106,11 +107,18 @@ export function decodeFlowToken(key: Buffer, userPart: string | undefined): Deco
   const raw = Buffer.from(s, 'base64');
   if (raw.length !== declen) return { ok: false, code: -1 };
   const body = raw.subarray(MAC_LEN);
-  const mac = createHmac('sha1', key)
-    .update(body)
-    .digest()
-    .subarray(20 - MAC_LEN);
-  if (!timingSafeEqual(mac, raw.subarray(0, MAC_LEN))) return { ok: false, code: -1 };
+  const given = raw.subarray(0, MAC_LEN);
+  const keys = Buffer.isBuffer(key) ? [key] : key;
+  const signed = keys.some((k) =>
+    timingSafeEqual(
+      createHmac('sha1', k)
+        .update(body)
+        .digest()
+        .subarray(20 - MAC_LEN),
+      given,
+    ),
+  );
+  if (!signed) return { ok: false, code: -1 };
   const first = body[0] ?? 0;
   const v6 = (first & 0x80) !== 0;
   const id = first & 0x7f;

@@ -31,6 +31,11 @@ export interface OutboundParams {
   readonly force_no_outbound_flag: number;
   /** Secret for the token key; unset: a random key kept in the data directory. */
   readonly flow_token_secret?: string | undefined;
+  /**
+   * The secret before the last rotation: tokens it signed are still accepted (Path and
+   * Record-Route of bindings and dialogs made before the rotation), new tokens use the current key.
+   */
+  readonly flow_token_secret_previous?: string | undefined;
   /** How a request from the token's owner is recognised: its IP and port (Kamailio), or its IP only. */
   readonly direction_match?: 'ip-port' | 'ip' | undefined;
 }
@@ -65,6 +70,8 @@ export function validateFlag(name: string, v: number): void {
 export class Outbound {
   readonly #core: ProxyCore;
   readonly #key: Buffer;
+  /** The keys a token may be signed with: the current one first, then the previous one. */
+  readonly #keys: readonly Buffer[];
   readonly #params: OutboundParams;
   /** Recently closed connections by `proto|ip|port`, with why (for check_flow_token -6). */
   readonly #closed = new Map<string, FlowCloseReason>();
@@ -77,6 +84,8 @@ export class Outbound {
     this.#core = core;
     this.#params = params;
     this.#key = flowTokenKey(params.flow_token_secret, keyFile);
+    const prev = params.flow_token_secret_previous;
+    this.#keys = prev === undefined || prev === '' ? [this.#key] : [this.#key, flowTokenKey(prev)];
     core.flowCloseHooks.push((flow, reason) => {
       if (flow.proto === 'udp') return;
       if (this.#closed.size >= 10_000) {
@@ -87,6 +96,7 @@ export class Outbound {
     });
   }
 
+  /** The current key: every token this edge issues is signed with it. */
   get key(): Buffer {
     return this.#key;
   }
@@ -102,8 +112,9 @@ export class Outbound {
     return t;
   }
 
+  /** Decodes a token signed with the current key or, after a rotation, the previous one. */
   decode(user: string | undefined): DecodeResult {
-    return decodeFlowToken(this.#key, user);
+    return decodeFlowToken(this.#keys, user);
   }
 
   /** `use_outbound(msg)`: 0 no, 1 encode a token from the arrival flow, 2 re-use the top Route's token (outbound.md §1.2). */

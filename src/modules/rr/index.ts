@@ -1,4 +1,6 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Hdr } from '../../message/constants.js';
+import type { SipRequest } from '../../message/message.js';
 import type { NameAddr } from '../../message/parse/name-addr.js';
 import { splitCommaOffsets } from '../../message/parse/split.js';
 import { SipUri } from '../../message/parse/uri.js';
@@ -14,6 +16,26 @@ export interface RrParams {
   readonly append_fromtag: boolean;
   /** 0: never double; 1: double Record-Route when in and out sockets differ (default); 2: always. */
   readonly enable_double_rr: 0 | 1 | 2;
+  /**
+   * flowgate: sign our Record-Route with this key (`;fs=` = HMAC over the Call-ID and the From tag
+   * of the dialog-creating request) and let `loose_route` follow an in-dialog request through our
+   * route only with a valid signature, so that nobody can write our URI into a Route set of their
+   * own making and have us relay it (issue 10 §4). Undefined: off (Kamailio).
+   */
+  readonly dialog_key?: Buffer | undefined;
+}
+
+const SIG_PARAM = 'fs';
+
+/** The dialog signature of a Record-Route: 12 base64url characters. */
+export function dialogSignature(key: Buffer, callId: string, tag: string): string {
+  return createHmac('sha256', key)
+    .update(callId)
+    .update('\0')
+    .update(tag)
+    .digest()
+    .subarray(0, 9)
+    .toString('base64url');
 }
 
 export const DEFAULT_RR: RrParams = { append_fromtag: false, enable_double_rr: 1 };
@@ -67,8 +89,11 @@ export class RecordRoute {
       this.#params.append_fromtag && ctx.req.fromTag !== undefined
         ? `;ftag=${ctx.req.fromTag}`
         : '';
-    const extra =
+    let extra =
       extraParams === '' ? '' : extraParams.startsWith(';') ? extraParams : `;${extraParams}`;
+    const key = this.#params.dialog_key;
+    if (key !== undefined && ctx.req.toTag === undefined)
+      extra += `;${SIG_PARAM}=${dialogSignature(key, ctx.req.callId ?? '', ctx.req.fromTag ?? '')}`;
     const mode = this.#params.enable_double_rr;
     ctx.headerGens.push((out, inbound) => {
       const inL = inbound.listener;
@@ -82,6 +107,21 @@ export class RecordRoute {
       return [{ where: 'top', line: `Record-Route: <${socketUri(out, user)};lr${ftag}${extra}>` }];
     });
     return 1;
+  }
+
+  /** Our route carries the signature of this dialog (made from either side's tag). */
+  #signed(req: SipRequest, uri: SipUri): boolean {
+    const key = this.#params.dialog_key as Buffer;
+    const sig = uri.params.get(SIG_PARAM);
+    if (typeof sig !== 'string' || sig.length !== 12) return false;
+    const got = Buffer.from(sig, 'latin1');
+    const callId = req.callId ?? '';
+    for (const tag of [req.fromTag, req.toTag]) {
+      if (tag === undefined) continue;
+      if (timingSafeEqual(got, Buffer.from(dialogSignature(key, callId, tag), 'latin1')))
+        return true;
+    }
+    return false;
   }
 
   /**
@@ -119,6 +159,15 @@ export class RecordRoute {
     let useOb = 0;
     let next: NameAddr | undefined = r;
     if (r.uri instanceof SipUri && this.#core.isMyself(r.uri)) {
+      if (!preloaded && this.#params.dialog_key !== undefined && !this.#signed(req, r.uri)) {
+        this.#core.limitHit(
+          'dialog_signature',
+          'dialog_signature',
+          {},
+          'in-dialog request through our Record-Route without a valid dialog signature: refused',
+        );
+        return LooseRouteRc.FlowTokenBroken;
+      }
       if (this.#ob !== undefined) {
         useOb = this.#ob.processOutbound(ctx, r.uri.user);
         if (useOb < 0) {

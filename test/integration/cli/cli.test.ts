@@ -1,7 +1,7 @@
 // The built CLI as a user runs it: version/help, check, start (edge + registrar on ephemeral ports),
 // SIP over UDP and TCP, every management endpoint and ctl command, /metrics, SIGHUP, SIGTERM.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -42,6 +42,12 @@ describe('flowgate version / help', () => {
     assert.equal(h.code, 0);
     assert.match(h.stdout, /flowgate start \[-c file\] \[--role name\]/);
     assert.match(h.stdout, /ctl Commands:/);
+    assert.match(h.stdout, /flowgate ctl \[--url u\] \[--token t\] \[-c file\] \[--data-dir dir\]/);
+    assert.match(
+      h.stdout,
+      /^ {4}--data-dir DIR {3}the server's data directory, as given to flowgate start/m,
+    );
+    assert.match(h.stdout, /<data dir>\/management\.token/);
     assert.equal((await run([])).code, 2);
     const u = await run(['frobnicate']);
     assert.equal(u.code, 2);
@@ -124,10 +130,20 @@ describe('flowgate check', () => {
     );
     const ok = await run(['check', 'env.yaml'], {
       cwd: DIR,
-      env: { FG_SIP_PORT: '5188', FG_SECRET: 'from-the-environment' },
+      env: { FG_SIP_PORT: '5188', FG_SECRET: 'from-the-environment-0123456789abcdef' },
     });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /edge: script edge, listen udp:127\.0\.0\.1:5188\n/);
+    // too short: the variable is named, its value never printed (issue 10 §7)
+    const short = await run(['check', 'env.yaml'], {
+      cwd: DIR,
+      env: { FG_SIP_PORT: '5188', FG_SECRET: 'hunter2-hunter2' },
+    });
+    assert.equal(short.code, 1);
+    assert.equal(
+      short.stderr,
+      'env.yaml:7:28: elements.edge.modules.outbound.flow_token_secret: expected a secret of at least 32 characters (e.g. openssl rand -hex 32), got a string of 15 characters from ${FG_SECRET}\n1 problem in env.yaml\n',
+    );
     const bad = await run(['check', 'env.yaml'], { cwd: DIR, env: { FG_SIP_PORT: '5188' } });
     assert.equal(bad.code, 1);
     assert.equal(
@@ -352,6 +368,111 @@ describe('flowgate start: edge + registrar, ctl, API, metrics, signals', () => {
     assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
     const msgs = fg.logs().map((l) => l['msg']);
     assert.ok(msgs.includes('stopped'), JSON.stringify(msgs.slice(-5)));
+  });
+});
+
+describe('flowgate start: the management API needs a token by default (issue 10 §6)', () => {
+  const data = join(DIR, 'tok', 'data');
+  const cfg = (): string =>
+    file(
+      'tok.yaml',
+      'management: { listen: 127.0.0.1:0 }\nelements:\n  s: { script: static, listen: [udp:127.0.0.1:0] }\n',
+    );
+  let fg: Running | undefined;
+  after(() => fg?.kill());
+
+  test('first start generates data_dir/management.token (0600, data_dir 0700); the banner says where, never what', async () => {
+    fg = await Running.start(['-c', cfg(), '--data-dir', data]);
+    assert.equal(fg.exitCode, undefined, fg.stderr);
+    const tokenFile = join(data, 'management.token');
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    assert.match(token, /^[0-9a-f]{64}$/);
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+    assert.equal(statSync(data).mode & 0o777, 0o700);
+    assert.match(
+      fg.stderr,
+      new RegExp(
+        `^management: http://127\\.0\\.0\\.1:\\d+ \\(flowgate ctl --url http://127\\.0\\.0\\.1:\\d+ --data-dir ${data.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} health \\| bindings \\| flows \\| stats\\)$`,
+        'm',
+      ),
+    );
+    assert.ok(fg.stderr.includes(`  token: in ${tokenFile} (send Authorization: Bearer <token>`));
+    assert.ok(!fg.stderr.includes(token) && !fg.stdout.includes(token), 'the token is not printed');
+    // the API: the file's token works, none is refused
+    const url = fg.managementUrl;
+    const ok = await fetch(`${url}/metrics`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(WAIT_MS),
+    });
+    assert.equal(ok.status, 200);
+    const none = await fetch(`${url}/v1/stats`, { signal: AbortSignal.timeout(WAIT_MS) });
+    assert.equal(none.status, 401);
+  });
+
+  test('ctl reads the token from --data-dir; without it, a clear error naming where it looked', async () => {
+    const url = (fg as Running).managementUrl;
+    const h = await run(['ctl', '--url', url, '--data-dir', data, 'health']);
+    assert.equal(h.code, 0, h.stderr);
+    // the full answer (elements listed) needs the token
+    assert.match(h.stdout, /^ok \(up \d+s; elements: s\)\n$/);
+    const s = await run(['ctl', '--url', url, '--data-dir', data, 'stats']);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /^s:$/m);
+    const no = await run(['ctl', '--url', url, 'stats'], { cwd: join(DIR, 'tok') });
+    assert.equal(no.code, 1);
+    assert.equal(
+      no.stderr,
+      `flowgate ctl: missing or wrong token: send Authorization: Bearer <management.token> (no token given and no ${join(DIR, 'tok', '.data', 'management.token')}: pass --data-dir or -c as given to flowgate start, --token, or $FLOWGATE_TOKEN)\n`,
+    );
+    // --token still wins over the file
+    const wrong = await run([
+      'ctl',
+      '--url',
+      url,
+      '--data-dir',
+      data,
+      '--token',
+      'x'.repeat(20),
+      'stats',
+    ]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /missing or wrong token/);
+  });
+
+  test('a restart reuses the token; management.token in the file overrides it', async () => {
+    const before = readFileSync(join(data, 'management.token'), 'utf8');
+    assert.equal(await (fg as Running).stop(), 0);
+    fg = await Running.start(['-c', cfg(), '--data-dir', data]);
+    assert.equal(fg.exitCode, undefined, fg.stderr);
+    assert.equal(readFileSync(join(data, 'management.token'), 'utf8'), before);
+    const h = await run(['ctl', '--url', fg.managementUrl, '--data-dir', data, 'stats']);
+    assert.equal(h.code, 0, h.stderr);
+    assert.equal(await fg.stop(), 0);
+
+    const own = file(
+      'tok-own.yaml',
+      `management: { listen: 127.0.0.1:0, token: ${TOKEN} }\nelements:\n  s: { script: static, listen: [udp:127.0.0.1:0] }\n`,
+    );
+    fg = await Running.start(['-c', own, '--data-dir', data]);
+    assert.match(
+      fg.stderr,
+      new RegExp(
+        `^  token: management\\.token of ${own.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+        'm',
+      ),
+    );
+    const withFileToken = await run([
+      'ctl',
+      '--url',
+      fg.managementUrl,
+      '--data-dir',
+      data,
+      'stats',
+    ]);
+    assert.equal(withFileToken.code, 1, 'the generated token is not the configured one');
+    const viaConfig = await run(['ctl', '-c', own, '--url', fg.managementUrl, 'stats']);
+    assert.equal(viaConfig.code, 0, viaConfig.stderr);
+    assert.equal(await fg.stop(), 0);
   });
 });
 

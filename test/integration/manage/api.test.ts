@@ -1,6 +1,7 @@
 // The management API in process: real element servers on loopback, a memory location store behind
 // the timing decorator, HTTP requests against every route.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { elementOptions } from '../../../src/config/element.js';
 import { parseConfig } from '../../../src/config/load.js';
@@ -18,6 +19,32 @@ import { makeBinding } from '../../support/location-store.case.js';
 import { UdpClient, WAIT_MS, waitFor } from '../../support/net.js';
 
 const TOKEN = 'test-token-0123456789';
+
+/** One raw HTTP exchange (fetch cannot send another Host, or none): status line and JSON body. */
+function rawHttp(url: string, request: string): Promise<{ status: number; body: unknown }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(u.port), u.hostname);
+    let data = '';
+    sock.setTimeout(WAIT_MS, () => sock.destroy(new Error('no answer')));
+    sock.on('data', (d) => {
+      data += d.toString();
+    });
+    sock.on('error', reject);
+    sock.on('close', () => {
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 0);
+      const text = data.slice(data.indexOf('\r\n\r\n') + 4);
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON
+      }
+      resolve({ status, body });
+    });
+    sock.write(request);
+  });
+}
 
 describe('management API', () => {
   let api: ManagementServer;
@@ -52,6 +79,7 @@ describe('management API', () => {
       host: '127.0.0.1',
       port: 0,
       token: TOKEN,
+      hosts: ['mgmt.example.com'],
       elements: () => [
         { server: front, script: 'static', modules: ['tm'], location: undefined },
         {
@@ -112,6 +140,55 @@ describe('management API', () => {
     const wrong = await get('/health', {}, 'wrong-token-0123456789');
     assert.equal(wrong.status, 401);
     assert.equal(wrong.body['error'], 'unauthorized');
+  });
+
+  test('Host must name this server (DNS rebinding): another name gets 421 JSON, even with the token', async () => {
+    const port = new URL(api.url).port;
+    const req = (host: string | null, path = '/v1/stats', version = '1.1'): string =>
+      `GET ${path} HTTP/${version}\r\n${host === null ? '' : `Host: ${host}\r\n`}Authorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`;
+    const evil = await rawHttp(api.url, req(`rebind.attacker.example:${port}`));
+    assert.equal(evil.status, 421);
+    assert.deepEqual(evil.body, {
+      error: 'misdirected',
+      message: `Host "rebind.attacker.example:${port}" does not name this server: use 127.0.0.1:${port}, or add the name to management.hosts`,
+    });
+    // /health too: a page must not learn that the API is there
+    assert.equal((await rawHttp(api.url, req('attacker.example', '/health'))).status, 421);
+    // the right address on another port, and another loopback address
+    assert.equal((await rawHttp(api.url, req('127.0.0.1:1'))).status, 421);
+    assert.equal((await rawHttp(api.url, req(`127.0.0.2:${port}`))).status, 421);
+    assert.equal((await rawHttp(api.url, req(`0.0.0.0:${port}`))).status, 421);
+    assert.equal((await rawHttp(api.url, req(`[::1]:${port}`))).status, 421);
+    assert.equal((await rawHttp(api.url, req(`127.0.0.1:${port}@evil`))).status, 421);
+    // HTTP/1.0 without Host
+    const none = await rawHttp(api.url, req(null, '/v1/stats', '1.0'));
+    assert.equal(none.status, 421);
+    assert.deepEqual(none.body, {
+      error: 'misdirected',
+      message: `a Host header is required: send Host: 127.0.0.1:${port} (HTTP/1.1)`,
+    });
+  });
+
+  test('Host accepted: the listen address with its port, localhost:port on loopback, management.hosts names', async () => {
+    const port = new URL(api.url).port;
+    const req = (host: string): string =>
+      `GET /v1/stats HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`;
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `LocalHost:${port}`,
+      'mgmt.example.com',
+      `MGMT.example.com:8443`,
+    ]) {
+      const r = await rawHttp(api.url, req(host));
+      assert.equal(r.status, 200, `${host}: ${JSON.stringify(r.body)}`);
+    }
+    // accepted Host, no token: still 401
+    const noToken = await rawHttp(
+      api.url,
+      `GET /v1/stats HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(noToken.status, 401);
   });
 
   test('GET /health', async () => {

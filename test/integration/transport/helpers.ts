@@ -1,4 +1,6 @@
 // Shared pieces of the transport integration tests (not a test file).
+
+import { createServer, type Server, type Socket } from 'node:net';
 import { buildResponseBytes } from '../../../src/message/build.js';
 import type { SipMessage, SipRequest } from '../../../src/message/message.js';
 import { type TransportDeps, TransportLayer } from '../../../src/transport/transport-layer.js';
@@ -117,4 +119,48 @@ export function request(
 /** The status line of a response text. */
 export function statusLine(text: string): string {
   return text.slice(0, text.indexOf('\r\n'));
+}
+
+export { CapturingLogger, type LogLine } from '../../support/logger.js';
+
+/** A plain TCP server standing in for a registrar: records the connections it gets and their bytes. */
+export class TcpPeer {
+  readonly server: Server;
+  readonly sockets: Socket[] = [];
+  readonly data = new Map<Socket, string>();
+
+  private constructor(server: Server) {
+    this.server = server;
+    server.on('connection', (s) => {
+      this.sockets.push(s);
+      this.data.set(s, '');
+      s.on('data', (b: Buffer) =>
+        this.data.set(s, (this.data.get(s) ?? '') + b.toString('latin1')),
+      );
+      s.on('error', () => {});
+    });
+  }
+
+  static start(host = '127.0.0.1'): Promise<TcpPeer> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, host, () => resolve(new TcpPeer(server)));
+    });
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
+  /** Everything received on all connections, in connection order. */
+  get text(): string {
+    return this.sockets.map((s) => this.data.get(s) ?? '').join('');
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
 }

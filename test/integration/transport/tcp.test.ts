@@ -6,7 +6,14 @@ import type { SendErrorCode } from '../../../src/transport/types.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { channels } from '../../../src/util/diagnostics.js';
 import { messageLength, StreamClient, WAIT_MS, waitFor } from '../../support/net.js';
-import { type RecordingUser, request, startLayer, statusLine } from './helpers.js';
+import {
+  CapturingLogger,
+  type RecordingUser,
+  request,
+  startLayer,
+  statusLine,
+  TcpPeer,
+} from './helpers.js';
 
 const OPTIONS_OK = /^SIP\/2\.0 200 OK\r\n/;
 
@@ -332,14 +339,15 @@ describe('TCP connection lifetime', () => {
 });
 
 describe('TCP protection', () => {
-  test('caps on connections per IP and in total close offenders; others keep working; slots come back', async () => {
+  test('caps on connections per IP and in total close offenders (counted, one log line per cap); others keep working; slots come back', async () => {
+    const logger = new CapturingLogger();
     const { layer, user } = await startLayer(
       {
         listen: [{ proto: 'tcp', address: '127.0.0.1', port: 0 }],
         maxConnections: 3,
         maxConnectionsPerIp: 2,
       },
-      { autoReply: true },
+      { autoReply: true, deps: { logger } },
     );
     const port = layer.listeners[0]?.port ?? 0;
     const clients: StreamClient[] = [];
@@ -348,18 +356,30 @@ describe('TCP protection', () => {
       const c2 = await StreamClient.tcp(port);
       clients.push(c1, c2);
       await waitFor(() => layer.stats().openConnections === 2, WAIT_MS, 'two connections');
-      const c3 = await StreamClient.tcp(port, '127.0.0.1');
-      clients.push(c3);
-      await c3.waitClosed();
+      // a third and a fourth from the same IP: closed at once
+      for (let i = 0; i < 2; i++) {
+        const c3 = await StreamClient.tcp(port, '127.0.0.1');
+        clients.push(c3);
+        await c3.waitClosed();
+      }
       const c4 = await StreamClient.tcp(port, '127.0.0.1', '127.0.0.2');
       clients.push(c4);
       await waitFor(() => layer.stats().openConnections === 3, WAIT_MS, 'three connections');
-      const c5 = await StreamClient.tcp(port, '127.0.0.1', '127.0.0.3');
-      clients.push(c5);
-      await c5.waitClosed();
+      // the total cap, hit twice from two more IPs
+      for (const from of ['127.0.0.3', '127.0.0.4']) {
+        const c5 = await StreamClient.tcp(port, '127.0.0.1', from);
+        clients.push(c5);
+        await c5.waitClosed();
+      }
       const s = layer.stats();
-      assert.equal(s.connectionsRefused['limit-per-ip'], 1);
-      assert.equal(s.connectionsRefused.limit, 1);
+      assert.equal(s.connectionsRefused['limit-per-ip'], 2);
+      assert.equal(s.connectionsRefused.limit, 2);
+      // one line per cap, however often it is hit (RateLimitedLog)
+      const refusals = logger.matching(/connection refused by cap/);
+      assert.deepEqual(refusals.map((l) => [l.level, l.obj['cause']]).sort(), [
+        ['warn', 'limit'],
+        ['warn', 'limit-per-ip'],
+      ]);
       // the others are served
       c1.write(request({ via: 'TCP' }));
       assert.match(await c1.takeMessage(), OPTIONS_OK);
@@ -378,6 +398,165 @@ describe('TCP protection', () => {
       assert.match(await c6.takeMessage(), OPTIONS_OK);
     } finally {
       for (const c of clients) c.close();
+      await layer.close();
+    }
+  });
+
+  test('the per-IP cap defaults to 64: the 65th connection from one IP is closed, another IP is served', async () => {
+    const logger = new CapturingLogger();
+    const { layer } = await startLayer(
+      { listen: [{ proto: 'tcp', address: '127.0.0.1', port: 0 }] },
+      { autoReply: true, deps: { logger } },
+    );
+    const port = layer.listeners[0]?.port ?? 0;
+    const clients: StreamClient[] = [];
+    try {
+      for (let i = 0; i < 64; i++) clients.push(await StreamClient.tcp(port));
+      await waitFor(() => layer.stats().openConnections === 64, WAIT_MS, '64 connections');
+      for (let i = 0; i < 2; i++) {
+        const over = await StreamClient.tcp(port);
+        clients.push(over);
+        await over.waitClosed();
+      }
+      const other = await StreamClient.tcp(port, '127.0.0.1', '127.0.0.2');
+      clients.push(other);
+      other.write(request({ via: 'TCP' }));
+      assert.match(await other.takeMessage(), OPTIONS_OK);
+      const s = layer.stats();
+      assert.equal(s.connectionsRefused['limit-per-ip'], 2);
+      assert.equal(s.connectionsRefused.limit, 0);
+      assert.equal(s.openConnections, 65);
+      const lines = logger.matching(/connection refused by cap/);
+      assert.equal(lines.length, 1);
+      assert.deepEqual(lines[0]?.obj, {
+        layer: 'transport',
+        remote: '127.0.0.1',
+        cause: 'limit-per-ip',
+      });
+    } finally {
+      for (const c of clients) c.close();
+      await layer.close();
+    }
+  });
+
+  test('outgoing connections have their own budget: the accept cap neither blocks them nor is used by them; over it → SIP_ERR_TRANSPORT_LIMIT, counted, one log line', async () => {
+    const logger = new CapturingLogger();
+    const { layer, user } = await startLayer(
+      {
+        listen: [{ proto: 'tcp', address: '127.0.0.1', port: 0 }],
+        maxConnections: 1,
+        maxOutgoingConnections: 1,
+      },
+      { autoReply: true, deps: { logger } },
+    );
+    const port = layer.listeners[0]?.port ?? 0;
+    const registrar = await TcpPeer.start();
+    const other = await TcpPeer.start();
+    const clients: StreamClient[] = [];
+    const to = (peer: TcpPeer) =>
+      ({ proto: 'tcp', address: '127.0.0.1', port: peer.port }) as const;
+    try {
+      // one outgoing connection: the whole outgoing budget
+      const r1 = layer.send(Buffer.from(request({ via: 'TCP', callId: 'out-1' })), to(registrar));
+      assert.ok(r1.ok);
+      await waitFor(() => registrar.text.includes('out-1'), WAIT_MS, 'the registrar to get it');
+      // ... which takes no accept slot: one client is still accepted and served
+      const c1 = await StreamClient.tcp(port);
+      clients.push(c1);
+      c1.write(request({ via: 'TCP' }));
+      assert.match(await c1.takeMessage(), OPTIONS_OK);
+      // the accept budget is full now
+      const c2 = await StreamClient.tcp(port, '127.0.0.1', '127.0.0.2');
+      clients.push(c2);
+      await c2.waitClosed();
+      // the outgoing budget is spent: refused at once, twice, and nothing reaches the other peer
+      for (let i = 0; i < 2; i++) {
+        const r = layer.send(Buffer.from(request({ via: 'TCP' })), to(other));
+        assert.equal(r.ok, false);
+        assert.equal(r.ok ? undefined : r.code, 'SIP_ERR_TRANSPORT_LIMIT');
+      }
+      assert.equal(other.sockets.length, 0);
+      const s = layer.stats();
+      assert.equal(s.connectionsRefused['limit-outgoing'], 2);
+      assert.equal(s.connectionsRefused.limit, 1);
+      assert.equal(s.connectionsOpened, 1);
+      const lines = logger.matching(/outgoing connection refused by cap/);
+      assert.equal(lines.length, 1);
+      assert.equal(lines[0]?.level, 'warn');
+      assert.equal(lines[0]?.obj['cause'], 'limit-outgoing');
+      // a freed outgoing slot is used again while the accept budget stays full
+      assert.ok(layer.closeFlow(r1.flowId));
+      await waitFor(() => registrar.sockets[0]?.readableEnded === true, WAIT_MS, 'the close');
+      let r2 = layer.send(Buffer.from(request({ via: 'TCP', callId: 'out-2' })), to(other));
+      // the slot comes back on the socket's 'close', a moment after the peer saw the FIN
+      await waitFor(
+        () => {
+          if (!r2.ok)
+            r2 = layer.send(Buffer.from(request({ via: 'TCP', callId: 'out-2' })), to(other));
+          return r2.ok;
+        },
+        WAIT_MS,
+        'a free outgoing slot',
+      );
+      await waitFor(() => other.text.includes('out-2'), WAIT_MS, 'the other peer to get it');
+      assert.equal(user.closed.length, 1);
+    } finally {
+      for (const c of clients) c.close();
+      await layer.close();
+      await registrar.close();
+      await other.close();
+    }
+  });
+
+  test('CRLF pings from peers that do not read: closed (overflow) at maxBufferedBytes, counted, one log line; others keep working', async () => {
+    const logger = new CapturingLogger();
+    const { layer, user } = await startLayer(
+      { listen: [{ proto: 'tcp', address: '127.0.0.1', port: 0 }], maxBufferedBytes: 8192 },
+      { autoReply: true, deps: { logger } },
+    );
+    const port = layer.listeners[0]?.port ?? 0;
+    const good = await StreamClient.tcp(port);
+    const pingers = [await StreamClient.tcp(port), await StreamClient.tcp(port)];
+    // 1 MiB of pings a write; the kernel buffers a few MiB of pongs before ours fill up
+    const burst = Buffer.from('\r\n\r\n'.repeat(256 * 1024), 'latin1');
+    const maxBursts = 64;
+    try {
+      await user.openedFlow(3);
+      for (const p of pingers) {
+        const flow = user.opened.find((f) => f.remote.port === p.socket.localPort);
+        assert.ok(flow);
+        p.socket.pause(); // never reads: the pongs pile up
+        let bursts = 0;
+        while (!user.closed.some((c) => c.flow.id === flow.id)) {
+          assert.ok(bursts++ < maxBursts, `no overflow after ${maxBursts} MiB of pings`);
+          p.socket.write(burst);
+          await waitFor(
+            () => !p.socket.writableNeedDrain || p.closed || p.socket.destroyed,
+            WAIT_MS,
+            'the pings to be read',
+          );
+        }
+        assert.equal(await user.closeOf(flow.id), 'overflow');
+        // what the peer sees: some pongs, then the connection closed
+        p.socket.resume();
+        await p.waitClosed();
+        assert.ok(p.data.length < (bursts * burst.length) / 2, 'not every ping got its pong');
+      }
+      const s = layer.stats();
+      assert.equal(s.connectionsClosed.overflow, 2);
+      assert.ok(s.keepalives.crlf > 0);
+      const lines = logger.matching(/connection closed/);
+      assert.equal(lines.length, 1, 'one line for both, not one per ping');
+      assert.equal(lines[0]?.obj['reason'], 'overflow');
+      assert.match(String(lines[0]?.obj['why']), /keep-alive answer over the send-buffer cap/);
+      // a client that reads still gets its pong and its answers
+      good.write('\r\n\r\n');
+      assert.equal(await good.take(2), '\r\n');
+      good.write(request({ via: 'TCP' }));
+      assert.match(await good.takeMessage(), OPTIONS_OK);
+    } finally {
+      good.close();
+      for (const p of pingers) p.close();
       await layer.close();
     }
   });

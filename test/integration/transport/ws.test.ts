@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TransportLayer } from '../../../src/transport/transport-layer.js';
 import { StreamClient, WAIT_MS, WsClient, waitFor } from '../../support/net.js';
 import { hasOpenssl, makeTestPki, type TestPki } from '../../support/tls.js';
-import { type RecordingUser, request, startLayer, statusLine } from './helpers.js';
+import { CapturingLogger, type RecordingUser, request, startLayer, statusLine } from './helpers.js';
 
 describe('WebSocket transport (RFC 7118)', () => {
   let layer: TransportLayer;
@@ -209,6 +209,79 @@ describe('WebSocket keep-alive (outbound.md §1.11.3)', () => {
       assert.equal(layer.getFlow(flow.id)?.state, 'open');
     } finally {
       c.close();
+    }
+  });
+});
+
+describe('WebSocket keep-alive answers within the send-buffer cap', () => {
+  test('a peer that pings and never reads: Pongs stop at maxBufferedBytes (counted, one log line) and the flow stays; a CRLF frame then closes it (overflow, one log line)', async () => {
+    const logger = new CapturingLogger();
+    const { layer, user } = await startLayer(
+      { listen: [{ proto: 'ws', address: '127.0.0.1', port: 0 }], maxBufferedBytes: 16_384 },
+      { autoReply: true, deps: { logger } },
+    );
+    const url = `ws://127.0.0.1:${layer.listeners[0]?.port ?? 0}/`;
+    const clients: WsClient[] = [];
+    try {
+      const c = await WsClient.open(url);
+      clients.push(c);
+      const flow = await user.openedFlow(1);
+      const good = await WsClient.open(url);
+      clients.push(good);
+      await user.openedFlow(2);
+      const seen = (): number => {
+        const s = layer.stats();
+        return s.keepalives['ws-ping'] + s.drops['keepalive-over-cap'];
+      };
+      // largest control payload: 127-byte Pongs; the kernel takes a few MB of them first
+      const payload = Buffer.alloc(125, 0x70);
+      c.ws.pause(); // never reads: the Pongs pile up
+      let sent = 0;
+      const pings = async (n: number): Promise<void> => {
+        for (let i = 0; i < n; i++) c.ws.ping(payload);
+        sent += n;
+        await waitFor(() => seen() === sent, WAIT_MS, 'the Pings to be read');
+      };
+      while (layer.stats().drops['keepalive-over-cap'] === 0) {
+        assert.ok(sent < 400_000, 'every Ping answered after 50 MB of them');
+        await pings(4096);
+      }
+      // more Pings at the cap: left unanswered, the flow stays open, still one log line
+      await pings(1000);
+      const s1 = layer.stats();
+      assert.ok(s1.drops['keepalive-over-cap'] >= 1000);
+      assert.ok(s1.keepalives['ws-ping'] > 0);
+      assert.equal(layer.getFlow(flow.id)?.state, 'open');
+      const skipped = logger.matching(/keep-alive not answered/);
+      assert.equal(skipped.length, 1, 'one line, not one per Ping');
+      assert.equal(skipped[0]?.level, 'warn');
+      assert.equal(skipped[0]?.obj['kind'], 'ws-ping');
+      assert.equal(skipped[0]?.obj['reason'], 'keepalive-over-cap');
+      // a CRLF keep-alive frame must be answered: over the cap it closes the flow
+      for (let i = 0; i < 64; i++) c.send('\r\n\r\n');
+      assert.equal(await user.closeOf(flow.id), 'overflow');
+      // what the peer sees: some Pongs, then the connection closed
+      c.ws.resume();
+      await c.waitClosed();
+      assert.ok(c.pongs.length < sent, 'not every Ping got its Pong');
+      const s2 = layer.stats();
+      assert.equal(s2.connectionsClosed.overflow, 1);
+      const closes = logger.matching(/connection closed/);
+      assert.equal(closes.length, 1);
+      assert.equal(closes[0]?.obj['reason'], 'overflow');
+      assert.match(
+        String(closes[0]?.obj['why']),
+        /CRLF keep-alive answer over the send-buffer cap/,
+      );
+      // a peer that reads is answered as before
+      good.ws.ping(Buffer.from('still there'));
+      await waitFor(() => good.pongs.length === 1, WAIT_MS, 'the Pong');
+      assert.equal(good.pongs[0]?.toString(), 'still there');
+      good.send('\r\n\r\n');
+      assert.deepEqual(await good.next(), { data: Buffer.from('\r\n'), binary: false });
+    } finally {
+      for (const c of clients) c.close();
+      await layer.close();
     }
   });
 });

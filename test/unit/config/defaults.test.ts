@@ -10,11 +10,16 @@ const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 describe('config: the embedded default is the seed system in one process', () => {
   const c = defaultConfig({ cwd: '/srv/fg' });
 
-  test('data in ./.data, logs info JSON, management on loopback without token', () => {
+  test('data in ./.data, logs info JSON, management on loopback with a generated token', () => {
     assert.equal(c.file, undefined);
     assert.equal(c.data_dir, '/srv/fg/.data');
     assert.deepEqual({ ...c.log }, { level: 'info', pretty: false, file: undefined });
-    assert.deepEqual(c.management, { listen: { host: '127.0.0.1', port: 8081 }, token: undefined });
+    // token undefined: the instance generates data_dir/management.token at start
+    assert.deepEqual(c.management, {
+      listen: { host: '127.0.0.1', port: 8081 },
+      token: undefined,
+      hosts: [],
+    });
   });
 
   test('edge: UDP+TCP 5060, WS 8080, seed globals, outbound and path loaded, relays to the registrar element', () => {
@@ -41,6 +46,7 @@ describe('config: the embedded default is the seed system in one process', () =>
       force_outbound_flag: -1,
       force_no_outbound_flag: -1,
       flow_token_secret: undefined,
+      flow_token_secret_previous: undefined,
       direction_match: 'ip-port',
     });
     assert.equal(e.modules.path, true);

@@ -38,10 +38,25 @@ describe('config: elementOptions maps an element onto createServer options', () 
       wsKeepaliveInterval: 1,
       limits: { maxMessageSize: 65_535, maxHeaders: 256, maxLineLength: 16_384 },
       maxConnections: 2048,
-      maxConnectionsPerIp: 1024,
+      maxConnectionsPerIp: 64,
+      maxOutgoingConnections: 1024,
       maxBufferedBytes: 262_144,
       firstMessageTimeout: 20_000,
     });
+    // issue 10: the edge recognises its registrar by source address; limits; seed-strict stays off
+    assert.deepEqual(o.permissions, {
+      trusted: [],
+      edges: [],
+      registrars: ['127.0.0.1:5070'],
+    });
+    assert.deepEqual(o.limits, {
+      maxServerTransactions: 200_000,
+      maxClientTransactions: 200_000,
+      maxBranches: 12,
+    });
+    assert.equal(o.auth, undefined);
+    assert.equal(o.signDialogs, false);
+    assert.equal(o.forwardStrayResponses, false);
     assert.deepEqual(o.timers, { t1: 500, t2: 4000, frTimer: 30_000 });
     assert.deepEqual(o.tm, {
       failureReplyMode: 3,
@@ -54,6 +69,7 @@ describe('config: elementOptions maps an element onto createServer options', () 
       force_outbound_flag: -1,
       force_no_outbound_flag: -1,
       flow_token_secret: undefined,
+      flow_token_secret_previous: undefined,
       direction_match: 'ip-port',
     });
     assert.equal(o.path, true);
@@ -112,7 +128,11 @@ describe('config: elementOptions maps an element onto createServer options', () 
         '    modules:',
         '      tm: { fr_timer: 10000, retr_timer1: 250, retr_timer2: 2000, auto_inv_100: 0, failure_reply_mode: 1 }',
         '      rr: { append_fromtag: 1, enable_double_rr: 2 }',
-        '      outbound: { flow_token_secret: s3cret, force_outbound_flag: 3, direction_match: ip }',
+        '      outbound:',
+        '        flow_token_secret: 0123456789abcdef0123456789abcdef-new',
+        '        flow_token_secret_previous: 0123456789abcdef0123456789abcdef-old',
+        '        force_outbound_flag: 3',
+        '        direction_match: ip',
         '      path: false',
         '      websocket: { keepalive_timeout: 30, keepalive_interval: 2 }',
         '      sanity: { autodrop: 0 }',
@@ -137,7 +157,8 @@ describe('config: elementOptions maps an element onto createServer options', () 
     assert.deepEqual(o.outbound, {
       force_outbound_flag: 3,
       force_no_outbound_flag: -1,
-      flow_token_secret: 's3cret',
+      flow_token_secret: '0123456789abcdef0123456789abcdef-new',
+      flow_token_secret_previous: '0123456789abcdef0123456789abcdef-old',
       direction_match: 'ip',
     });
     assert.equal(o.path, false);

@@ -152,10 +152,58 @@ describe('config: typical mistakes name file, line, column, what is wrong and wh
     );
   });
 
-  test('a short management token', () => {
+  test('a short management token: its length is told, never its text', () => {
     assert.deepEqual(errors('management: { token: abc }\n'), [
-      'flowgate.yaml:1:22: management.token: expected a token of at least 16 characters (e.g. openssl rand -hex 16), got "abc"',
+      'flowgate.yaml:1:22: management.token: expected a token of at least 16 characters (e.g. openssl rand -hex 16), got a string of 3 characters',
     ]);
+  });
+
+  test('management.hosts: extra Host names for the API, lower-cased; a list of names', () => {
+    assert.deepEqual(
+      parse('management: { hosts: [Flowgate.Example.com, localhost] }\n').management.hosts,
+      ['flowgate.example.com', 'localhost'],
+    );
+    assert.deepEqual(parse('{}\n').management.hosts, []);
+    assert.deepEqual(errors('management: { hosts: flowgate.example.com }\n'), [
+      'flowgate.yaml:1:22: management.hosts: expected a list of host names, e.g. [flowgate.example.com], got "flowgate.example.com"',
+    ]);
+  });
+
+  test('flow_token_secret: at least 32 characters, with the fix; the text is never echoed', () => {
+    assert.deepEqual(
+      errors(
+        'elements:\n  edge:\n    modules:\n      outbound: { flow_token_secret: change-me }\n  registrar: {}\n',
+      ),
+      [
+        'flowgate.yaml:4:38: elements.edge.modules.outbound.flow_token_secret: expected a secret of at least 32 characters (e.g. openssl rand -hex 32), got a string of 9 characters',
+      ],
+    );
+    assert.deepEqual(
+      errors(
+        'elements:\n  edge:\n    modules:\n      outbound: { flow_token_secret_previous: "null" }\n  registrar: {}\n',
+      ),
+      [
+        'flowgate.yaml:4:47: elements.edge.modules.outbound.flow_token_secret_previous: expected a secret of at least 32 characters (e.g. openssl rand -hex 32), got a string of 4 characters',
+      ],
+    );
+  });
+
+  test('flow_token_secret_previous: kept for a rotation; equal to the current secret is an error', () => {
+    const cur = 'c'.repeat(32);
+    const prev = 'p'.repeat(40);
+    const c = parse(
+      `elements:\n  edge:\n    modules:\n      outbound: { flow_token_secret: ${cur}, flow_token_secret_previous: ${prev} }\n  registrar: {}\n`,
+    );
+    assert.equal(c.elements['edge']?.modules.outbound?.flow_token_secret, cur);
+    assert.equal(c.elements['edge']?.modules.outbound?.flow_token_secret_previous, prev);
+    const [e] = errors(
+      `elements:\n  edge:\n    modules:\n      outbound:\n        flow_token_secret: ${cur}\n        flow_token_secret_previous: ${cur}\n  registrar: {}\n`,
+    );
+    assert.equal(
+      e,
+      'flowgate.yaml:6:37: elements.edge.modules.outbound.flow_token_secret_previous: flow_token_secret_previous is the same as flow_token_secret: to rotate, set flow_token_secret to a new secret (openssl rand -hex 32) and keep the old one here',
+    );
+    assert.ok(!(e ?? '').includes(cur.slice(0, 8)), 'the secret is not echoed');
   });
 
   test('duplicate ports across elements (TCP, TLS, WS share the TCP space; 0.0.0.0 overlaps 127.0.0.1)', () => {
@@ -167,12 +215,33 @@ describe('config: typical mistakes name file, line, column, what is wrong and wh
       '  other:',
       '    script: static',
       '    listen: [udp:0.0.0.0:5060, ws:127.0.0.1:5060, udp:127.0.0.1:8080]',
+      '    allow_unauthenticated: true',
       '',
     ].join('\n');
     assert.deepEqual(errors(text), [
       'flowgate.yaml:7:14: elements.other.listen[0]: udp:0.0.0.0:5060 uses UDP port 5060, already used by elements.edge.listen[0] (udp:127.0.0.1:5060)',
       'flowgate.yaml:7:32: elements.other.listen[1]: ws:127.0.0.1:5060 uses TCP port 5060, already used by elements.edge.listen[1] (tcp:127.0.0.1:5060)',
     ]);
+  });
+
+  test('issue 10 §6: a public SIP listener needs authentication, or says explicitly that it needs none', () => {
+    assert.deepEqual(
+      errors('elements:\n  edge:\n    listen: [udp:0.0.0.0:5060]\n  registrar: {}\n'),
+      [
+        'flowgate.yaml:3:14: elements.edge.listen[0]: udp:0.0.0.0:5060 is not a loopback address and nothing authenticates the users of edge: load authentication on its registrar (elements.registrar.modules.auth: {}), or set elements.edge.allow_unauthenticated: true when the registrar authenticates in another process',
+      ],
+    );
+    assert.deepEqual(errors('elements:\n  registrar:\n    listen: [udp:10.0.0.2:5060]\n'), [
+      'flowgate.yaml:3:14: elements.registrar.listen[0]: udp:10.0.0.2:5060 is not a loopback address and nothing authenticates the users of registrar: set elements.registrar.modules.auth: {} (and add users with flowgate user add), or elements.registrar.allow_unauthenticated: true to expose it without authentication',
+    ]);
+    // the edge's registrar in this file authenticates: fine; so is an explicit allow_unauthenticated
+    parse(
+      'elements:\n  edge:\n    listen: [udp:0.0.0.0:5060]\n  registrar:\n    modules: { auth: {} }\n',
+    );
+    const c = parse(
+      'elements:\n  edge:\n    listen: [udp:0.0.0.0:5060]\n    allow_unauthenticated: true\n  registrar: {}\n',
+    );
+    assert.equal(c.elements['edge']?.allow_unauthenticated, true);
   });
 
   test('the management port clashing with a SIP listener', () => {
@@ -346,7 +415,7 @@ describe('config: files and paths', () => {
 
   test('advertise: per element, per listener, with or without port', () => {
     const c = parse(
-      'elements:\n  edge:\n    advertise: sip.example.com\n    listen: [udp:10.0.0.1:5060, "tcp:10.0.0.1:5060 advertise 203.0.113.1:15060", { proto: ws, address: 10.0.0.1, port: 8080, advertise: { host: ws.example.com, port: 443 } }]\n  registrar: {}\n',
+      'elements:\n  edge:\n    allow_unauthenticated: true\n    advertise: sip.example.com\n    listen: [udp:10.0.0.1:5060, "tcp:10.0.0.1:5060 advertise 203.0.113.1:15060", { proto: ws, address: 10.0.0.1, port: 8080, advertise: { host: ws.example.com, port: 443 } }]\n  registrar: {}\n',
     );
     assert.deepEqual(
       c.elements['edge']?.listen.map((l) => l.advertise),
@@ -390,7 +459,8 @@ describe('config: files and paths', () => {
 });
 
 describe('config: ${NAME} and ${NAME:-default} read the environment', () => {
-  const env = { FG_SECRET: 's3cret', FG_FR: '15000', FG_EMPTY: '', FG_HOST: '127.0.0.9' };
+  const SECRET = 's3cret-0123456789abcdef0123456789abcdef';
+  const env = { FG_SECRET: SECRET, FG_FR: '15000', FG_EMPTY: '', FG_HOST: '127.0.0.9' };
   const withEnv = (text: string): Config => parseConfig(text, 'flowgate.yaml', { cwd: DIR, env });
   const envErrors = (text: string): string[] => {
     try {
@@ -420,7 +490,7 @@ describe('config: ${NAME} and ${NAME:-default} read the environment', () => {
       ].join('\n'),
     );
     const edge = c.elements['edge'];
-    assert.equal(edge?.modules.outbound?.flow_token_secret, 's3cret-${literal}-$5');
+    assert.equal(edge?.modules.outbound?.flow_token_secret, `${SECRET}-\${literal}-$5`);
     assert.equal(edge?.modules.tm.fr_timer, 15000);
     assert.equal(edge?.modules.tm.fr_inv_timer, 90000);
     assert.equal(edge?.force_rport, false);
@@ -430,13 +500,157 @@ describe('config: ${NAME} and ${NAME:-default} read the environment', () => {
     );
   });
 
-  test('a quoted reference stays a string: the schema says what it expected', () => {
+  test('a quoted reference stays a string: the schema says what it expected, naming the reference', () => {
     assert.deepEqual(
       envErrors('elements:\n  edge:\n    modules: { tm: { fr_timer: "${FG_FR}" } }\n'),
       [
-        'flowgate.yaml:3:32: elements.edge.modules.tm.fr_timer: expected a positive integer (milliseconds), got "15000"',
+        'flowgate.yaml:3:32: elements.edge.modules.tm.fr_timer: expected a positive integer (milliseconds), got a string from ${FG_FR}',
       ],
     );
+  });
+
+  test('an unquoted reference is a YAML scalar: ${X:-null} is null (unset), numbers, booleans', () => {
+    const c = parseConfig(
+      [
+        'management:',
+        '  token: ${FG_TOKEN:-null}',
+        'elements:',
+        '  edge:',
+        '    server_header: ${FG_HDR:-~}',
+        '    force_rport: ${FG_RPORT}',
+        '    modules:',
+        '      outbound:',
+        '        flow_token_secret: ${FG_SECRET:-null}',
+        '        flow_token_secret_previous: ${FG_PREV}',
+        '      limits:',
+        '        max_headers: ${FG_HEADERS}',
+        '  registrar: {}',
+        '',
+      ].join('\n'),
+      'flowgate.yaml',
+      {
+        cwd: DIR,
+        env: { FG_RPORT: 'false', FG_PREV: 'NULL', FG_HEADERS: '0x40' },
+      },
+    ).elements['edge'];
+    // before issue 10 §7 this was the secret "null"
+    assert.equal(c?.modules.outbound?.flow_token_secret, undefined);
+    assert.equal(c?.modules.outbound?.flow_token_secret_previous, undefined);
+    assert.equal(c?.server_header, undefined);
+    assert.equal(c?.force_rport, false);
+    assert.equal(c?.modules.limits.max_headers, 64);
+  });
+
+  test('a value that is not a YAML null, boolean or number stays the text as substituted', () => {
+    const secret = '"quoted" # not a comment 0123456789abcdef';
+    const c = parseConfig(
+      'elements:\n  edge:\n    modules:\n      outbound:\n        flow_token_secret: ${FG_S}\n  registrar: {}\n',
+      'flowgate.yaml',
+      { cwd: DIR, env: { FG_S: secret } },
+    );
+    assert.equal(c.elements['edge']?.modules.outbound?.flow_token_secret, secret);
+    // an empty variable stays an empty string (a mistake, not "unset")
+    assert.deepEqual(
+      envErrors('elements:\n  edge:\n    server_header: ${FG_EMPTY}\n  registrar: {}\n'),
+      [
+        'flowgate.yaml:3:20: elements.edge.server_header: expected a header value, got an empty string (value from ${FG_EMPTY})',
+      ],
+    );
+  });
+
+  test('a secret from the environment: errors name the variable, never the value (issue 10 §7)', () => {
+    const errs = (text: string, e: Record<string, string>): string[] => {
+      try {
+        parseConfig(text, 'flowgate.yaml', { cwd: DIR, env: e });
+      } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.issues.map(formatIssue);
+      }
+      assert.fail('expected the configuration to be rejected');
+    };
+    const secretAt = (ref: string): string =>
+      `elements:\n  edge:\n    modules:\n      outbound:\n        flow_token_secret: ${ref}\n  registrar: {}\n`;
+    // too short
+    const short = errs(secretAt('${FLOWGATE_SECRET}'), { FLOWGATE_SECRET: 'hunter2-hunter2' });
+    assert.deepEqual(short, [
+      'flowgate.yaml:5:28: elements.edge.modules.outbound.flow_token_secret: expected a secret of at least 32 characters (e.g. openssl rand -hex 32), got a string of 15 characters from ${FLOWGATE_SECRET}',
+    ]);
+    // "null" in quotes is a string, and too short
+    assert.deepEqual(errs(secretAt('"${FLOWGATE_SECRET:-null}"'), {}), [
+      'flowgate.yaml:5:28: elements.edge.modules.outbound.flow_token_secret: expected a secret of at least 32 characters (e.g. openssl rand -hex 32), got a string of 4 characters from ${FLOWGATE_SECRET:-null}',
+    ]);
+    // digits only: YAML reads a number; the fix is to quote the reference
+    const digits = '1234567890'.repeat(4);
+    const num = errs(secretAt('${FLOWGATE_SECRET}'), { FLOWGATE_SECRET: digits });
+    assert.deepEqual(num, [
+      'flowgate.yaml:5:28: elements.edge.modules.outbound.flow_token_secret: expected a secret of at least 32 characters (e.g. openssl rand -hex 32), got a number from ${FLOWGATE_SECRET}; quote it ("${FLOWGATE_SECRET}") to keep the text as a string',
+    ]);
+    assert.equal(
+      parseConfig(secretAt('"${FLOWGATE_SECRET}"'), 'flowgate.yaml', {
+        cwd: DIR,
+        env: { FLOWGATE_SECRET: digits },
+      }).elements['edge']?.modules.outbound?.flow_token_secret,
+      digits,
+    );
+    // a management token from the environment
+    assert.deepEqual(errs('management: { token: "x-${FG_TOKEN}" }\n', { FG_TOKEN: 's3cr3t' }), [
+      'flowgate.yaml:1:22: management.token: expected a token of at least 16 characters (e.g. openssl rand -hex 16), got a string of 8 characters from x-${FG_TOKEN}',
+    ]);
+  });
+
+  test('build and custom messages do not echo environment values either', () => {
+    const errs = (text: string, e: Record<string, string>): string[] => {
+      try {
+        parseConfig(text, 'flowgate.yaml', { cwd: DIR, env: e });
+      } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.issues.map(formatIssue);
+      }
+      assert.fail('expected the configuration to be rejected');
+    };
+    // a URL with a password (build.ts: got "<url>")
+    const url = 'http://:pa55w0rd-pa55w0rd@10.0.0.7:6379';
+    assert.deepEqual(
+      errs(
+        'elements:\n  registrar:\n    modules:\n      usrloc: { backend: redis, url: "${FG_REDIS}" }\n',
+        {
+          FG_REDIS: url,
+        },
+      ),
+      [
+        'flowgate.yaml:4:38: elements.registrar.modules.usrloc.url: expected a redis:// or rediss:// URL, got "${FG_REDIS}"',
+      ],
+    );
+    // custom schema messages (listen strings): the whole value and a short part of it
+    assert.deepEqual(
+      errs(
+        'elements:\n  edge:\n    listen:\n      - udp:${FG_ADDR}:${FG_PORT}\n  registrar: {}\n',
+        {
+          FG_ADDR: '127.0.0.1',
+          FG_PORT: 'x9',
+        },
+      ),
+      [
+        "flowgate.yaml:4:9: elements.edge.listen[0]: bad port '${FG_PORT}' (expected 0..65535) (expected proto:address:port, e.g. udp:127.0.0.1:5060 or tcp:[::1]:5060)",
+      ],
+    );
+    // a piece of the value quoted by a parser is named, not shown
+    assert.deepEqual(
+      errs('elements:\n  edge:\n    listen: ${FG_LISTEN}\n  registrar: {}\n', {
+        FG_LISTEN: 'xyz:127.0.0.1:5060',
+      }),
+      [
+        "flowgate.yaml:3:13: elements.edge.listen: unknown transport '(part of ${FG_LISTEN})' (expected one of udp, tcp, tls, ws, wss) in '${FG_LISTEN}'",
+      ],
+    );
+    // a build message that prints the whole value
+    const mgmt = errs('management:\n  listen: ${FG_MGMT}\n', { FG_MGMT: '0.0.0.0:8081' });
+    assert.equal(mgmt.length, 1);
+    assert.match(
+      mgmt[0] ?? '',
+      /^flowgate\.yaml:2:11: management\.listen: \$\{FG_MGMT\} is not a loopback address/,
+    );
+    assert.ok(!(mgmt[0] ?? '').includes('0.0.0.0'), mgmt[0]);
   });
 
   test('an unset variable and a malformed reference name file, line, column and the fix', () => {

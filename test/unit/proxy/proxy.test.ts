@@ -363,10 +363,7 @@ Content-Length: 0
     assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 100 Trying']);
   });
 
-  test('a reply matching no transaction is relayed statelessly by its Via when the script has no onreply_route', () => {
-    const h = harness({ script: proxyScript });
-    h.inject(
-      `SIP/2.0 200 OK
+  const stray = `SIP/2.0 200 OK
 Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKstray
 Via: SIP/2.0/UDP ${UAC};branch=z9hG4bK-x;rport=5070;received=192.0.2.10
 From: <sip:alice@example.com>;tag=a1
@@ -375,9 +372,18 @@ Call-ID: stray@x
 CSeq: 1 INVITE
 Content-Length: 0
 
-`,
-      UAS1,
-    );
+`;
+
+  test('a reply matching no transaction is dropped and counted (RFC 6026: never relayed by its Via; issue 10)', () => {
+    const h = harness({ script: proxyScript });
+    h.inject(stray, UAS1);
+    assert.deepEqual(h.take(), []);
+    assert.equal(h.server.core.stats.strayResponses, 1);
+  });
+
+  test('forwardStrayResponses (the seed edge): relayed statelessly by its Via when the script has no onreply_route', () => {
+    const h = harness({ script: proxyScript, forwardStrayResponses: true });
+    h.inject(stray, UAS1);
     const [s] = h.take();
     assert.ok(s);
     assert.equal(s.to, `w0/u0/${UAC}`);

@@ -115,15 +115,48 @@ describe('settings and caps', () => {
     assert.throws(() => resolveSettings({ listen: [], workerId: -1 }), /workerId/);
   });
 
-  test('ConnectionLimiter counts in total and per IP', () => {
-    const l = new ConnectionLimiter(3, 2);
+  test('caps default to the config defaults: 2048 accepted, 64 per IP, 1024 outgoing', () => {
+    const s = resolveSettings({ listen: [] });
+    assert.equal(s.maxConnections, 2048);
+    assert.equal(s.maxConnectionsPerIp, 64);
+    assert.equal(s.maxOutgoingConnections, 1024);
+    assert.equal(
+      resolveSettings({ listen: [], maxOutgoingConnections: 5 }).maxOutgoingConnections,
+      5,
+    );
+    assert.throws(
+      () => resolveSettings({ listen: [], maxOutgoingConnections: 0 }),
+      /maxOutgoingConnections/,
+    );
+  });
+
+  test('ConnectionLimiter counts accepted sockets in total and per IP', () => {
+    const l = new ConnectionLimiter(3, 2, 5);
     assert.equal(l.acquire('a'), undefined);
     assert.equal(l.acquire('a'), undefined);
     assert.equal(l.acquire('a'), 'limit-per-ip');
-    assert.equal(l.acquire(undefined), undefined);
-    assert.equal(l.acquire('b'), 'limit');
-    l.release('a');
     assert.equal(l.acquire('b'), undefined);
-    assert.equal(l.total, 3);
+    assert.equal(l.acquire('c'), 'limit');
+    l.release('a');
+    assert.equal(l.acquire('c'), undefined);
+    assert.equal(l.incoming, 3);
+  });
+
+  test('ConnectionLimiter: outgoing sockets have a budget of their own', () => {
+    const l = new ConnectionLimiter(2, 2, 2);
+    // the accept budget full does not stop outgoing connections ...
+    assert.equal(l.acquire('a'), undefined);
+    assert.equal(l.acquire('b'), undefined);
+    assert.equal(l.acquire('c'), 'limit');
+    assert.equal(l.acquireOutgoing(), undefined);
+    assert.equal(l.acquireOutgoing(), undefined);
+    assert.equal(l.acquireOutgoing(), 'limit-outgoing');
+    // ... and outgoing ones take no accept slot: releasing one accepted socket frees exactly one
+    l.release('a');
+    assert.equal(l.acquire('c'), undefined);
+    assert.equal(l.acquire('d'), 'limit');
+    l.release(undefined);
+    assert.equal(l.acquireOutgoing(), undefined);
+    assert.deepEqual([l.incoming, l.outgoing], [2, 2]);
   });
 });

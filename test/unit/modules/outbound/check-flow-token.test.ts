@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeFlowToken } from '../../../../src/modules/outbound/flow-token.js';
-import { CheckFlowTokenRc } from '../../../../src/modules/outbound/index.js';
+import {
+  decodeFlowToken,
+  encodeFlowToken,
+  flowTokenKey,
+} from '../../../../src/modules/outbound/flow-token.js';
+import { CheckFlowTokenRc, type OutboundParams } from '../../../../src/modules/outbound/index.js';
 import { defineScript } from '../../../../src/script/api.js';
 import { firstLine, harness, listener } from '../../../support/harness.js';
 
@@ -60,11 +64,11 @@ const example13 = defineScript({
   },
 });
 
-function setup() {
+function setup(ob: OutboundParams = OB) {
   const h = harness({
     listeners: [listener(0, 'udp', E, 5060), listener(1, 'tcp', E, 5060)],
     script: example13,
-    outbound: OB,
+    outbound: ob,
   });
   const key = h.server.outbound?.key as Buffer;
   const tok = (proto: 'udp' | 'tcp', remote = UA, localPort = 5060) => {
@@ -169,6 +173,46 @@ describe('check_flow_token() return codes (outbound manual, decision Q-E4)', () 
       'SIP/2.0 430 Flow Failed',
       'SIP/2.0 430 Flow Failed',
     ]);
+  });
+
+  test('key rotation: a token of the previous secret is still valid, the key stays the current one (issue 10 §6)', () => {
+    const before = setup({ ...OB, flow_token_secret: 'o'.repeat(32) });
+    const oldToken = before.tok('udp');
+    const { h } = setup({
+      ...OB,
+      flow_token_secret: 'n'.repeat(32),
+      flow_token_secret_previous: 'o'.repeat(32),
+    });
+    h.inject(req(`<sip:${oldToken}@${E};lr;ob>`), R);
+    assert.equal(h.server.core.vars['seen'], CheckFlowTokenRc.Valid);
+    const [fwd] = h.take().filter((s) => s.msg.isRequest);
+    assert.equal(fwd?.to, `w0/u0/${UA}`);
+    // what this edge issues from now on is signed with the new secret only
+    assert.deepEqual(h.server.outbound?.key, flowTokenKey('n'.repeat(32)));
+    const fresh = encodeFlowToken(h.server.outbound?.key as Buffer, {
+      proto: 'udp',
+      local: { address: E, port: 5060 },
+      remote: { address: '192.0.2.7', port: 40001 },
+    });
+    assert.equal(h.server.outbound?.decode(fresh).ok, true);
+    assert.deepEqual(decodeFlowToken(flowTokenKey('o'.repeat(32)), fresh), {
+      ok: false,
+      code: -1,
+    });
+  });
+
+  test('key rotation: a token of a key that is neither current nor previous -> -4 (403), counted', () => {
+    const other = setup({ ...OB, flow_token_secret: 'x'.repeat(32) }).tok('udp');
+    const { h } = setup({
+      ...OB,
+      flow_token_secret: 'n'.repeat(32),
+      flow_token_secret_previous: 'o'.repeat(32),
+    });
+    h.inject(req(`<sip:${other}@${E};lr;ob>`), R);
+    assert.equal(h.server.core.vars['seen'], CheckFlowTokenRc.CannotDecode);
+    assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 403 Forbidden']);
+    assert.equal(h.server.core.stats.flowTokenFailures, 1);
+    assert.deepEqual(h.server.outbound?.decode(other), { ok: false, code: -1 });
   });
 
   test('-7: an unparsable Route header -> 403', () => {

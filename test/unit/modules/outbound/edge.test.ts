@@ -195,10 +195,14 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
     ]);
   });
 
-  test('§6.2 #24 a foreign top Route: no token (Q-E9)', () => {
-    assert.deepEqual(rrOf(edge(), invite({ route: '<sip:other.example.net;lr>' })), [
-      '<sip:127.0.0.1;lr>',
-    ]);
+  test('§6.2 #24 a foreign top Route: no token (Q-E9); flowgate refuses it from a client (issue 10)', () => {
+    assert.deepEqual(
+      rrOf(edge({ seedStrict: true }), invite({ route: '<sip:other.example.net;lr>' })),
+      ['<sip:127.0.0.1;lr>'],
+    );
+    const h = edge();
+    h.inject(invite({ route: '<sip:other.example.net;lr>' }), UA);
+    assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 403 Forbidden']);
   });
 
   test('§6.2 #25 INVITE from the registrar with the UA token: Record-Route copies the token; sent to the UA flow', () => {
@@ -226,10 +230,12 @@ describe('edge: when outbound applies (outbound.md §1.2, conformance §6.2)', (
     assert.deepEqual(rr, [`<sip:${uaToken()}@127.0.0.1;lr>`]);
   });
 
-  test('§6.2 #27 a top Route to us with ;gr is not "myself"', () => {
-    assert.deepEqual(rrOf(edge(), invite({ route: `<sip:${uaToken()}@127.0.0.1;lr;ob;gr>` })), [
-      '<sip:127.0.0.1;lr>',
-    ]);
+  test('§6.2 #27 a top Route to us with ;gr is not "myself" (so flowgate refuses it from a client)', () => {
+    const route = `<sip:${uaToken()}@127.0.0.1;lr;ob;gr>`;
+    assert.deepEqual(rrOf(edge({ seedStrict: true }), invite({ route })), ['<sip:127.0.0.1;lr>']);
+    const h = edge();
+    h.inject(invite({ route }), UA);
+    assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 403 Forbidden']);
   });
 
   const flagScript = (flag: 'force' | 'no') =>
@@ -305,14 +311,21 @@ describe('edge: Path and Record-Route formats (§6.3)', () => {
     assert.match(fwd?.msg.getHeader('Path') ?? '', /^<sip:[^@]{64}@\[::1\];lr;ob>$/);
   });
 
-  test('§6.3 #33 a client Path header stays, ours goes before it (Q-E12)', () => {
-    const h = edge();
+  test('§6.3 #33 a client Path header stays, ours goes before it (Q-E12); flowgate removes it (issue 10)', () => {
+    const h = edge({ seedStrict: true });
     h.inject(register({ extra: 'Path: <sip:client-proxy.example.com;lr>\n' }), UA);
     const [fwd] = reqs(h.take());
     const paths = fwd?.msg.getHeaders('Path') ?? [];
     assert.equal(paths.length, 2);
     assert.match(paths[0] ?? '', /@127\.0\.0\.1;lr;ob>$/);
     assert.equal(paths[1], '<sip:client-proxy.example.com;lr>');
+    // RFC 3327 §5.1: Path is written by proxies; a client's own would choose how the registrar reaches it
+    const s = edge();
+    s.inject(register({ extra: 'Path: <sip:client-proxy.example.com;lr>\n' }), UA);
+    const [sf] = reqs(s.take());
+    const sp = sf?.msg.getHeaders('Path') ?? [];
+    assert.equal(sp.length, 1);
+    assert.match(sp[0] ?? '', /@127\.0\.0\.1;lr;ob>$/);
   });
 
   test('§6.3 #34 same socket both ways: one Record-Route at the top of the header block', () => {
@@ -497,11 +510,17 @@ Content-Length: 0
   });
 
   test('§6.4 #47 in-dialog request without Route: 404; an ACK without transaction is dropped', () => {
-    const h = edge();
+    const h = edge({ seedStrict: true });
     h.inject(invite({ method: 'BYE', toTag: 'b1' }), UA);
     assert.deepEqual(h.take().map(firstLine), ['SIP/2.0 404 Not Found']);
     h.inject(invite({ method: 'ACK', toTag: 'b1' }), UA);
     assert.deepEqual(h.take(), []);
+    // flowgate: from a client, an in-dialog request must come through our own Record-Route
+    const s = edge();
+    s.inject(invite({ method: 'BYE', toTag: 'b1' }), UA);
+    assert.deepEqual(s.take().map(firstLine), ['SIP/2.0 403 Forbidden']);
+    s.inject(invite({ method: 'ACK', toTag: 'b1' }), UA);
+    assert.deepEqual(s.take(), []);
   });
 
   test('§6.4 #48 an in-dialog NOTIFY gets a Record-Route', () => {
@@ -519,16 +538,19 @@ Content-Length: 0
     assert.equal(fwd?.msg.getHeaders('Record-Route').length, 1);
   });
 
-  test('§6.4 #49 in-dialog request whose top Route is foreign: forwarded there', () => {
-    const h = edge();
+  test('§6.4 #49 in-dialog request whose top Route is foreign: forwarded there (seed); refused by flowgate', () => {
+    const h = edge({ seedStrict: true });
     h.inject(invite({ method: 'BYE', toTag: 'b1', route: '<sip:192.0.2.200:5080;lr>' }), UA);
     const [fwd] = reqs(h.take());
     assert.equal(fwd?.to, 'w0/u0/192.0.2.200:5080');
     assert.equal(fwd?.msg.getHeader('Route'), '<sip:192.0.2.200:5080;lr>');
+    const s = edge();
+    s.inject(invite({ method: 'BYE', toTag: 'b1', route: '<sip:192.0.2.200:5080;lr>' }), UA);
+    assert.deepEqual(s.take().map(firstLine), ['SIP/2.0 403 Forbidden']);
   });
 
   test('§6.4 #50 a strict next hop: it becomes the Request-URI, the old one goes to the end of Route', () => {
-    const h = edge();
+    const h = edge({ seedStrict: true });
     h.inject(
       invite({
         method: 'BYE',
@@ -542,10 +564,34 @@ Content-Length: 0
     assert.equal(firstLine(fwd as Sent), 'BYE sip:192.0.2.200:5080 SIP/2.0');
     assert.deepEqual(fwd?.msg.getValues('Route'), ['<sip:bob@192.0.2.55>']);
     assert.equal(fwd?.to, 'w0/u0/192.0.2.200:5080');
+    // flowgate: the same rewrite, but a client's in-dialog request goes on to the registrar
+    const s = edge();
+    s.inject(
+      invite({
+        method: 'BYE',
+        toTag: 'b1',
+        route: '<sip:127.0.0.1;lr>, <sip:192.0.2.200:5080>',
+        ruri: 'sip:bob@192.0.2.55',
+      }),
+      UA,
+    );
+    const [sf] = reqs(s.take());
+    assert.equal(firstLine(sf as Sent), 'BYE sip:192.0.2.200:5080 SIP/2.0');
+    assert.equal(sf?.to, `w0/u0/${R}`);
   });
 
   test('§6.4 #51 the token owner behind a new NAT port is treated as "incoming" (Q-E15, Kamailio default)', () => {
-    const h = edge();
+    const s = edge();
+    s.inject(
+      invite({ method: 'BYE', toTag: 'b1', route: `<sip:${uaToken()}@127.0.0.1;lr>` }).replace(
+        UA,
+        '192.0.2.7:40002',
+      ),
+      '192.0.2.7:40002',
+    );
+    // flowgate: a client's request is never routed by another flow's token (issue 10 §4)
+    assert.deepEqual(s.take().map(firstLine), ['SIP/2.0 403 Forbidden']);
+    const h = edge({ seedStrict: true });
     h.inject(
       invite({ method: 'BYE', toTag: 'b1', route: `<sip:${uaToken()}@127.0.0.1;lr>` }).replace(
         UA,
@@ -558,7 +604,18 @@ Content-Length: 0
   });
 
   test('direction_match: ip treats the same IP on a new port as the owner (decision Q-E15 mode)', () => {
-    const h = edge({ ob: { ...OB, direction_match: 'ip' } as typeof OB });
+    const s = edge({ ob: { ...OB, direction_match: 'ip' } as typeof OB });
+    s.inject(
+      invite({
+        method: 'BYE',
+        toTag: 'b1',
+        route: `<sip:${uaToken()}@127.0.0.1;lr>, <sip:192.0.2.200:5080;lr>`,
+      }).replace(UA, '192.0.2.7:40002'),
+      '192.0.2.7:40002',
+    );
+    // the owner's own route is consumed; a client's in-dialog request then goes to the registrar
+    assert.equal(reqs(s.take())[0]?.to, `w0/u0/${R}`);
+    const h = edge({ seedStrict: true, ob: { ...OB, direction_match: 'ip' } as typeof OB });
     h.inject(
       invite({
         method: 'BYE',

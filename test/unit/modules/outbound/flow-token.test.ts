@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -131,6 +131,51 @@ describe('flow token (outbound.md §1.3, conformance §6.1)', () => {
     assert.match(readFileSync(file, 'utf8'), /^[0-9a-f]{40}\n$/);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(decodeFlowToken(k2, encodeFlowToken(k1, udp)).ok, true);
+  });
+
+  test('the key file is created complete, mode 0600, in a data directory created 0700; no temporary file stays', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-key-'));
+    const data = join(dir, 'data', 'deeper');
+    const file = join(data, 'flow-token.key');
+    const k = flowTokenKey(undefined, file);
+    assert.equal(readFileSync(file, 'utf8'), `${k.toString('hex')}\n`);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(data).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, 'data')).mode & 0o777, 0o700);
+    assert.deepEqual(readdirSync(data), ['flow-token.key']);
+  });
+
+  test('an existing key file is used as it is; a damaged one is refused with the fix', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-key-'));
+    const file = join(dir, 'flow-token.key');
+    writeFileSync(file, `${'ab'.repeat(20)}\n`, { mode: 0o600 });
+    assert.equal(flowTokenKey(undefined, file).toString('hex'), 'ab'.repeat(20));
+    writeFileSync(file, 'abab');
+    assert.throws(
+      () => flowTokenKey(undefined, file),
+      new Error(
+        `${file}: not a flow-token key (expected 40 hex digits); delete it to generate a new one`,
+      ),
+    );
+    assert.equal(readFileSync(file, 'utf8'), 'abab');
+  });
+
+  test('key rotation: decoding tries the current key, then the previous one; encoding uses the first', () => {
+    const prev = flowTokenKey('p'.repeat(32));
+    const cur = flowTokenKey('c'.repeat(32));
+    const old = encodeFlowToken(prev, udp);
+    assert.deepEqual(decodeFlowToken([cur, prev], old), { ok: true, token: udp });
+    assert.deepEqual(decodeFlowToken([cur, prev], encodeFlowToken(cur, udp)), {
+      ok: true,
+      token: udp,
+    });
+    // a token of an unknown key, or of the previous key once it is dropped: broken (-1)
+    const other = encodeFlowToken(flowTokenKey('o'.repeat(32)), udp);
+    assert.deepEqual(decodeFlowToken([cur, prev], other), { ok: false, code: -1 });
+    assert.deepEqual(decodeFlowToken([cur], old), { ok: false, code: -1 });
+    // the Kamailio vector still decodes with its key first or second in the list
+    assert.equal(decodeFlowToken([cur, KEY], V1).ok, true);
+    assert.equal(decodeFlowToken([KEY], V1).ok, true);
   });
 
   test('canonicalIp writes IPv6 the RFC 5952 way', () => {
