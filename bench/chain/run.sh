@@ -48,6 +48,7 @@ CALL_REG_RATE="${CALL_REG_RATE:-2000}"  # callbench.sh REG_RATE: UA registration
 QUIET_PCT="${QUIET_PCT:-25}"; QUIET_WAIT="${QUIET_WAIT:-60}"; QUIET_NOTE=""
 OUT="${OUT:-$(mktemp -d /tmp/chainbench.XXXXXX)}"; mkdir -p "$OUT"
 T_START=$(date +%s)
+AUTHZ="Authorization: Bearer flowgate-bench-token-not-secret"  # management.token of the bench configs
 SUITES="$*"
 [ -n "$SUITES" ] || { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 for s in $SUITES; do case $s in udp|tcp|call|memory|profile) ;; *) echo "unknown suite $s" >&2; exit 2 ;; esac; done
@@ -251,7 +252,7 @@ run_one() {
   wait "$DRIVER_PID"; DRIVER_PID=""
   t1=$(date +%s.%N); b1=$(busy_ticks)
   k1=0; for pid in $FG_PIDS $(cat "$dir"/kam/*.pid 2>/dev/null); do k1=$(( k1 + $(tree_ticks "$pid") )); done
-  for u in $MGMT_URLS; do curl -s -m 5 "${u#*=}/v1/stats" >"$dir/stats-${u%%=*}.json" 2>/dev/null; done
+  for u in $MGMT_URLS; do curl -s -m 5 -H "$AUTHZ" "${u#*=}/v1/stats" >"$dir/stats-${u%%=*}.json" 2>/dev/null; done
   d1=$(sock_drops)
   line=$(grep -E '^(register_rate_|call_rate=)' "$dir/bench.txt" | tail -1)
   {
@@ -294,7 +295,7 @@ heap() { # inspector host:port -> JSON of process.memoryUsage() after two full G
 wait_idle() { # mgmt url: until no transaction is left (UDP non-INVITE server transactions linger 32 s, Timer J)
   local i n
   for i in $(seq 1 90); do
-    n=$(curl -s -m 3 "$1/v1/stats" | jq '[.elements[].transactions | .server + .client] | add' 2>/dev/null)
+    n=$(curl -s -m 3 -H "$AUTHZ" "$1/v1/stats" | jq '[.elements[].transactions | .server + .client] | add' 2>/dev/null)
     [ "${n:-1}" = 0 ] && return 0; sleep 1
   done
   return 1
@@ -315,11 +316,11 @@ mem_flowgate() { # backend
   start_kam "$dir" edge "$e" "$r" || { log "memory $be: kamailio edge did not start"; stop_all; return; }
   log "memory flowgate/$be: warm-up 2000 bindings: $(MEM_RATE=1000 register_many "$dir" "$e" 2000 "mw$be$$")"
   wait_idle "http://$r:18082"
-  m0=$(heap "$r:19229"); s0=$(curl -s "http://$r:18082/v1/stats" | jq -c .)
+  m0=$(heap "$r:19229"); s0=$(curl -s -H "$AUTHZ" "http://$r:18082/v1/stats" | jq -c .)
   log "memory flowgate/$be: registering $MEM_BINDINGS bindings at $MEM_RATE/s through the Kamailio edge"
   st=$(register_many "$dir" "$e" "$MEM_BINDINGS" "m$be$$"); log "memory flowgate/$be: $st"
   wait_idle "http://$r:18082" || log "memory flowgate/$be: transactions still open after 90 s"
-  m1=$(heap "$r:19229"); s1=$(curl -s "http://$r:18082/v1/stats" | jq -c .)
+  m1=$(heap "$r:19229"); s1=$(curl -s -H "$AUTHZ" "http://$r:18082/v1/stats" | jq -c .)
   {
     echo "before_heap=$m0"; echo "after_heap=$m1"; echo "before_stats=$s0"; echo "after_stats=$s1"; echo "sipp=$st"
     echo "db_bytes=$(du -cb "$dir"/registrar.data/location.db* 2>/dev/null | tail -1 | cut -f1)"

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Instance, startInstance } from '../../../src/cli/instance.js';
 import { parseConfig } from '../../../src/config/load.js';
+import type { SipResponse } from '../../../src/message/message.js';
 import { createCredentialStore, newSubscriber } from '../../../src/modules/auth/store/index.js';
 import { noopLogger } from '../../../src/util/logger.js';
 import { digestAuthorization, parseChallenge } from '../../support/digest.js';
-import { TestUa } from '../../support/ua.js';
+import { TestUa, waitFor } from '../../support/ua.js';
 
 const PASSWORD = 'alice-secret-1234';
 
@@ -160,5 +161,164 @@ elements:
     uas.push(u);
     const r = await u.register();
     assert.equal(r.status, 403);
+  });
+});
+
+describe('calls through the authenticating registrar (issue 10 §3)', () => {
+  let dir: string;
+  let inst: Instance;
+  let edgePort = 0;
+  let regPort = 0;
+  const closers: (() => unknown)[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fg-auth-call-'));
+    const config = parseConfig(
+      `
+data_dir: ${dir}
+log: { level: silent }
+management: { listen: false }
+elements:
+  edge:
+    listen: [udp:127.0.0.1:0]
+  registrar:
+    listen: [udp:127.0.0.1:0]
+    alias: [example.com]
+    modules:
+      auth: {}
+      auth_db: { backend: memory }
+      usrloc: { backend: memory }
+      permissions: { trusted: [127.0.0.44] }
+`,
+      join(dir, 'flowgate.yaml'),
+    );
+    inst = await startInstance(config, { logger: noopLogger, version: 'test' });
+    const port = (n: string): number =>
+      inst.elements.find((e) => e.config.name === n)?.listeners[0]?.port ?? 0;
+    edgePort = port('edge');
+    regPort = port('registrar');
+    const store = inst.elements.find((e) => e.config.name === 'registrar')?.server.auth?.store;
+    for (const u of ['alice', 'bob'])
+      await store?.put(
+        newSubscriber({ username: u, domain: 'example.com' }, 'example.com', `${u}-secret-1234`, 0),
+      );
+  });
+
+  after(async () => {
+    for (const c of closers) await c();
+    await inst?.stop(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A raw UDP caller that answers 407 with credentials and ACKs / BYEs like a UA. */
+  async function call(o: {
+    from: string;
+    password?: string;
+    local?: string;
+    to?: string;
+    port?: number;
+  }) {
+    const { UdpClient } = await import('../../support/net.js');
+    const { scanMessage } = await import('../../../src/message/scanner.js');
+    const udp = await UdpClient.open(o.local ?? '127.0.0.1');
+    closers.push(() => udp.close());
+    const a = udp.socket.address();
+    const callId = `${Math.random().toString(36).slice(2)}@caller`;
+    const to = o.to ?? 'bob';
+    const port = o.port ?? edgePort;
+    let cseq = 1;
+    const responses: SipResponse[] = [];
+    let taken = 0;
+    const invite = (extra: string) => {
+      const branch = `z9hG4bK${Math.random().toString(36).slice(2)}`;
+      udp.send(
+        `INVITE sip:${to}@example.com SIP/2.0\r\nVia: SIP/2.0/UDP ${a.address}:${a.port};branch=${branch};rport\r\nMax-Forwards: 70\r\nFrom: <sip:${o.from}@example.com>;tag=c1\r\nTo: <sip:${to}@example.com>\r\nCall-ID: ${callId}\r\nCSeq: ${cseq} INVITE\r\nContact: <sip:${o.from}@${a.address}:${a.port}>\r\n${extra}Content-Length: 0\r\n\r\n`,
+        port,
+      );
+      return branch;
+    };
+    const final = async (): Promise<SipResponse> => {
+      let f: SipResponse | undefined;
+      await waitFor(
+        () => {
+          for (; taken < udp.received.length; taken++) {
+            const r = scanMessage(udp.received[taken] as Buffer);
+            if (r.ok && !r.msg.isRequest) responses.push(r.msg as SipResponse);
+          }
+          f = responses.find(
+            (r) => r.status >= 200 && r.cseq?.seq === cseq && r.cseq?.method === 'INVITE',
+          );
+          return f !== undefined;
+        },
+        5000,
+        'final response to the INVITE',
+      );
+      return f as SipResponse;
+    };
+    let branch = invite('');
+    let r = await final();
+    if (r.status === 407 && o.password !== undefined) {
+      // hop-by-hop ACK of the 407
+      udp.send(
+        `ACK sip:${to}@example.com SIP/2.0\r\nVia: SIP/2.0/UDP ${a.address}:${a.port};branch=${branch};rport\r\nMax-Forwards: 70\r\nFrom: <sip:${o.from}@example.com>;tag=c1\r\nTo: ${r.getHeader('To')}\r\nCall-ID: ${callId}\r\nCSeq: ${cseq} ACK\r\nContent-Length: 0\r\n\r\n`,
+        port,
+      );
+      const ch = r.getHeaders('Proxy-Authenticate')[0] ?? '';
+      const authz = digestAuthorization(
+        ch,
+        { method: 'INVITE', uri: `sip:${to}@example.com` },
+        { username: o.authUser ?? o.from, password: o.password },
+      );
+      cseq++;
+      branch = invite(`Proxy-Authorization: ${authz}\r\n`);
+      r = await final();
+    }
+    return { r, udp, a, callId, cseq, port, to };
+  }
+
+  test('an INVITE without credentials: 407; with them: delivered without the credentials; BYE through the signed Record-Route', async () => {
+    const bob = await TestUa.connect('udp', '127.0.0.1', edgePort, { user: 'bob' });
+    closers.push(() => bob.close());
+    assert.equal(
+      (await bob.register({ auth: { username: 'bob', password: 'bob-secret-1234' } })).status,
+      200,
+    );
+    const first = await call({ from: 'alice' });
+    assert.equal(first.r.status, 407);
+    const c = await call({ from: 'alice', password: 'alice-secret-1234' });
+    assert.equal(c.r.status, 200);
+    const inv = await bob.nextRequest('INVITE');
+    assert.equal(inv.getHeader('Proxy-Authorization'), undefined, 'consume_credentials');
+    const rr = c.r.getHeaders('Record-Route');
+    assert.ok(
+      rr.some((v) => /;fs=[A-Za-z0-9_-]{12}/.test(v)),
+      `a signed Record-Route: ${rr.join(', ')}`,
+    );
+    // ACK + BYE along the route set
+    const routes = `Route: ${[...rr].reverse().join(', ')}\r\n`;
+    const target = c.r.contacts?.contacts[0]?.uriText ?? '';
+    for (const [m, seq] of [
+      ['ACK', c.cseq],
+      ['BYE', c.cseq + 1],
+    ] as const)
+      c.udp.send(
+        `${m} ${target} SIP/2.0\r\nVia: SIP/2.0/UDP ${c.a.address}:${c.a.port};branch=z9hG4bK${m}${seq};rport\r\n${routes}Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=c1\r\nTo: ${c.r.getHeader('To')}\r\nCall-ID: ${c.callId}\r\nCSeq: ${seq} ${m}\r\nContent-Length: 0\r\n\r\n`,
+        c.port,
+      );
+    await bob.nextRequest('BYE');
+  });
+
+  test("alice's credentials with bob in From: 403", async () => {
+    // good credentials of alice on a request that claims to come from bob (auth_check -8)
+    const c = await call({ from: 'bob', authUser: 'alice', password: 'alice-secret-1234' });
+    assert.equal(c.r.status, 403);
+    // bob's name with alice's password: a wrong password, answered with a new challenge
+    const w = await call({ from: 'bob', password: 'alice-secret-1234' });
+    assert.equal(w.r.status, 407);
+  });
+
+  test('a trusted peer (permissions.trusted) is not challenged', async () => {
+    const c = await call({ from: 'gateway', local: '127.0.0.44', to: 'nobody', port: regPort });
+    assert.equal(c.r.status, 404, 'straight to the location lookup: 404 for an unknown user');
   });
 });
