@@ -517,6 +517,11 @@ export interface KamailioEnv {
   readonly regIp?: string | undefined;
   readonly regPort?: number | undefined;
   readonly shmMb?: number | undefined;
+  /**
+   * The registrar challenges REGISTER (`KAM_AUTH=1`, auth_db over db_text, MD5 HA1 only):
+   * `users` is KAM_USERS ("alice:pw bob:pw" or a file of "user;password" lines), `realm` KAM_REALM.
+   */
+  readonly auth?: { readonly users: string; readonly realm?: string | undefined } | undefined;
   /** Bound of start (which may apt-get install Kamailio). Default 180 s. */
   readonly startTimeoutMs?: number | undefined;
 }
@@ -600,6 +605,10 @@ export async function startKamailio(
     REG_IP: regIp,
     REG_PORT: String(regPort),
     KAM_SHM_MB: String(env.shmMb ?? 64),
+    KAM_AUTH: env.auth === undefined ? '0' : '1',
+    ...(env.auth === undefined
+      ? {}
+      : { KAM_USERS: env.auth.users, KAM_REALM: env.auth.realm ?? 'example.com' }),
   };
   let stopped: Promise<void> | undefined;
   const kill = (): void => {

@@ -213,6 +213,7 @@ elements:
   /** A raw UDP caller that answers 407 with credentials and ACKs / BYEs like a UA. */
   async function call(o: {
     from: string;
+    authUser?: string;
     password?: string;
     local?: string;
     to?: string;
