@@ -247,7 +247,7 @@ export const authSchema = z.strictObject({
         error: 'expected a list like [SHA-256, MD5]',
       })
       .min(1, { error: 'expected at least one algorithm, e.g. [SHA-256, MD5]' }),
-    'Algorithms offered in a 401/407, one WWW-Authenticate header each, in this order (RFC 8760).',
+    'Algorithms offered in a 401/407, one WWW-Authenticate header each, in this order (RFC 8760). Default [MD5] as Kamailio; [SHA-256, MD5] only when every client handles several challenges (docs/security.md).',
   ),
   qop: d(
     z.enum(['auth', ''], { error: "expected 'auth' or '' (no qop, RFC 2069 clients)" }),

@@ -53,7 +53,7 @@ elements:
     listen: [udp:127.0.0.1:0]
     alias: [example.com]
     modules:
-      auth: {}
+      auth: { algorithms: [SHA-256, MD5] }
       usrloc: { backend: memory }
 `,
       join(dir, 'flowgate.yaml'),
@@ -82,7 +82,7 @@ elements:
     return reg?.location?.get(aor) as Promise<unknown[]>;
   }
 
-  test('REGISTER without credentials: 401 offering SHA-256 then MD5 with one nonce, qop=auth (RFC 8760)', async () => {
+  test('REGISTER without credentials: 401 offering SHA-256 then MD5 (as configured) with one nonce, qop=auth (RFC 8760)', async () => {
     const a = await ua('alice');
     const r = await a.register();
     assert.equal(r.status, 401);
