@@ -15,6 +15,8 @@ command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v bc >/dev/null 2>&1 || missing+=(bc)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+[ -x /usr/bin/chromium ] || missing+=(chromium) # JsSIP in a browser (test/interop/jssip-chromium.test.ts)
+command -v svwar >/dev/null 2>&1 || missing+=(sipvicious)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -qq || true

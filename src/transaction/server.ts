@@ -115,7 +115,10 @@ export class ServerTransaction extends Transaction {
         } else if (status >= 300) {
           this.#request = undefined;
           this.setState(TxState.Completed);
-          if (!this.reliable) {
+          // RFC 3261 §26.3.2.4: a 401/407 is not retransmitted on timer G. Whoever forged the
+          // request's source address would otherwise get eleven copies of it (an amplifier); a
+          // real client that lost it retransmits its INVITE, which still gets the 401/407 again
+          if (!this.reliable && status !== 401 && status !== 407) {
             // RFC 3261 §17.2.1 timer G: retransmit the final at T1, doubling up to T2
             this.#interval = t.t1;
             this.startTimer(G, this.#interval, () => this.#retransmitFinal());

@@ -428,6 +428,19 @@ describe('InviteServerTransaction', () => {
     assert.equal(tx?.state, TxState.Terminated);
   });
 
+  test('401/407: no timer G (RFC 3261 §26.3.2.4: a forged source gets no amplified copies); an INVITE retransmission still gets it again', () => {
+    for (const status of [401, 407]) {
+      const tx = layer.createServer(req('INVITE', { branch: `z9hG4bK-${status}` }), udp);
+      tx?.reply(status);
+      transport.take();
+      assert.deepEqual(sendTimes(12_000), [], `${status}: not retransmitted by timer G`);
+      layer.onMessage(req('INVITE', { branch: `z9hG4bK-${status}` }), udp);
+      assert.deepEqual(transport.lines(), [
+        `SIP/2.0 ${status} ${status === 401 ? 'Unauthorized' : 'Proxy Authentication Required'}`,
+      ]);
+    }
+  });
+
   test('no timer G over a reliable transport', () => {
     const tx = layer.createServer(
       req('INVITE', { via: 'SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKt' }),
