@@ -14,11 +14,19 @@
 #            Kamailio registrar; bytes per binding        (~3 min)
 #   profile  node --cpu-prof of flowgate (ff and f1) under REGISTER load through its own edge;
 #            self time by function                       (~1 min)
+#   auth     authenticated REGISTER (401 challenge + authorized REGISTER, bench/auth/client.ts, issue
+#            10) against ka and fa at the same time, alternating step by step (bench/auth/suites.sh)
+#   pike     bench.sh udp against fn and fp at the same time, alternating step by step: the cost of
+#            the pike rate limiter on the edge (issue 10)
 # Set-ups (each started fresh for every run and stopped by PID afterwards):
 #   kk  Kamailio edge 127.0.61.1 -> Kamailio registrar 127.0.61.2     (the full Kamailio chain)
 #   kf  Kamailio edge 127.0.61.3 -> flowgate registrar 127.0.61.4     (issue 4 §5)
 #   ff  flowgate edge 127.0.61.5 -> flowgate registrar 127.0.61.6     (two processes, issue 5 §4)
 #   f1  flowgate edge 127.0.61.7 + registrar 127.0.61.8 in ONE process (the default configuration)
+#   ka  Kamailio edge 127.0.61.13 -> Kamailio registrar 127.0.61.14 with KAM_AUTH=1 (auth_db/db_text)
+#   fa  flowgate edge 127.0.61.15 -> flowgate registrar 127.0.61.16 with modules.auth + auth_db sqlite
+#   fn  flowgate edge 127.0.61.19 -> flowgate registrar 127.0.61.20 (as ff, for the pike suite)
+#   fp  flowgate edge 127.0.61.17 with modules.pike -> flowgate registrar 127.0.61.18
 # All on port 5060 (WS 8080) of their own loopback address; sipp from 127.0.61.60 (bench),
 # .70 (callbench UAs), .80 (callbench caller). flowgate registrars keep bindings in SQLite in a
 # temp dir (FG_BACKEND=memory to change). Kamailio runs with KAM_SHM_MB=1024 (kamailio.sh's
@@ -32,6 +40,8 @@
 #      CALL_REG_RATE=2000 (callbench.sh REG_RATE; each UA sends 2 REGISTERs)
 #      QUIET_PCT=25 QUIET_WAIT=60 (wait for a quiet machine before each run)
 #      MEM_BINDINGS=100000 MEM_RATE=2000 PROFILE_RATE=1500 PROFILE_SECS=20
+#      auth/pike: AUTH_RATES PIKE_RATES ALT_STEP_SECS=5 AUTH_USERS_N=2000 AUTH_USERS=<file>
+#      AUTH_ALGORITHM=MD5 PIKE_DENSITY=1000000 (see bench/auth/suites.sh)
 #      FLOWGATE_DIST=<dir with cli/main.js> (default: a private build of this work tree's src/ in
 #      OUT, so edits made while the run goes on do not touch it)   OUT=<dir>   BASELINE=0|1
 # Requires: sipp (sip-tester 3.6.1), kamailio (kamailio.sh install), node + npm ci, python3, bc,
@@ -50,12 +60,16 @@ OUT="${OUT:-$(mktemp -d /tmp/chainbench.XXXXXX)}"; mkdir -p "$OUT"
 T_START=$(date +%s)
 AUTHZ="Authorization: Bearer flowgate-bench-token-not-secret"  # management.token of the bench configs
 SUITES="$*"
-[ -n "$SUITES" ] || { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-for s in $SUITES; do case $s in udp|tcp|call|memory|profile) ;; *) echo "unknown suite $s" >&2; exit 2 ;; esac; done
+[ -n "$SUITES" ] || { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
+for s in $SUITES; do case $s in udp|tcp|call|memory|profile|auth|pike) ;; *) echo "unknown suite $s" >&2; exit 2 ;; esac; done
 
 declare -A EIP=([kk]=127.0.61.1 [kf]=127.0.61.3 [ff]=127.0.61.5 [f1]=127.0.61.7)
 declare -A RIP=([kk]=127.0.61.2 [kf]=127.0.61.4 [ff]=127.0.61.6 [f1]=127.0.61.8)
 declare -A NAME=([kk]="kamailio" [kf]="kamailio-edge+flowgate-registrar" [ff]="flowgate-2proc" [f1]="flowgate-1proc")
+# issue 10 (auth and pike suites, bench/auth/suites.sh): two set-ups run at once, so their own addresses
+EIP+=([ka]=127.0.61.13 [fa]=127.0.61.15 [fp]=127.0.61.17 [fn]=127.0.61.19)
+RIP+=([ka]=127.0.61.14 [fa]=127.0.61.16 [fp]=127.0.61.18 [fn]=127.0.61.20)
+NAME+=([ka]="kamailio+auth" [fa]="flowgate-2proc+auth" [fp]="flowgate-2proc+pike" [fn]="flowgate-2proc")
 PORT=5060; WSP=8080
 LOCAL_IP=127.0.61.60; UA_IP=127.0.61.70; CALLER_IP=127.0.61.80
 
@@ -166,15 +180,22 @@ start_setup() {
     kk)
       start_kam "$dir" both "$e" "$r" || return 1
       MON="edge=$(cat "$dir/kam/edge.pid") registrar=$(cat "$dir/kam/registrar.pid")" ;;
+    ka) # the seed registrar + auth_check/auth_challenge over auth_db (db_text) with the bench's users
+      KAM_AUTH=1 KAM_USERS="$AUTH_USERS" start_kam "$dir" both "$e" "$r" || return 1
+      MON="edge=$(cat "$dir/kam/edge.pid") registrar=$(cat "$dir/kam/registrar.pid")" ;;
     kf)
       render registrar.yaml.in "$dir/registrar.yaml" -e "s/@REG_IP@/$r/g; s/@REG_PORT@/$PORT/g; s/@MGMT@/$r:18082/g; s/@BACKEND@/$FG_BACKEND/g"
       start_flowgate "$dir" registrar "$dir/registrar.yaml" "$@"; rp=$FG_PID
       wait_listen "$rp" "$r" "$PORT" || { cat "$dir/registrar.err" >&2; return 1; }
       start_kam "$dir" edge "$e" "$r" || return 1
       MON="edge=$(cat "$dir/kam/edge.pid") registrar=$rp"; MGMT_URLS="registrar=http://$r:18082" ;;
-    ff)
-      render registrar.yaml.in "$dir/registrar.yaml" -e "s/@REG_IP@/$r/g; s/@REG_PORT@/$PORT/g; s/@MGMT@/$r:18082/g; s/@BACKEND@/$FG_BACKEND/g"
-      render edge.yaml.in "$dir/edge.yaml" -e "s/@EDGE_IP@/$e/g; s/@EDGE_PORT@/$PORT/g; s/@WS_PORT@/$WSP/g; s/@REG_IP@/$r/g; s/@REG_PORT@/$PORT/g; s/@MGMT@/$e:18081/g"
+    ff|fa|fn|fp)
+      local radd=() eadd=() # fa: digest authentication on the registrar; fp: pike on the edge
+      [ "$s" = fa ] && radd=(-e '/^    modules:$/a\      auth: {} # bench/auth: defaults (SHA-256 + MD5 challenges, qop=auth, nonce counts)\n      auth_db: { backend: sqlite, path: subscriber.db } # filled by bench/auth/users.ts')
+      [ "$s" = fp ] && eadd=(-e "/^    modules:\$/a\\      pike: { reqs_density_per_unit: ${PIKE_DENSITY:-1000000} } # bench/auth: never bans the bench's one source")
+      render registrar.yaml.in "$dir/registrar.yaml" -e "s/@REG_IP@/$r/g; s/@REG_PORT@/$PORT/g; s/@MGMT@/$r:18082/g; s/@BACKEND@/$FG_BACKEND/g" "${radd[@]}"
+      render edge.yaml.in "$dir/edge.yaml" -e "s/@EDGE_IP@/$e/g; s/@EDGE_PORT@/$PORT/g; s/@WS_PORT@/$WSP/g; s/@REG_IP@/$r/g; s/@REG_PORT@/$PORT/g; s/@MGMT@/$e:18081/g" "${eadd[@]}"
+      if [ "$s" = fa ]; then auth_fill_db "$dir/registrar.data/subscriber.db" >>"$dir/users.out" 2>&1 || { cat "$dir/users.out" >&2; return 1; }; fi
       start_flowgate "$dir" registrar "$dir/registrar.yaml" "$@"; rp=$FG_PID
       start_flowgate "$dir" edge "$dir/edge.yaml" "$@"; ep=$FG_PID
       wait_listen "$rp" "$r" "$PORT" || { cat "$dir/registrar.err" >&2; return 1; }
@@ -370,9 +391,12 @@ profile_one() { # ff | f1 ; transport
 }
 
 log "chain bench: suites=$SUITES rounds=$ROUNDS budget=${BUDGET}s out=$OUT dist=$FLOWGATE_DIST backend=$FG_BACKEND"
+# shellcheck source=../auth/suites.sh
+. "$ROOT/bench/auth/suites.sh"   # the auth and pike suites (issue 10)
 for s in $SUITES; do
   case $s in
     udp|tcp|call) run_bench_suite "$s" ;;
+    auth|pike) alt_suite "$s" ;;
     memory)
       for be in memory sqlite; do fits 150 && mem_flowgate "$be" || log "budget: skipping memory $be"; done
       fits 150 && mem_kamailio || log "budget: skipping memory kamailio" ;;
@@ -381,4 +405,5 @@ for s in $SUITES; do
   esac
 done
 log "chain bench: done in $(elapsed)s; out=$OUT"
-(cd "$ROOT" && node --import tsx "$HERE/report.ts" "$OUT")
+if [[ " $SUITES " =~ \ (udp|tcp|call|memory|profile)\  ]]; then (cd "$ROOT" && node --import tsx "$HERE/report.ts" "$OUT"); fi
+if [[ " $SUITES " =~ \ (auth|pike)\  ]]; then (cd "$ROOT" && node --import tsx bench/auth/report.ts "$OUT"); fi
