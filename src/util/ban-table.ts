@@ -20,6 +20,8 @@ export class BanTable {
   readonly #maxEntries: number;
   readonly #entries = new Map<string, Entry>();
   #lastSweep = 0;
+  /** The latest end of any ban: after it nothing is banned, and {@link banned} needs no lookup. */
+  #banHorizon = 0;
   /** Bans started so far. */
   bans = 0;
 
@@ -54,6 +56,7 @@ export class BanTable {
     e.count++;
     if (e.count > this.#limit) {
       e.bannedUntil = now + this.#banMs;
+      if (e.bannedUntil > this.#banHorizon) this.#banHorizon = e.bannedUntil;
       e.count = 0;
       this.bans++;
       return 'banned-now';
@@ -63,8 +66,20 @@ export class BanTable {
 
   /** `key` is banned now (no event counted). */
   banned(key: string): boolean {
+    if (this.#banHorizon === 0) return false;
+    const now = this.#now();
+    if (now >= this.#banHorizon) return false;
     const e = this.#entries.get(key);
-    return e !== undefined && e.bannedUntil > this.#now();
+    return e !== undefined && e.bannedUntil > now;
+  }
+
+  /** Lifts the ban of `key` and forgets its count (an exempt source that crossed the limit). */
+  pardon(key: string): void {
+    const e = this.#entries.get(key);
+    if (e === undefined) return;
+    e.bannedUntil = 0;
+    e.count = 0;
+    this.bans--;
   }
 
   /** Keys banned now. */

@@ -59,9 +59,11 @@ export class Pike {
     this.#events = events;
   }
 
-  /** Counts one request from `ip`; negative (drop it) when the source is banned. */
+  /**
+   * Counts one request from `ip`; negative (drop it) when the source is banned. Whether the source
+   * is exempt is asked only when it would be banned, so the common path is one map lookup.
+   */
   checkRequest(ip: string, port: number): number {
-    if (this.#exempt(ip, port)) return PikeRc.Ok;
     if (this.#auth.banned(ip)) {
       this.#events.dropped(ip);
       return PikeRc.Blocked;
@@ -69,6 +71,10 @@ export class Pike {
     const v = this.#requests.hit(ip);
     if (v === 'ok') return PikeRc.Ok;
     if (v === 'banned-now') {
+      if (this.#exempt(ip, port)) {
+        this.#requests.pardon(ip);
+        return PikeRc.Ok;
+      }
       this.#events.banned(
         ip,
         'rate',
