@@ -193,8 +193,10 @@ export class ClientTransaction extends Transaction {
       this.stopTimer(A_E);
       this.stopTimer(B_F);
       this.setState(TxState.Completed);
-      // RFC 3261 §17.1.2.2 timer K: T4 over UDP, zero over reliable transports
-      this.startTimer(D_K_M, this.#reliable ? 0 : t.t4, () => this.setState(TxState.Terminated));
+      // RFC 3261 §17.1.2.2 timer K: zero over reliable transports; T4 over UDP, for which the
+      // layer keeps only the key and the deadline (retransmitted responses are swallowed there)
+      if (this.#reliable) this.startTimer(D_K_M, 0, () => this.setState(TxState.Terminated));
+      else this.layer.retireClient(this, t.t4);
     }
     this.#user.onResponse(res, info);
     if (status >= 200) this.#release();

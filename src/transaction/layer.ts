@@ -7,9 +7,10 @@ import type {
   SendTarget,
   TransportUser,
 } from '../transport/types.js';
-import type { Clock } from '../util/clock.js';
+import type { Clock, Timer } from '../util/clock.js';
 import { RealClock } from '../util/clock.js';
 import { detach } from '../util/detach.js';
+import { channels } from '../util/diagnostics.js';
 import { type Logger, noopLogger } from '../util/logger.js';
 import { ClientTransaction } from './client.js';
 import { clientKey, inviteKeyForCancel, serverKey } from './matcher.js';
@@ -22,6 +23,16 @@ import {
   type TransportPort,
   type TxTimers,
 } from './types.js';
+
+/** A finished non-INVITE server transaction: its final's bytes, where they go, until when. */
+interface Retired {
+  readonly bytes: Buffer;
+  readonly target: SendTarget;
+  readonly until: number;
+}
+
+/** How often retired transactions are swept (they are also checked against their deadline on use). */
+const SWEEP_MS = 1000;
 
 export interface TransactionLayerOptions {
   clock?: Clock | undefined;
@@ -51,6 +62,16 @@ export class TransactionLayer implements TransportUser {
   requestFilter: ((req: SipRequest, info: ReceiveInfo) => boolean) | undefined;
   readonly #servers = new Map<string, ServerTransaction>();
   readonly #clients = new Map<string, ClientTransaction>();
+  /**
+   * Finished non-INVITE transactions over UDP, waiting out timer J (server, 64*T1) or K (client,
+   * T4): all they still do is answer a retransmitted request with the final's bytes, or swallow a
+   * retransmitted response. Each is kept as its bytes, its destination and its deadline, nothing
+   * else (issue 12: the full objects, with the proxy state they referenced, made the heap grow with
+   * the request rate times 32 s). Insertion order is deadline order (one duration per map).
+   */
+  readonly #retiredServers = new Map<string, Retired>();
+  readonly #retiredClients = new Map<string, number>();
+  #sweep: Timer | undefined;
 
   constructor(transport: TransportPort, user: TransactionUser, opts: TransactionLayerOptions = {}) {
     this.transport = transport;
@@ -65,12 +86,19 @@ export class TransactionLayer implements TransportUser {
     this.#user = user;
   }
 
+  /** Server transactions in the table, finished ones waiting out timer J included. */
   get serverCount(): number {
-    return this.#servers.size;
+    return this.#servers.size + this.#retiredServers.size;
   }
 
+  /** Client transactions in the table, finished ones waiting out timer K included. */
   get clientCount(): number {
-    return this.#clients.size;
+    return this.#clients.size + this.#retiredClients.size;
+  }
+
+  /** Of those, the finished ones kept only as bytes and a deadline (server, client). */
+  get retiredCounts(): { readonly server: number; readonly client: number } {
+    return { server: this.#retiredServers.size, client: this.#retiredClients.size };
   }
 
   /** Transactions still waiting for a final response (what a graceful shutdown waits for). */
@@ -88,20 +116,36 @@ export class TransactionLayer implements TransportUser {
       const req = msg as SipRequest;
       if (this.requestFilter !== undefined && !this.requestFilter(req, info)) return;
       const key = serverKey(req);
-      const tx = key === undefined ? undefined : this.#servers.get(key);
-      if (tx !== undefined) {
-        // RFC 3261 §17.2.3: a retransmission or the hop-by-hop ACK of this transaction
-        tx.receiveRequest(req);
-        return;
+      if (key !== undefined) {
+        const tx = this.#servers.get(key);
+        if (tx !== undefined) {
+          // RFC 3261 §17.2.3: a retransmission or the hop-by-hop ACK of this transaction
+          tx.receiveRequest(req);
+          return;
+        }
+        const r = this.#retiredServers.get(key);
+        if (r !== undefined && r.until > this.clock.now()) {
+          // RFC 3261 §17.2.2: Completed answers a retransmission with the final again
+          this.transport.send(r.bytes, r.target);
+          return;
+        }
       }
       this.#user.onRequest(req, info);
       return;
     }
     const res = msg as SipResponse;
     const key = clientKey(res);
-    const tx = key === undefined ? undefined : this.#clients.get(key);
-    if (tx !== undefined) tx.receiveResponse(res, info);
-    else this.#user.onStrayResponse(res, info);
+    if (key !== undefined) {
+      const tx = this.#clients.get(key);
+      if (tx !== undefined) {
+        tx.receiveResponse(res, info);
+        return;
+      }
+      // RFC 3261 §17.1.2.2: Completed absorbs retransmitted responses
+      const until = this.#retiredClients.get(key);
+      if (until !== undefined && until > this.clock.now()) return;
+    }
+    this.#user.onStrayResponse(res, info);
   }
 
   onFlowOpen(flow: FlowInfo): void {
@@ -137,7 +181,8 @@ export class TransactionLayer implements TransportUser {
   ): ServerTransaction | undefined {
     if (req.method === 'ACK') return undefined;
     const key = serverKey(req);
-    if (key === undefined || this.#servers.has(key)) return undefined;
+    if (key === undefined || this.#servers.has(key) || this.#retiredServers.has(key))
+      return undefined;
     // the key outlives the request: keep it from pinning the whole message text
     const tx = new ServerTransaction(this, detach(key), req, info, user);
     this.#servers.set(key, tx);
@@ -147,6 +192,50 @@ export class TransactionLayer implements TransportUser {
   /** @internal */
   removeServer(tx: ServerTransaction): void {
     if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
+  }
+
+  /**
+   * @internal A non-INVITE server transaction sent its final over UDP: from now on it is only
+   * `bytes` to resend to `target` until `ms` have passed (timer J).
+   */
+  retireServer(tx: ServerTransaction, bytes: Buffer, target: SendTarget, ms: number): void {
+    if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
+    this.#retiredServers.set(tx.key, { bytes, target, until: this.clock.now() + ms });
+    this.#armSweep();
+  }
+
+  /** @internal A non-INVITE client transaction got its final over UDP: only swallows retransmissions for `ms` (timer K). */
+  retireClient(tx: ClientTransaction, ms: number): void {
+    if (this.#clients.get(tx.key) === tx) this.#clients.delete(tx.key);
+    this.#retiredClients.set(tx.key, this.clock.now() + ms);
+    this.#armSweep();
+  }
+
+  #armSweep(): void {
+    if (this.#sweep !== undefined) return;
+    this.#sweep = this.clock.setTimer(SWEEP_MS, () => {
+      this.#sweep = undefined;
+      this.#sweepRetired();
+    });
+  }
+
+  /** Drops the retired transactions whose timer ran out (the maps are in deadline order). */
+  #sweepRetired(): void {
+    const now = this.clock.now();
+    const publish = channels.txState.hasSubscribers;
+    for (const [k, r] of this.#retiredServers) {
+      if (r.until > now) break;
+      this.#retiredServers.delete(k);
+      if (publish)
+        channels.txState.publish({ key: k, kind: 'nist', from: 'completed', to: 'terminated' });
+    }
+    for (const [k, until] of this.#retiredClients) {
+      if (until > now) break;
+      this.#retiredClients.delete(k);
+      if (publish)
+        channels.txState.publish({ key: k, kind: 'nict', from: 'completed', to: 'terminated' });
+    }
+    if (this.#retiredServers.size > 0 || this.#retiredClients.size > 0) this.#armSweep();
   }
 
   // ---- client side
@@ -179,5 +268,9 @@ export class TransactionLayer implements TransportUser {
   clear(): void {
     for (const tx of [...this.#servers.values()]) tx.terminate();
     for (const tx of [...this.#clients.values()]) tx.terminate();
+    this.#retiredServers.clear();
+    this.#retiredClients.clear();
+    this.clock.clearTimer(this.#sweep);
+    this.#sweep = undefined;
   }
 }

@@ -140,10 +140,19 @@ export class ServerTransaction extends Transaction {
     else {
       this.#request = undefined;
       this.setState(TxState.Completed);
-      // RFC 3261 §17.2.2 timer J: 64*T1 over UDP, zero over reliable transports
-      this.startTimer(H_J_L, this.reliable ? 0 : 64 * t.t1, () =>
-        this.setState(TxState.Terminated),
-      );
+      if (this.reliable) {
+        // RFC 3261 §17.2.2 timer J: zero over reliable transports
+        this.startTimer(H_J_L, 0, () => this.setState(TxState.Terminated));
+        return;
+      }
+      // RFC 3261 §17.2.2 timer J (64*T1 over UDP): the layer keeps only the final's bytes, where
+      // they go and the deadline; this object and what its user hung on it are let go now
+      this.layer.retireServer(this, bytes, this.#target, 64 * t.t1);
+      const user = this.#user;
+      this.#user = undefined;
+      this.context = undefined;
+      this.#last = undefined;
+      user?.onTerminated?.();
     }
   }
 

@@ -172,11 +172,14 @@ describe('NonInviteClientTransaction', () => {
     assert.deepEqual(u.responses, [200]);
     assert.equal(tx.state, TxState.Completed);
     assert.equal(layer.clientCount, 1);
-    clock.advance(5000);
-    assert.equal(tx.state, TxState.Terminated);
+    assert.deepEqual(layer.retiredCounts, { server: 0, client: 1 });
+    clock.advance(4999);
+    layer.onMessage(res(200, 'OPTIONS'), udp);
+    assert.equal(tu.stray.length, 0, 'absorbed until timer K');
+    clock.advance(1001);
     assert.equal(layer.clientCount, 0);
     layer.onMessage(res(200, 'OPTIONS'), udp);
-    assert.equal(tu.stray.length, 1, 'after termination a response is stray');
+    assert.equal(tu.stray.length, 1, 'after timer K a response is stray');
   });
 
   test('timer F: no final within fr_timer -> timeout failure', () => {
@@ -353,12 +356,19 @@ describe('NonInviteServerTransaction', () => {
     layer.onMessage(req('OPTIONS'), udp);
     assert.deepEqual(transport.lines(), ['SIP/2.0 200 OK']);
     assert.equal(tx.state, TxState.Completed);
+    // issue 12: the finished transaction is kept only as its final's bytes and a deadline
+    assert.deepEqual(layer.retiredCounts, { server: 1, client: 0 });
+    assert.equal(tx.context, undefined, 'what the user hung on it is let go');
     clock.advance(31_999);
-    assert.equal(tx.state, TxState.Completed);
-    clock.advance(1);
-    assert.equal(tx.state, TxState.Terminated, 'timer J = 64*T1 over UDP');
     layer.onMessage(req('OPTIONS'), udp);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 200 OK'], 'still answered just before timer J');
+    assert.equal(layer.serverCount, 1);
+    clock.advance(1);
+    layer.onMessage(req('OPTIONS'), udp);
+    assert.deepEqual(transport.lines(), [], 'timer J = 64*T1 over UDP: no longer answered');
     assert.equal(tu.requests.length, 1, 'after timer J the request is new again');
+    clock.advance(1000);
+    assert.equal(layer.serverCount, 0, 'and swept from the table');
   });
 
   test('timer J is zero over a reliable transport', () => {
