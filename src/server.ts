@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Hdr } from './message/constants.js';
 import { Auth, type AuthParams, type CredentialStore } from './modules/auth/index.js';
 import type { LocationStore } from './modules/location/binding.js';
+import { Nathelper, type NathelperParams } from './modules/nathelper/index.js';
 import { Outbound, type OutboundParams } from './modules/outbound/index.js';
 import { PathModule } from './modules/path/index.js';
 import { PermissionGroup, Permissions } from './modules/permissions/index.js';
@@ -17,6 +18,7 @@ import { TransactionLayer } from './transaction/layer.js';
 import type { TransportPort, TxTimers } from './transaction/types.js';
 import { TransportLayer } from './transport/transport-layer.js';
 import type {
+  FlowId,
   FlowInfo,
   ListenConfig,
   ListenerInfo,
@@ -69,6 +71,8 @@ export interface ServerOptions {
   readonly location?: LocationStore | undefined;
   /** Load the auth module: its parameters and the credentials store (closed with the server). */
   readonly auth?: { readonly params: AuthParams; readonly store: CredentialStore } | undefined;
+  /** Load nathelper (NAT traversal for UAs without RFC 5626, keep-alive pings). */
+  readonly nathelper?: NathelperParams | undefined;
   /** Load pike: per-source request-rate and failed-authentication bans. */
   readonly pike?: PikeParams | undefined;
   /** Source address groups (permissions): trusted peers, edges, this edge's registrars. */
@@ -96,6 +100,8 @@ export type ElementTransport = ProxyTransport &
     stopAccepting?(): void;
     flows?(): FlowInfo[];
     stats?(): TransportStats;
+    /** Closes a connection flow (`flowgate ctl close-flow`); false when no such connection is open. */
+    closeFlow?(id: FlowId): boolean;
   };
 
 /** A running SIP element. */
@@ -108,6 +114,7 @@ export interface FlowgateServer {
   readonly registrar: RegistrarApi | undefined;
   readonly auth: Auth | undefined;
   readonly pike: Pike | undefined;
+  readonly nathelper: Nathelper | undefined;
   readonly permissions: Permissions;
   listen(): Promise<readonly ListenerInfo[]>;
   /** Graceful shutdown, step 1: no new connections, new dialog-creating requests get 503; the rest finishes. */
@@ -193,7 +200,8 @@ export function createServer(opts: ServerOptions): FlowgateServer {
   if (pike !== undefined) {
     // the edge sees the registrar's 401/407 to a request that carried credentials: a failed
     // password from this client source (not a stale nonce, RFC 7616 §3.3)
-    core.challengeRelayedHooks.push((req, info, res) => {
+    core.relayedFinalHooks.push((req, info, res) => {
+      if (res.status !== 401 && res.status !== 407) return;
       const h = res.status === 401 ? Hdr.Authorization : Hdr.ProxyAuthorization;
       if (!req.hasHeader(h)) return;
       const challenge = res.getHeader(
@@ -203,6 +211,9 @@ export function createServer(opts: ServerOptions): FlowgateServer {
       pike.authFailure(info.remote.address, info.remote.port);
     });
   }
+  const nathelper = opts.nathelper === undefined ? undefined : new Nathelper(core, opts.nathelper);
+  if (nathelper !== undefined)
+    core.isUdpFlowGone = (listenerId, address, port) => nathelper.isGone(listenerId, address, port);
   const auth =
     opts.auth === undefined
       ? undefined
@@ -250,6 +261,7 @@ export function createServer(opts: ServerOptions): FlowgateServer {
       auth,
       pike,
       permissions,
+      nathelper,
       sanityAutodrop: opts.sanityAutodrop,
       supported: ['path', 'outbound', 'gruu'],
     }),
@@ -264,6 +276,7 @@ export function createServer(opts: ServerOptions): FlowgateServer {
     registrar,
     auth,
     pike,
+    nathelper,
     permissions,
     async listen() {
       await transport.listen?.();

@@ -29,6 +29,7 @@ import type {
   EdgeConfig,
   ElementConfig,
   ModulesConfig,
+  NathelperConfig,
   OutboundConfig,
   PermissionsConfig,
   PikeConfig,
@@ -388,6 +389,7 @@ function buildModules(
     const o = rm.outbound ?? undefined;
     outbound = {
       ...MODULE_DEFAULTS.outbound,
+      ...defined(pm.outbound),
       ...defined(
         o === undefined
           ? undefined
@@ -575,6 +577,15 @@ function buildModules(
     return [...list];
   };
   const permissions: PermissionsConfig = { trusted: addrList('trusted'), edges: addrList('edges') };
+  let nathelper: NathelperConfig | undefined;
+  if (rm.nathelper === false || (rm.nathelper === undefined && profile.load.nathelper !== true))
+    nathelper = undefined;
+  else
+    nathelper = {
+      ...MODULE_DEFAULTS.nathelper,
+      ...defined(pm.nathelper),
+      ...defined(rm.nathelper ?? undefined),
+    };
   let pike: PikeConfig | undefined;
   if (rm.pike !== undefined && rm.pike !== false)
     pike = { ...MODULE_DEFAULTS.pike, ...defined(rm.pike ?? undefined) };
@@ -593,6 +604,7 @@ function buildModules(
     auth_db: authDb,
     permissions,
     pike,
+    nathelper,
   };
 }
 

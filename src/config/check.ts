@@ -1,28 +1,102 @@
-import { readFile, stat } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { checkTlsFiles, errnoText } from './check-tls.js';
 import { type ConfigIssue, formatPath } from './errors.js';
+import { formatListen } from './listen.js';
+import { bindProblem, isWildcardAddress, probeBind, spaceOf } from './probe.js';
 import { loadScriptFile } from './script-file.js';
 import type { Config } from './types.js';
 
-function errnoText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return e instanceof Error ? e.message : String(e);
+/** What `checkConfig` looks at besides the files. */
+export interface CheckOptions {
+  /** Only these elements (`flowgate start --role`); default: every element of the file. */
+  readonly elements?: readonly string[] | undefined;
+  /**
+   * Bind each listener's port and the management API's port and release them at once (default
+   * true). False: only test that the addresses are this host's (for the file of a running server,
+   * which holds the ports itself).
+   */
+  readonly ports?: boolean | undefined;
+  /** Where data_dir came from when not from the file (`--data-dir`): named in its problems. */
+  readonly dataDirFrom?: string | undefined;
+}
+
+function whoAmI(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
+}
+
+async function writable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
- * What `flowgate check` adds to validation: loads every script file (it must export a valid
- * script), reads the TLS files (and checks that certificate and key belong together), and checks
- * that the log file's and data directory's places exist. Returns the problems (empty: fine).
+ * What is wrong with the data directory, if anything: it must be a writable directory, or not
+ * exist yet below a directory this user may create it in (`flowgate start` creates it, mode 0700).
+ * Never creates anything.
  */
-export async function checkConfig(config: Config): Promise<ConfigIssue[]> {
+export async function dataDirProblem(dir: string): Promise<string | undefined> {
+  const user = whoAmI();
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory())
+      return `${dir} exists and is not a directory: remove it or choose another data_dir`;
+    if (!(await writable(dir)))
+      return `${dir} is not writable by ${user} (flowgate writes its keys, tokens and databases there): chown ${user} ${dir}, or run flowgate as its owner`;
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return `cannot look at ${dir}: ${errnoText(e)}`;
+  }
+  // missing: the nearest existing ancestor decides whether start can create it
+  let up = dirname(dir);
+  for (;;) {
+    try {
+      const st = await stat(up);
+      if (!st.isDirectory())
+        return `${dir} cannot be created: ${up} is a file, not a directory; choose another data_dir`;
+      if (!(await writable(up)))
+        return `${dir} does not exist and ${user} cannot create it (${up} is not writable): create it once as root (install -d -m 0700 -o ${user} ${dir}), or choose another data_dir`;
+      return undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        return `${dir} cannot be created: cannot look at ${up}: ${errnoText(e)}`;
+    }
+    const next = dirname(up);
+    if (next === up) return undefined;
+    up = next;
+  }
+}
+
+/**
+ * What `flowgate check` and `flowgate start` add to validation, every problem in one pass: loads
+ * every script file (it must export a valid script); checks the TLS files (readable PEM, the key
+ * belongs to the certificate, within its validity period); checks that each listener's address is
+ * one of this host's and its port free (bound and released at once; see {@link CheckOptions.ports}),
+ * the management API's too; that data_dir is a writable directory or can be created (it is not
+ * created here); and that the log file's place is not a directory. Returns the problems (empty: fine).
+ */
+export async function checkConfig(config: Config, opts: CheckOptions = {}): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   const at = (path: (string | number)[], message: string): void => {
     issues.push({ ...config.where(path), path: formatPath(path), message });
   };
-  for (const [name, el] of Object.entries(config.elements)) {
+  const ports = opts.ports !== false;
+  const names = opts.elements ?? Object.keys(config.elements);
+  for (const name of names) {
+    const el = config.elements[name];
+    if (el === undefined) continue;
     if (el.script.kind === 'file') {
       try {
         await loadScriptFile(el.script.path);
@@ -30,33 +104,35 @@ export async function checkConfig(config: Config): Promise<ConfigIssue[]> {
         at(['elements', name, 'script'], e instanceof Error ? e.message : String(e));
       }
     }
-    const t = el.tls;
-    if (t !== undefined) {
-      const files: Partial<Record<'cert' | 'key' | 'ca', Buffer>> = {};
-      for (const k of ['cert', 'key', 'ca'] as const) {
-        const p = t[k];
-        if (p === undefined) continue;
-        try {
-          files[k] = await readFile(p);
-        } catch (e) {
-          at(['elements', name, 'tls', k], `cannot read ${p}: ${errnoText(e)}`);
-        }
-      }
-      if (files.cert !== undefined && files.key !== undefined) {
-        try {
-          createSecureContext({
-            cert: files.cert,
-            key: files.key,
-            ...(files.ca === undefined ? {} : { ca: files.ca }),
-          });
-        } catch (e) {
-          at(
-            ['elements', name, 'tls'],
-            `the certificate and key cannot be used: ${e instanceof Error ? e.message : String(e)}`,
-          );
-        }
-      }
+    if (el.tls !== undefined) {
+      for (const p of await checkTlsFiles(el.tls))
+        at(['elements', name, 'tls', ...(p.file === undefined ? [] : [p.file])], p.message);
     }
+    for (const [i, l] of el.listen.entries()) {
+      const port = ports ? l.port : 0;
+      // port 0 on every address: nothing a probe could find
+      if (port === 0 && isWildcardAddress(l.address)) continue;
+      const space = spaceOf(l.proto);
+      const err = await probeBind(space, l.address, port);
+      if (err !== undefined)
+        at(
+          ['elements', name, 'listen', i],
+          bindProblem(err, formatListen(l), { space, address: l.address, port: l.port }),
+        );
+    }
+  }
+  const ml = config.management.listen;
+  if (ml !== undefined && ports && ml.port !== 0) {
+    const err = await probeBind('tcp', ml.host, ml.port);
+    if (err !== undefined)
+      at(
+        ['management', 'listen'],
+        bindProblem(err, `the management API ${ml.host}:${ml.port}`, {
+          space: 'tcp',
+          address: ml.host,
+          port: ml.port,
+        }),
+      );
   }
   if (config.log.file !== undefined) {
     // its directory is created at start; a directory in its place is a mistake
@@ -67,11 +143,19 @@ export async function checkConfig(config: Config): Promise<ConfigIssue[]> {
       // created at start
     }
   }
-  try {
-    if (!(await stat(config.data_dir)).isDirectory())
-      at(['data_dir'], `${config.data_dir} exists and is not a directory`);
-  } catch {
-    // created at start
+  const dd = await dataDirProblem(config.data_dir);
+  if (dd !== undefined) {
+    if (opts.dataDirFrom === undefined) at(['data_dir'], dd);
+    else
+      issues.push({
+        file: 'command line',
+        line: undefined,
+        col: undefined,
+        path: opts.dataDirFrom,
+        message: dd,
+      });
   }
-  return issues;
+  // in file order, as loadConfig reports them (issues without a line, e.g. of --data-dir, last)
+  const line = (i: ConfigIssue): number => i.line ?? Number.MAX_SAFE_INTEGER;
+  return issues.sort((a, b) => line(a) - line(b) || (a.col ?? 0) - (b.col ?? 0));
 }

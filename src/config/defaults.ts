@@ -2,6 +2,7 @@ import type {
   AuthConfig,
   BuiltinScript,
   LimitsConfig,
+  NathelperConfig,
   OutboundConfig,
   PikeConfig,
   RegistrarConfig,
@@ -31,6 +32,7 @@ export interface ModuleDefaults {
     readonly use_domain: boolean;
   };
   readonly pike: PikeConfig;
+  readonly nathelper: NathelperConfig;
   readonly registrar: RegistrarConfig;
   readonly usrloc: {
     readonly backend: 'memory' | 'sqlite' | 'redis';
@@ -102,6 +104,12 @@ export const MODULE_DEFAULTS: ModuleDefaults = {
     auth_failures: 10,
     auth_failure_window: 60,
   } satisfies PikeConfig,
+  // Kamailio's natping_interval is 0 (off); a NAT forgets a UDP binding after 30-120 s
+  nathelper: {
+    natping_interval: 0,
+    keepalive_timeout: 0,
+    sipping_from: 'sip:pinger@flowgate.invalid',
+  } satisfies NathelperConfig,
   registrar: {
     default_expires: 3600,
     min_expires: 60,
@@ -168,7 +176,11 @@ export interface ScriptProfile {
   readonly element: DeepPartial<typeof ELEMENT_DEFAULTS>;
   readonly modules: DeepPartial<typeof MODULE_DEFAULTS>;
   /** Modules loaded unless the file says `false`. */
-  readonly load: { readonly outbound: boolean; readonly registrar: boolean };
+  readonly load: {
+    readonly outbound: boolean;
+    readonly registrar: boolean;
+    readonly nathelper?: boolean;
+  };
 }
 
 /**
@@ -182,9 +194,16 @@ export const PROFILES: Readonly<Record<BuiltinScript | 'custom', ScriptProfile>>
     // seed: tcp_connection_lifetime=30 (FLOW_TIMER + 10), force_rport=yes
     element: { force_rport: true, tcp_connection_lifetime: 30 },
     // seed: modparam("rr", "append_fromtag", 0); the outbound manual: keepalive_timeout a little
-    // above the flow timer (20) and below tcp_connection_lifetime (30)
-    modules: { rr: { append_fromtag: false }, websocket: { keepalive_timeout: 25 } },
-    load: { outbound: true, registrar: false },
+    // above the flow timer (20) and below tcp_connection_lifetime (30). flowgate (decision Q-E1):
+    // flag 5 forces a flow token for UAs behind NAT without outbound, and their UDP NAT bindings
+    // are pinged every 25 s (a UA silent for 90 s is gone: 430 at once)
+    modules: {
+      rr: { append_fromtag: false },
+      websocket: { keepalive_timeout: 25 },
+      outbound: { force_outbound_flag: 5 },
+      nathelper: { natping_interval: 25, keepalive_timeout: 90 },
+    },
+    load: { outbound: true, registrar: false, nathelper: true },
   },
   registrar: {
     listen: ['udp:127.0.0.1:5070', 'tcp:127.0.0.1:5070'],

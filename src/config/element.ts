@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors/index.js';
 import type { AuthParams, CredentialStore } from '../modules/auth/index.js';
 import type { LocationStore } from '../modules/location/binding.js';
 import type { LocationStoreConfig } from '../modules/location/index.js';
+import type { NathelperParams } from '../modules/nathelper/index.js';
 import type { OutboundParams } from '../modules/outbound/index.js';
 import { registrarSources } from '../modules/permissions/index.js';
 import type { PikeParams } from '../modules/pike/index.js';
@@ -61,6 +62,7 @@ export interface ElementOptions {
   readonly location: LocationStore | undefined;
   readonly auth: { readonly params: AuthParams; readonly store: CredentialStore } | undefined;
   readonly pike: PikeParams | undefined;
+  readonly nathelper: NathelperParams | undefined;
   readonly permissions: {
     readonly trusted: readonly string[];
     readonly edges: readonly string[];
@@ -121,7 +123,18 @@ export function builtinScript(el: ElementConfig, registrarUri?: string): Script 
         e.registrar_element !== undefined && registrarUri !== undefined
           ? registrarUri
           : e.registrar;
-      return edgeProxyScript({ registrar, flowTimer: e.flow_timer, seedStrict: e.seed_strict });
+      return edgeProxyScript({
+        registrar,
+        flowTimer: e.flow_timer,
+        seedStrict: e.seed_strict,
+        // a UA behind NAT without outbound gets a flow token too (decision Q-E1), when both the
+        // outbound flag and nathelper are there
+        natFlag:
+          el.modules.nathelper !== undefined &&
+          (el.modules.outbound?.force_outbound_flag ?? -1) >= 0
+            ? el.modules.outbound?.force_outbound_flag
+            : undefined,
+      });
     }
     case 'registrar':
       return registrarScript({ auth: el.modules.auth !== undefined });
@@ -240,6 +253,7 @@ export function elementOptions(
     location: runtime.location,
     auth,
     pike: m.pike,
+    nathelper: m.nathelper,
     permissions: {
       trusted: m.permissions.trusted,
       edges: m.permissions.edges,

@@ -306,6 +306,19 @@ export const permissionsSchema = z.strictObject({
   ),
 });
 
+/** `modparam("nathelper", …)`: UAs behind NAT that do not use RFC 5626. Present: loaded. */
+export const nathelperSchema = z.strictObject({
+  natping_interval: d(
+    int('an integer >= 0 (seconds; 0 = no pinging)', 0),
+    'Seconds between keep-alive OPTIONS to a UDP UA that registered without outbound behind NAT (nat_keepalive).',
+  ),
+  keepalive_timeout: d(
+    int('an integer >= 0 (seconds; 0 = never)', 0),
+    'A pinged UA that answered nothing for this long is gone: calls to it fail at once (430).',
+  ),
+  sipping_from: d(str('a SIP URI'), 'From URI of the keep-alive OPTIONS.'),
+});
+
 /** `modparam("pike", …)` and failed-authentication bans per source. Present: loaded. */
 export const pikeSchema = z.strictObject({
   sampling_time_unit: d(positive('seconds'), 'Window of reqs_density_per_unit (Kamailio pike).'),
@@ -425,6 +438,10 @@ export const modulesSchema = z.strictObject({
     'Credentials store of the auth module (flowgate user add writes there).',
   ),
   permissions: d(permissionsSchema, 'Trusted peers and edges (by source address).'),
+  nathelper: d(
+    moduleToggle(nathelperSchema),
+    'NAT traversal for UAs without RFC 5626 (nat_uac_test, nat_keepalive, …). Loaded by default for script edge.',
+  ),
   pike: d(
     moduleToggle(pikeSchema),
     'Per-source request-rate limit and failed-authentication bans. Present: loaded.',

@@ -89,6 +89,13 @@ export interface PermissionsConfig {
   readonly edges: readonly string[];
 }
 
+/** `modparam("nathelper", …)` (seconds). */
+export interface NathelperConfig {
+  readonly natping_interval: number;
+  readonly keepalive_timeout: number;
+  readonly sipping_from: string;
+}
+
 /** `modparam("pike", …)` and failed-authentication bans (seconds). */
 export interface PikeConfig {
   readonly sampling_time_unit: number;
@@ -152,6 +159,8 @@ export interface ModulesConfig {
   readonly permissions: PermissionsConfig;
   /** undefined: not loaded. */
   readonly pike: PikeConfig | undefined;
+  /** undefined: not loaded. */
+  readonly nathelper: NathelperConfig | undefined;
 }
 
 /** The routing script of an element. */

@@ -58,10 +58,14 @@ export interface ProxyStats {
 }
 
 /**
- * Called for every final 401/407 relayed upstream, with the request it answers (the edge counts
- * failed authentications per client source from these).
+ * Called for every final response relayed upstream, with the request it answers and where that
+ * came from (the edge counts failed authentications per client source from 401/407; nathelper
+ * starts keep-alives from a REGISTER's 2xx).
  */
-export type ChallengeRelayedHook = (req: SipRequest, info: ReceiveInfo, res: SipResponse) => void;
+export type RelayedFinalHook = (req: SipRequest, info: ReceiveInfo, res: SipResponse) => void;
+
+/** Gets a response that matched no transaction first; true when it took it (e.g. a keep-alive answer). */
+export type StrayResponseHook = (res: SipResponse, info: ReceiveInfo) => boolean;
 
 type MaybePromise = void | Promise<void>;
 
@@ -95,8 +99,15 @@ export class ProxyCore {
     strayResponses: 0,
   };
   readonly limits: ProxyLimits;
-  /** Final 401/407 responses relayed upstream (see {@link ChallengeRelayedHook}). */
-  challengeRelayedHooks: ChallengeRelayedHook[] = [];
+  /** Final responses relayed upstream (see {@link RelayedFinalHook}). */
+  relayedFinalHooks: RelayedFinalHook[] = [];
+  /** Responses that matched no transaction (see {@link StrayResponseHook}). */
+  strayResponseHooks: StrayResponseHook[] = [];
+  /**
+   * A UDP destination known to be gone (nathelper: a pinged UA that stopped answering): a flow
+   * token naming it fails with 430 at once (RFC 5626 §5.3.1), as a closed connection does.
+   */
+  isUdpFlowGone: (listenerId: number, address: string, port: number) => boolean = () => false;
   readonly #limitLog = new RateLimitedLog(60_000);
   /** Shutting down: new dialog-creating requests get 503, everything else still runs. */
   draining = false;
@@ -189,6 +200,7 @@ export class ProxyCore {
   }
 
   onStrayResponse(res: SipResponse, info: ReceiveInfo): void {
+    for (const h of this.strayResponseHooks) if (h(res, info)) return;
     if (!this.forwardStrayResponses) {
       // RFC 6026 §7.3: a stateful proxy keeps its client transactions in Accepted to relay late 2xx,
       // so a response matching none is not ours to forward; forwarding it by its Via would let
@@ -573,6 +585,14 @@ export class ProxyCore {
     if (hop === undefined) return -1;
     const n = this.resolver.resolveNumeric(hop);
     const send = (h: NextHop): void => {
+      const wait = this.#learnRoute(h, target);
+      if (wait !== undefined) {
+        wait.then(() => send2(h), noop);
+        return;
+      }
+      send2(h);
+    };
+    const send2 = (h: NextHop): void => {
       const out = this.#selectOut(h, target);
       if (out !== undefined)
         go(out, { proto: h.proto, address: h.address, port: h.port, listenerId: out.id });
@@ -636,7 +656,14 @@ export class ProxyCore {
         return l;
     }
     const fam = h.address.includes(':') ? 6 : 4;
-    return this.transport.selectListener(h.proto, fam);
+    // several listeners: the one that fits the destination, whatever their order in the file
+    return this.transport.selectListener(h.proto, fam, h.address);
+  }
+
+  /** What {@link #selectOut} must learn first about the route to `h`, when the target does not name a listener. */
+  #learnRoute(h: NextHop, t: BranchTarget): Promise<void> | undefined {
+    if (t.listenerId !== undefined) return undefined;
+    return this.transport.learnRoute?.(h.proto, h.address);
   }
 
   /** Sends one branch: resolves the next hop, writes the request, starts its client transaction. */
@@ -673,6 +700,23 @@ export class ProxyCore {
   }
 
   #emitHop(ptx: ProxyTransaction, b: ProxyBranch, ctx: RequestContext, h: NextHop): void {
+    const wait = this.#learnRoute(h, b.target);
+    if (wait !== undefined) {
+      // the kernel's source address decides between listeners: asked once per destination
+      wait.then(
+        () => {
+          if (b.pending) this.#emitOut(ptx, b, ctx, h);
+        },
+        () => {
+          if (b.pending) this.#emitOut(ptx, b, ctx, h);
+        },
+      );
+      return;
+    }
+    this.#emitOut(ptx, b, ctx, h);
+  }
+
+  #emitOut(ptx: ProxyTransaction, b: ProxyBranch, ctx: RequestContext, h: NextHop): void {
     const out = this.#selectOut(h, b.target);
     if (out === undefined) {
       ptx.branchFailed(b, 503, `No ${h.proto} Socket`);
@@ -857,6 +901,8 @@ export function scriptFrame(stack: string | undefined): string | undefined {
   }
   return undefined;
 }
+
+function noop(): void {}
 
 function uriOf(nameAddr: string): string {
   const lt = nameAddr.indexOf('<');

@@ -69,6 +69,13 @@ export class Resolver {
     const numeric = this.resolveNumeric(uri);
     if (numeric !== undefined) return [numeric];
     const host = targetHost(uri);
+    // RFC 6761 §6.3: localhost names are the loopback address, never a DNS question
+    if (/(?:^|\.)localhost\.?$/i.test(host)) {
+      const proto = uriProto(uri) ?? (uri.scheme === 'sips' ? Proto.TLS : Proto.UDP);
+      return [{ proto, address: '127.0.0.1', port: uri.port ?? defaultPort(proto) }];
+    }
+    const why = unresolvable(host);
+    if (why !== undefined) throw new Error(`cannot resolve ${host}: ${why} (no DNS query made)`);
     const key = `${uri.scheme}|${host}|${uri.port ?? ''}|${uri.transport ?? ''}`;
     const cached = this.#cache.get(key);
     if (cached !== undefined && Date.now() - cached.at < this.#ttlMs) return cached.hops;
@@ -151,4 +158,23 @@ function uriProto(uri: SipUri): Proto | undefined {
   const p = protoFromToken(t);
   if (p === Proto.WS && uri.scheme === 'sips') return Proto.WSS;
   return p ?? undefined;
+}
+
+/** RFC 6761 §6.4: names under `invalid` never resolve; RFC 6762 `.local` is mDNS; RFC 7686 `.onion`. */
+const NEVER = /(?:^|\.)(?:invalid|local|onion)\.?$/i;
+/** A host name of letters, digits and hyphens in labels of 1..63 (RFC 1123 §2.1), at most 253. */
+const HOSTNAME =
+  /^(?=.{1,253}\.?$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/**
+ * Why `host` is never looked up in DNS, or undefined: a special-use name that cannot resolve
+ * (RFC 6761 `.invalid`, as SIP.js writes in its Contact; mDNS `.local`; `.onion`), a single label
+ * (search lists would send it off the machine), or not a host name at all. A request to such a
+ * UA fails at once instead of leaking a query.
+ */
+export function unresolvable(host: string): string | undefined {
+  if (NEVER.test(host)) return 'a special-use name (RFC 6761) that never resolves';
+  if (!HOSTNAME.test(host)) return 'not a host name';
+  if (!host.replace(/\.$/, '').includes('.')) return 'a single-label name';
+  return undefined;
 }

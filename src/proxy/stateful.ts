@@ -368,8 +368,8 @@ export class ProxyTransaction {
     if (res.status >= 200) this.finalSent = true;
     this.server.respond(res.status, serialize(res, e, edits));
     this.core.countReply(res.status);
-    if ((res.status === 401 || res.status === 407) && this.#ctx !== undefined)
-      for (const h of this.core.challengeRelayedHooks) h(this.#ctx.req, this.#ctx.info, res);
+    if (res.status >= 200 && this.#ctx !== undefined)
+      for (const h of this.core.relayedFinalHooks) h(this.#ctx.req, this.#ctx.info, res);
     this.#maybeSlim();
   }
 

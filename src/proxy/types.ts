@@ -16,7 +16,13 @@ import type { Resolver } from './resolver.js';
 export interface ProxyTransport {
   readonly listeners: readonly ListenerInfo[];
   send(buf: Buffer, target: SendTarget, onError?: SendErrorCallback): SendResult;
-  selectListener(proto: Proto, family: 4 | 6): ListenerInfo | undefined;
+  /** The listener to send from over `proto` towards `dest` (see `TransportLayer.selectListener`). */
+  selectListener(proto: Proto, family: 4 | 6, dest?: string): ListenerInfo | undefined;
+  /**
+   * Learns what {@link selectListener} needs to choose among several listeners for `dest`: a
+   * promise to wait for, or undefined when it can choose now (absent: it always can).
+   */
+  learnRoute?(proto: Proto, dest: string): Promise<void> | undefined;
   getFlow(id: string): FlowInfo | undefined;
   findConnection(proto: Proto, remote: Address, localListenerId?: number): FlowInfo | undefined;
 }

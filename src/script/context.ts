@@ -5,6 +5,7 @@ import { parseNameAddr } from '../message/parse/name-addr.js';
 import { SipUri } from '../message/parse/uri.js';
 import type { Auth } from '../modules/auth/index.js';
 import { mfProcessMaxfwdHeader } from '../modules/maxfwd/index.js';
+import type { Nathelper } from '../modules/nathelper/index.js';
 import type { Outbound } from '../modules/outbound/index.js';
 import type { PathModule } from '../modules/path/index.js';
 import { PermissionGroup, type Permissions } from '../modules/permissions/index.js';
@@ -39,6 +40,7 @@ export interface ScriptEnv {
   readonly auth?: Auth | undefined;
   readonly pike?: Pike | undefined;
   readonly permissions?: Permissions | undefined;
+  readonly nathelper?: Nathelper | undefined;
   /** sanity `autodrop` (default true): a failed check ends the script (Kamailio returns 0). */
   readonly sanityAutodrop?: boolean | undefined;
   /** Option tags this proxy supports (for the Proxy-Require check). */
@@ -712,6 +714,46 @@ export class ScriptContext {
     for (const r of list)
       if (!(r.uri instanceof SipUri) || !this.#env.core.isMyself(r.uri)) return this.#rc(-1);
     return this.#rc(1);
+  }
+
+  // ------------------------------------------------------------------ nathelper
+
+  #nat(fn: string): Nathelper {
+    const n = this.#env.nathelper;
+    if (n === undefined) throw new Error(`${fn}(): the nathelper module is not loaded`);
+    return n;
+  }
+
+  /** `nat_uac_test(flags)`: 1 when a test of `flags` (see `NatTest`) says the UA is behind NAT. */
+  nat_uac_test(flags: number | string): boolean {
+    return this.#rc(this.#nat('nat_uac_test').natUacTest(this.#req('nat_uac_test'), Number(flags)));
+  }
+
+  /** `fix_nated_contact()`: the first Contact gets the source address. */
+  fix_nated_contact(): boolean {
+    return this.#rc(this.#nat('fix_nated_contact').fixNatedContact(this.#req('fix_nated_contact')));
+  }
+
+  /** `fix_nated_register()`: the first Contact gets `;received="<source>"` for the registrar. */
+  fix_nated_register(): boolean {
+    return this.#rc(
+      this.#nat('fix_nated_register').fixNatedRegister(this.#req('fix_nated_register')),
+    );
+  }
+
+  /** `add_contact_alias()`: `;alias=ip~port~proto` of the source on the first Contact URI. */
+  add_contact_alias(): boolean {
+    return this.#rc(this.#nat('add_contact_alias').addContactAlias(this.#req('add_contact_alias')));
+  }
+
+  /** `handle_ruri_alias()`: route by the Request-URI's `;alias` (1), none (-1), malformed (-2). */
+  handle_ruri_alias(): boolean {
+    return this.#rc(this.#nat('handle_ruri_alias').handleRuriAlias(this.#req('handle_ruri_alias')));
+  }
+
+  /** `nat_keepalive()`: ping the registering UDP UA's NAT binding while its registration lasts. */
+  nat_keepalive(): boolean {
+    return this.#rc(this.#nat('nat_keepalive').natKeepalive(this.#req('nat_keepalive')));
   }
 
   // ------------------------------------------------------------------ registrar

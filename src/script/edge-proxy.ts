@@ -16,7 +16,20 @@ export interface EdgeScriptParams {
    * Request-URI (decision Q-E1).
    */
   readonly seedStrict?: boolean | undefined;
+  /**
+   * The outbound module's `force_outbound_flag` and nathelper loaded: a client behind NAT that does
+   * not use RFC 5626 (`nat_uac_test`) gets the flag, so the edge still puts a flow token in its Path
+   * and Record-Route and requests reach it over the flow it came on; a UDP one registering gets
+   * `nat_keepalive()`. Undefined: the seed's behaviour (such a UA is reached by its Contact only).
+   */
+  readonly natFlag?: number | undefined;
 }
+
+/**
+ * nat_uac_test bits the edge uses: the Contact is private (1), or the source differs from the top
+ * Via (2, 16) or from the Contact (32, 64: e.g. SIP.js's `xxxx.invalid` contact over WebSocket).
+ */
+const NAT_TESTS = 1 | 2 | 16 | 32 | 64;
 
 /**
  * The edge proxy: the seed's Example 1.1 when `seedStrict`, else the same script made safe to
@@ -34,6 +47,7 @@ export function edgeProxyScript(p: EdgeScriptParams): Script {
 
 function secureEdgeScript(p: EdgeScriptParams): Script {
   const REGISTRAR = p.registrar;
+  const NAT = p.natFlag;
   // the registrar's own addresses (permissions group 3, from the REGISTRAR URI)
   const registrars = AddressSet.of(registrarSources(REGISTRAR));
   /** The request came from the registrar or a trusted peer: by its source address (issue 10 §4). */
@@ -56,6 +70,12 @@ function secureEdgeScript(p: EdgeScriptParams): Script {
       if (inside) ctx.route('WITHINDLG');
       else ctx.route('CLIENT_WITHINDLG');
       ctx.t_check_trans();
+      if (!inside && NAT !== undefined && ctx.nat_uac_test(NAT_TESTS)) {
+        // decision Q-E1: behind NAT without outbound: pin the flow with a token all the same
+        ctx.setflag(NAT);
+        if (ctx.is_method('REGISTER') && !ctx.match(ctx.$hdr('Contact'), ';reg-id='))
+          ctx.nat_keepalive();
+      }
       if (ctx.is_method('REGISTER')) {
         ctx.remove_hf('Route');
         ctx.add_path();

@@ -5,6 +5,7 @@ import type { RequestContext } from '../../proxy/context.js';
 import type { ProxyCore } from '../../proxy/core.js';
 import type { FlowCloseReason, ListenerInfo, Proto, ReceiveInfo } from '../../transport/types.js';
 import { FlowCloseReason as Reason } from '../../transport/types.js';
+import { RateLimitedLog } from '../../util/logger.js';
 import {
   canonicalIp,
   type DecodeResult,
@@ -77,6 +78,8 @@ export class Outbound {
   readonly #closed = new Map<string, FlowCloseReason>();
   /** Tokens by flow id (a flow id names one proto/local/remote triple for its whole life). */
   readonly #tokens = new Map<string, string>();
+  /** "flow gone" lines: one a minute per connection, however many requests follow it. */
+  readonly #goneLog = new RateLimitedLog(60_000);
 
   constructor(core: ProxyCore, params: OutboundParams, keyFile?: string) {
     validateFlag('force_outbound_flag', params.force_outbound_flag);
@@ -202,17 +205,44 @@ export class Outbound {
     ctx.du = `sip:${host}:${t.remote.port}${tp === 'udp' ? '' : `;transport=${tp}`}`;
     // the socket named by the token sends (Kamailio forced socket)
     ctx.listenerId = l.id;
-    // a UDP flow is the (socket, address) pair itself; a connection must still exist (RFC 5626 §5.3.1)
-    if (t.proto !== 'udp') {
+    // a UDP flow is the (socket, address) pair itself, gone only when keep-alives say so; a
+    // connection must still exist (RFC 5626 §5.3.1)
+    if (t.proto === 'udp') {
+      if (this.#core.isUdpFlowGone(l.id, ip, t.remote.port)) ctx.deadFlow = true;
+    } else {
       const flow = this.#core.transport.findConnection(
         t.proto as Proto,
         { address: ip, port: t.remote.port },
         l.id,
       );
-      if (flow === undefined) ctx.deadFlow = true;
-      else ctx.flowId = flow.id;
+      if (flow === undefined) {
+        ctx.deadFlow = true;
+        this.#logGone(ctx, t.proto, ip, t.remote.port);
+      } else ctx.flowId = flow.id;
     }
     return 1;
+  }
+
+  /**
+   * Logs (info, at most once a minute per connection) that a request was routed by a flow token
+   * whose connection is gone: relayed, it fails with 430 Flow Failed (RFC 5626 §5.3.1), and the
+   * registrar then removes the binding and tries the phone's next flow.
+   */
+  #logGone(ctx: RequestContext, proto: string, ip: string, port: number): void {
+    const key = connKey(proto, ip, port);
+    const closed = this.#closed.get(key);
+    this.#goneLog.log(
+      this.#core.logger,
+      'info',
+      key,
+      {
+        flow: `${proto}:${ip.includes(':') ? `[${ip}]` : ip}:${port}`,
+        closed: closed ?? 'unknown',
+        method: ctx.req.method,
+        callId: ctx.req.callId,
+      },
+      `outbound: the flow of a flow token is gone (closed: ${closed ?? 'unknown'}): the request fails with 430 Flow Failed`,
+    );
   }
 
   /** `check_flow_token()` (outbound.md §1.7 with decision Q-E4 for -6). */

@@ -43,7 +43,7 @@ describe('config: the embedded default is the seed system in one process', () =>
     assert.equal(e.modules.tm.failure_reply_mode, 3);
     assert.equal(e.modules.rr.append_fromtag, false);
     assert.deepEqual(e.modules.outbound, {
-      force_outbound_flag: -1,
+      force_outbound_flag: 5,
       force_no_outbound_flag: -1,
       flow_token_secret: undefined,
       flow_token_secret_previous: undefined,
@@ -84,7 +84,14 @@ describe('config: the embedded default is the seed system in one process', () =>
   test('the seed names exist with their defaults (decisions.md "Both")', () => {
     const e = c.elements['edge'];
     assert.ok(e?.modules.outbound !== undefined);
-    assert.equal(e.modules.outbound.force_outbound_flag, -1);
+    // Kamailio's default; the edge profile sets flag 5 for UAs behind NAT without outbound (Q-E1)
+    assert.equal(MODULE_DEFAULTS.outbound.force_outbound_flag, -1);
+    assert.equal(e.modules.outbound.force_outbound_flag, 5);
+    assert.deepEqual(e.modules.nathelper, {
+      natping_interval: 25,
+      keepalive_timeout: 90,
+      sipping_from: 'sip:pinger@flowgate.invalid',
+    });
     assert.equal(e.modules.outbound.force_no_outbound_flag, -1);
     assert.equal(e.modules.outbound.flow_token_secret, undefined);
     assert.equal(e.modules.tm.contacts_avp, 'tm_contacts');

@@ -66,7 +66,7 @@ describe('config: elementOptions maps an element onto createServer options', () 
     });
     assert.deepEqual(o.rr, { append_fromtag: false, enable_double_rr: 1 });
     assert.deepEqual(o.outbound, {
-      force_outbound_flag: -1,
+      force_outbound_flag: 5,
       force_no_outbound_flag: -1,
       flow_token_secret: undefined,
       flow_token_secret_previous: undefined,

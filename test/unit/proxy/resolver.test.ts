@@ -185,3 +185,50 @@ describe('Resolver (RFC 3263)', () => {
     assert.equal(d.queries.length, 1);
   });
 });
+
+describe('names that are never looked up (issue 13 §1, RFC 6761)', () => {
+  const asked: string[] = [];
+  const spy: DnsApi = {
+    resolveNaptr: async (h) => {
+      asked.push(h);
+      return [];
+    },
+    resolveSrv: async (h) => {
+      asked.push(h);
+      return [];
+    },
+    resolve4: async (h) => {
+      asked.push(h);
+      return [];
+    },
+    resolve6: async (h) => {
+      asked.push(h);
+      return [];
+    },
+  };
+  const u = (s: string) => {
+    const r = parseSipUriStrict(s);
+    if (!r.ok) throw new Error(s);
+    return r.value;
+  };
+
+  for (const name of [
+    'sip:k3j2h1@df7jal23ls0d.invalid;transport=ws',
+    'sip:a@printer.local',
+    'sip:a@x.onion',
+    'sip:a@intranet',
+  ])
+    test(`${name}: refused without a DNS query`, async () => {
+      asked.length = 0;
+      await assert.rejects(new Resolver(spy).resolve(u(name)), /no DNS query made/);
+      assert.deepEqual(asked, []);
+    });
+
+  test('localhost is the loopback address, not a DNS question (RFC 6761 §6.3)', async () => {
+    asked.length = 0;
+    assert.deepEqual(await new Resolver(spy).resolve(u('sip:a@localhost:5070;transport=tcp')), [
+      { proto: 'tcp', address: '127.0.0.1', port: 5070 },
+    ]);
+    assert.deepEqual(asked, []);
+  });
+});
