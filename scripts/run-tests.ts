@@ -1,11 +1,15 @@
-// Finds test files and hands them to node:test's run(): Node 20 has no `--test` globs.
+// Finds test files and hands them to node:test's run(): Node 20 has no `--test` globs. After the
+// last file, no process started under the run may still be alive (scripts/test-processes.ts): each
+// one left is listed, killed, and fails the run.
 // Usage: tsx scripts/run-tests.ts [dir-or-file ...]   (default: test/)
 // Env: TEST_CONCURRENCY (default: available cores), TEST_TIMEOUT_MS (per file, default 300000).
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
+import { markTestRun, reapLeftovers } from './test-processes.js';
 
 function collect(path: string, out: string[]): void {
   const st = statSync(path);
@@ -27,6 +31,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// inherited by the test files and everything they start
+const runId = markTestRun();
 const stream = run({
   files,
   concurrency: Number(process.env['TEST_CONCURRENCY'] ?? availableParallelism()),
@@ -37,4 +43,16 @@ stream.on('test:fail', (d) => {
   if (d.todo !== undefined && d.todo !== false) return;
   process.exitCode = 1;
 });
-stream.compose(new spec()).pipe(process.stdout);
+const report = stream.compose(new spec());
+report.pipe(process.stdout);
+await finished(report);
+
+const left = await reapLeftovers(runId);
+if (left.length > 0) {
+  console.error(
+    `\n✖ ${left.length} process(es) started by the tests were still running after the last file (killed now):\n${left
+      .map((p) => `  pid ${p.pid} (parent ${p.ppid}): ${p.command}`)
+      .join('\n')}`,
+  );
+  process.exitCode = 1;
+}

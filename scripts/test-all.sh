@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (npm packages, and the real peers from Debian: sipp, redis-server,
-# openssl, baresip, Kamailio) and runs every test tier: typecheck, lint, build, unit + conformance +
-# integration + fuzz + interop, with coverage. This is the README's test command; .ci/run runs it.
+# redis-sentinel, openssl, baresip, Kamailio) and runs every test tier: typecheck, lint, build,
+# unit + conformance + integration + fuzz + interop, with coverage. This is the README's test command; .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,13 +10,21 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel) # Sentinel failover tests (test/integration/redis-ha/)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v bc >/dev/null 2>&1 || missing+=(bc)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
+# phones without outbound behind an iptables NAT (test/interop/softphones-behind-nat.test.ts)
+command -v linphonec >/dev/null 2>&1 || missing+=(linphone-cli)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 [ -x /usr/bin/chromium ] || missing+=(chromium) # JsSIP in a browser (test/interop/jssip-chromium.test.ts)
 command -v svwar >/dev/null 2>&1 || missing+=(sipvicious)
+command -v sngrep >/dev/null 2>&1 || missing+=(sngrep) # a real HEP collector (test/interop/sngrep.test.ts)
+# systemd-analyze verify checks examples/systemd/flowgate.service (test/integration/cli/systemd-unit.test.ts)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -qq || true

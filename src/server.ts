@@ -9,7 +9,9 @@ import { PermissionGroup, Permissions } from './modules/permissions/index.js';
 import { Pike, type PikeParams } from './modules/pike/index.js';
 import type { RegistrarApi } from './modules/registrar/api.js';
 import { DEFAULT_RR, RecordRoute, type RrParams } from './modules/rr/index.js';
+import { MessageTap, SipTrace, type SiptraceParams } from './modules/siptrace/index.js';
 import { ProxyCore } from './proxy/core.js';
+import { DestinationSet, type DestinationSetOptions } from './proxy/destination-set.js';
 import { Resolver } from './proxy/resolver.js';
 import { DEFAULT_TM, type ProxyLimits, type ProxyTransport, type TmParams } from './proxy/types.js';
 import { type Script, scriptHandlers } from './script/api.js';
@@ -75,6 +77,8 @@ export interface ServerOptions {
   readonly nathelper?: NathelperParams | undefined;
   /** Load pike: per-source request-rate and failed-authentication bans. */
   readonly pike?: PikeParams | undefined;
+  /** Load siptrace: HEPv3 capture of every message to a collector. */
+  readonly siptrace?: SiptraceParams | undefined;
   /** Source address groups (permissions): trusted peers, edges, this edge's registrars. */
   readonly permissions?:
     | {
@@ -89,7 +93,18 @@ export interface ServerOptions {
   readonly signDialogs?: boolean | undefined;
   /** Relay responses matching no transaction by their Via (seed behaviour; default off, RFC 6026). */
   readonly forwardStrayResponses?: boolean | undefined;
+  /**
+   * The edge's registrar set: a request whose `$du` is `du` goes to these registrars with
+   * failover, and they are probed with OPTIONS (Kamailio dispatcher; `edge.registrar`).
+   */
+  readonly registrarSet?: RegistrarSetOptions | undefined;
 }
+
+/** {@link ServerOptions.registrarSet}: the `$du` that names the set, and the set's settings. */
+export type RegistrarSetOptions = Omit<DestinationSetOptions, 'name'> & {
+  /** The `$du` the script writes for the registrar (`REGISTRAR`). */
+  readonly du: string;
+};
 
 /** The transport an element runs on: the socket `TransportLayer`, or a stand-in in tests. */
 export type ElementTransport = ProxyTransport &
@@ -116,6 +131,12 @@ export interface FlowgateServer {
   readonly pike: Pike | undefined;
   readonly nathelper: Nathelper | undefined;
   readonly permissions: Permissions;
+  /** The edge's registrars with their state (undefined: no registrar set). */
+  readonly registrars: DestinationSet | undefined;
+  /** The messages this element receives and sends (capture and `flowgate ctl trace` read it). */
+  readonly tap: MessageTap;
+  /** HEP capture, when siptrace is loaded. */
+  readonly siptrace: SipTrace | undefined;
   listen(): Promise<readonly ListenerInfo[]>;
   /** Graceful shutdown, step 1: no new connections, new dialog-creating requests get 503; the rest finishes. */
   drain(): void;
@@ -174,6 +195,22 @@ export function createServer(opts: ServerOptions): FlowgateServer {
     [PermissionGroup.Edges]: opts.permissions?.edges ?? [],
     [PermissionGroup.Registrars]: opts.permissions?.registrars ?? [],
   });
+  const rs = opts.registrarSet;
+  const registrars =
+    rs === undefined
+      ? undefined
+      : new DestinationSet(
+          { ...rs, name: 'registrar' },
+          { layer, transport, clock, logger, resolver: core.resolver },
+        );
+  if (rs !== undefined && registrars !== undefined) {
+    core.addNextHopSet(rs.du, registrars);
+    // the addresses a registrar name resolves to are registrars too (permissions group 3)
+    if (registrars.hasNames)
+      permissions.addMatcher(PermissionGroup.Registrars, (ip, port) =>
+        registrars.isSource(ip, port),
+      );
+  }
   const pike =
     opts.pike === undefined
       ? undefined
@@ -266,6 +303,9 @@ export function createServer(opts: ServerOptions): FlowgateServer {
       supported: ['path', 'outbound', 'gruu'],
     }),
   );
+  const tap = new MessageTap({ name: opts.name ?? 'flowgate', transport });
+  const siptrace =
+    opts.siptrace === undefined ? undefined : new SipTrace(tap, opts.siptrace, { logger });
   let listening: readonly ListenerInfo[] = [];
   return {
     name: opts.name ?? 'flowgate',
@@ -278,9 +318,14 @@ export function createServer(opts: ServerOptions): FlowgateServer {
     pike,
     nathelper,
     permissions,
+    registrars,
+    tap,
+    siptrace,
     async listen() {
       await transport.listen?.();
       listening = transport.listeners;
+      registrars?.start();
+      await siptrace?.start();
       return listening;
     },
     drain() {
@@ -288,7 +333,10 @@ export function createServer(opts: ServerOptions): FlowgateServer {
       core.draining = true;
     },
     async close() {
+      registrars?.close();
       layer.clear();
+      tap.close();
+      await siptrace?.close();
       await transport.close?.();
       const r = registrar as { close?(): Promise<void> } | undefined;
       await r?.close?.();

@@ -18,6 +18,12 @@
 #            10) against ka and fa at the same time, alternating step by step (bench/auth/suites.sh)
 #   pike     bench.sh udp against fn and fp at the same time, alternating step by step: the cost of
 #            the pike rate limiter on the edge (issue 10)
+#   soak     10 000 users refreshing over UDP at SOAK_RATE (2500/s) for SOAK_SECS (300 s) through
+#            edge and registrar, SOAK_SETUPS (kk f1) one after the other: failures, retransmissions,
+#            response times, RSS/PSS over time, flowgate GC pauses (issue 12, bench/soak/suite.sh)
+#   cfg      REGISTER (bench.sh udp) and call (callbench.sh tcp) rates of flowgate running the seed
+#            files (`flowgate start -c edge.cfg` / `-c registrar.cfg`, fc) against the built-in
+#            TypeScript scripts (ft), alternating ABBA; fc/ft per benchmark (issue 11, bench/cfg/suite.sh)
 # Set-ups (each started fresh for every run and stopped by PID afterwards):
 #   kk  Kamailio edge 127.0.61.1 -> Kamailio registrar 127.0.61.2     (the full Kamailio chain)
 #   kf  Kamailio edge 127.0.61.3 -> flowgate registrar 127.0.61.4     (issue 4 §5)
@@ -42,6 +48,10 @@
 #      MEM_BINDINGS=100000 MEM_RATE=2000 PROFILE_RATE=1500 PROFILE_SECS=20
 #      auth/pike: AUTH_RATES PIKE_RATES ALT_STEP_SECS=5 AUTH_USERS_N=2000 AUTH_USERS=<file>
 #      AUTH_ALGORITHM=MD5 PIKE_DENSITY=1000000 (see bench/auth/suites.sh)
+#      soak: SOAK_SETUPS="kk f1" SOAK_RATE=2500 SOAK_SECS=300 SOAK_EXPIRES=600 SOAK_INTERVAL=5
+#      SOAK_RTT=1 SOAK_USERS=<file> SOAK_FLAT_MB_PER_MIN=2 (see bench/soak/suite.sh)
+#      cfg: CFG_BENCHES="register call" CFG_REG_RATES CFG_CALL_RATES CFG_STEP_SECS
+#      CFG_CALL_REG_RATE CFG_TS_SEED_STRICT=0 (see bench/cfg/suite.sh)
 #      FLOWGATE_DIST=<dir with cli/main.js> (default: a private build of this work tree's src/ in
 #      OUT, so edits made while the run goes on do not touch it)   OUT=<dir>   BASELINE=0|1
 # Requires: sipp (sip-tester 3.6.1), kamailio (kamailio.sh install), node + npm ci, python3, bc,
@@ -61,7 +71,7 @@ T_START=$(date +%s)
 AUTHZ="Authorization: Bearer flowgate-bench-token-not-secret"  # management.token of the bench configs
 SUITES="$*"
 [ -n "$SUITES" ] || { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
-for s in $SUITES; do case $s in udp|tcp|call|memory|profile|auth|pike) ;; *) echo "unknown suite $s" >&2; exit 2 ;; esac; done
+for s in $SUITES; do case $s in udp|tcp|call|memory|profile|auth|pike|soak|cfg) ;; *) echo "unknown suite $s" >&2; exit 2 ;; esac; done
 
 declare -A EIP=([kk]=127.0.61.1 [kf]=127.0.61.3 [ff]=127.0.61.5 [f1]=127.0.61.7)
 declare -A RIP=([kk]=127.0.61.2 [kf]=127.0.61.4 [ff]=127.0.61.6 [f1]=127.0.61.8)
@@ -393,10 +403,16 @@ profile_one() { # ff | f1 ; transport
 log "chain bench: suites=$SUITES rounds=$ROUNDS budget=${BUDGET}s out=$OUT dist=$FLOWGATE_DIST backend=$FG_BACKEND"
 # shellcheck source=../auth/suites.sh
 . "$ROOT/bench/auth/suites.sh"   # the auth and pike suites (issue 10)
+# shellcheck source=../soak/suite.sh
+. "$ROOT/bench/soak/suite.sh"    # the soak suite (issue 12)
+# shellcheck source=../cfg/suite.sh
+. "$ROOT/bench/cfg/suite.sh"     # the cfg suite (issue 11)
 for s in $SUITES; do
   case $s in
     udp|tcp|call) run_bench_suite "$s" ;;
     auth|pike) alt_suite "$s" ;;
+    soak) soak_suite ;;
+    cfg) cfg_suite ;;
     memory)
       for be in memory sqlite; do fits 150 && mem_flowgate "$be" || log "budget: skipping memory $be"; done
       fits 150 && mem_kamailio || log "budget: skipping memory kamailio" ;;
@@ -407,3 +423,5 @@ done
 log "chain bench: done in $(elapsed)s; out=$OUT"
 if [[ " $SUITES " =~ \ (udp|tcp|call|memory|profile)\  ]]; then (cd "$ROOT" && node --import tsx "$HERE/report.ts" "$OUT"); fi
 if [[ " $SUITES " =~ \ (auth|pike)\  ]]; then (cd "$ROOT" && node --import tsx bench/auth/report.ts "$OUT"); fi
+if [[ " $SUITES " =~ \ soak\  ]]; then (cd "$ROOT" && node --import tsx bench/soak/report.ts "$OUT"); fi
+if [[ " $SUITES " =~ \ cfg\  ]]; then (cd "$ROOT" && node --import tsx bench/cfg/report.ts "$OUT"); fi

@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { checkTlsFiles } from '../config/check-tls.js';
 import {
   elementConfig,
   elementOptions,
   locationStoreConfig,
   registrarParams,
 } from '../config/element.js';
+import { ConfigError, formatPath } from '../config/errors.js';
 import { formatListen } from '../config/listen.js';
+import { bindProblem, listenFailureIssue } from '../config/probe.js';
 import { loadScriptFile } from '../config/script-file.js';
 import type { Config, ElementConfig } from '../config/types.js';
 import {
+  type LogLevelControl,
   type ManagedElement,
   type ManagementServer,
   StoreMetrics,
@@ -25,6 +29,7 @@ import { createServer, type FlowgateServer } from '../server.js';
 import type { ListenerInfo } from '../transport/types.js';
 import type { Logger } from '../util/logger.js';
 import { ensurePrivateDir, readOrCreateSecretFile } from '../util/secret-file.js';
+import { reloadTlsLogged } from './tls-reload.js';
 
 /** How long SIGTERM waits for transactions to finish before closing anyway (issue 6 §3). */
 export const DRAIN_MS = 5000;
@@ -125,7 +130,13 @@ function registrarUriOf(listeners: readonly ListenerInfo[]): string | undefined 
  */
 export async function startInstance(
   config: Config,
-  opts: { role?: string | undefined; logger: Logger; version: string },
+  opts: {
+    role?: string | undefined;
+    logger: Logger;
+    version: string;
+    /** Run-time log level control for `PUT /v1/loglevel` (the CLI's pino logger). */
+    logLevel?: LogLevelControl | undefined;
+  },
 ): Promise<Instance> {
   const log = opts.logger;
   const names =
@@ -170,6 +181,19 @@ export async function startInstance(
     }
   };
 
+  /** A failure while an element starts, as a problem at its place in the file (element and line). */
+  const startProblem = (path: (string | number)[], what: string, e: unknown): ConfigError =>
+    new ConfigError(
+      [
+        {
+          ...config.where(path),
+          path: formatPath(path),
+          message: `${what}: ${e instanceof Error ? e.message : String(e)}`,
+        },
+      ],
+      { cause: e },
+    );
+
   try {
     for (const name of order) {
       const el = elementConfig(config, name);
@@ -178,7 +202,18 @@ export async function startInstance(
           { element: name, children: el.children },
           `children=${el.children} is accepted for compatibility: flowgate runs one process per element`,
         );
-      const script = el.script.kind === 'file' ? await loadScriptFile(el.script.path) : undefined;
+      let script: Awaited<ReturnType<typeof loadScriptFile>> | undefined;
+      try {
+        // a .cfg was compiled when the configuration was loaded (src/config/cfg.ts)
+        script =
+          el.script.kind === 'file'
+            ? (el.script.compiled ?? (await loadScriptFile(el.script.path)))
+            : undefined;
+        if (el.script.kind === 'file')
+          for (const n of el.script.notes ?? []) log.info({ element: name }, n);
+      } catch (e) {
+        throw startProblem(['elements', name, 'script'], 'cannot load the script', e);
+      }
       let location: LocationStore | undefined;
       const lsc = locationStoreConfig(el);
       if (lsc !== undefined) {
@@ -190,7 +225,15 @@ export async function startInstance(
             logger: log.child({ component: 'location', element: name }),
           });
           location = new TimedLocationStore(inner, storeMetrics, `${name}:${lsc.backend}`);
-          await location.open();
+          try {
+            await location.open();
+          } catch (e) {
+            throw startProblem(
+              ['elements', name, 'modules', 'usrloc'],
+              `cannot open the location store (${lsc.backend}${'path' in lsc ? ` ${lsc.path}` : ''})`,
+              e,
+            );
+          }
           stores.set(key, location);
           log.info(
             { element: name, backend: lsc.backend, ...('path' in lsc ? { path: lsc.path } : {}) },
@@ -207,7 +250,15 @@ export async function startInstance(
           credentials = createCredentialStore(adb, {
             logger: log.child({ component: 'credentials', element: name }),
           });
-          await credentials.open();
+          try {
+            await credentials.open();
+          } catch (e) {
+            throw startProblem(
+              ['elements', name, 'modules', 'auth_db'],
+              `cannot open the credentials store (${adb.backend}${'path' in adb ? ` ${adb.path}` : ''})`,
+              e,
+            );
+          }
           credentialStores.set(key, credentials);
           log.info(
             { element: name, backend: adb.backend, ...('path' in adb ? { path: adb.path } : {}) },
@@ -228,7 +279,20 @@ export async function startInstance(
         listeners = await server.listen();
       } catch (e) {
         await server.close().catch(() => {});
-        throw e;
+        // a port taken between check and listen: name the element, the listener and its line
+        const issue = listenFailureIssue(config, name, e);
+        if (issue !== undefined) throw new ConfigError([issue], { cause: e });
+        // TLS files changed since the check: say what is wrong with them, not OpenSSL's text
+        const tls = el.tls === undefined ? [] : await checkTlsFiles(el.tls);
+        if (tls.length > 0)
+          throw new ConfigError(
+            tls.map((p) => {
+              const path = ['elements', name, 'tls', ...(p.file === undefined ? [] : [p.file])];
+              return { ...config.where(path), path: formatPath(path), message: p.message };
+            }),
+            { cause: e },
+          );
+        throw startProblem(['elements', name, 'listen'], 'cannot listen', e);
       }
       running.push({ config: el, server, listeners, location });
       log.info(
@@ -237,7 +301,13 @@ export async function startInstance(
           script: scriptName(el),
           listen: listeners.map(formatListen),
           ...(registrarUri !== undefined || el.edge !== undefined
-            ? { registrar: registrarUri ?? el.edge?.registrar }
+            ? {
+                registrar:
+                  registrarUri ??
+                  ((el.edge?.registrars.length ?? 0) > 1
+                    ? el.edge?.registrars
+                    : el.edge?.registrar),
+              }
             : {}),
         },
         `${name} listening`,
@@ -281,17 +351,38 @@ export async function startInstance(
         token = t.token;
         managementTokenFile = t.file;
       }
-      management = await startManagementServer({
-        host: ml.host,
-        port: ml.port,
-        token,
-        hosts: config.management.hosts,
-        elements: () => managed,
-        storeMetrics,
-        info: { version: opts.version, startedAt },
-        logger: log,
-        credentials: usersApi(),
-      });
+      try {
+        management = await startManagementServer({
+          host: ml.host,
+          port: ml.port,
+          token,
+          hosts: config.management.hosts,
+          elements: () => managed,
+          storeMetrics,
+          info: { version: opts.version, startedAt },
+          logger: log,
+          credentials: usersApi(),
+          logLevel: opts.logLevel,
+          reloadTls: () => reloadTlsLogged(running, log, 'management API'),
+        });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.syscall !== 'listen' || err.code === undefined) throw e;
+        throw new ConfigError(
+          [
+            {
+              ...config.where(['management', 'listen']),
+              path: formatPath(['management', 'listen']),
+              message: bindProblem(err, `the management API ${ml.host}:${ml.port}`, {
+                space: 'tcp',
+                address: ml.host,
+                port: ml.port,
+              }),
+            },
+          ],
+          { cause: e },
+        );
+      }
       log.info(
         {
           url: management.url,

@@ -10,6 +10,13 @@ export interface CliLogger {
   reopen(): void;
   /** Writes out what is buffered (before exit). */
   flush(): void;
+  /** The level of the process, or of one element's log lines. */
+  level(element?: string): LogLevel;
+  /**
+   * Sets the level at run time (`flowgate ctl loglevel`): of the whole process (every element
+   * with it), or of one element's lines only.
+   */
+  setLevel(level: LogLevel, element?: string): void;
 }
 
 /**
@@ -45,7 +52,27 @@ export function createCliLogger(opts: {
       },
     };
   }
-  const logger = pino({ level: opts.level, base: { pid: process.pid } }, stream);
+  // pino children follow their parent's level until one is set on them: an element's level is set
+  // on its topmost loggers (those whose parent has no `element` binding), which their own
+  // children follow
+  const elementLoggers = new Map<string, pino.Logger[]>();
+  const logger = pino(
+    {
+      level: opts.level,
+      base: { pid: process.pid },
+      onChild: (child) => {
+        const element = child.bindings()['element'];
+        if (typeof element !== 'string') return;
+        const parent = Object.getPrototypeOf(child) as pino.Logger;
+        if (typeof parent.bindings === 'function' && parent.bindings()['element'] === element)
+          return;
+        const list = elementLoggers.get(element);
+        if (list === undefined) elementLoggers.set(element, [child]);
+        else list.push(child);
+      },
+    },
+    stream,
+  );
   return {
     logger,
     reopen() {
@@ -57,6 +84,18 @@ export function createCliLogger(opts: {
       } catch {
         // nothing buffered, or the destination is not ready yet
       }
+    },
+    level(element) {
+      const l = element === undefined ? undefined : elementLoggers.get(element)?.[0];
+      return (l ?? logger).level as LogLevel;
+    },
+    setLevel(level, element) {
+      if (element !== undefined) {
+        for (const l of elementLoggers.get(element) ?? []) l.level = level;
+        return;
+      }
+      logger.level = level;
+      for (const list of elementLoggers.values()) for (const l of list) l.level = level;
     },
   };
 }

@@ -1,7 +1,6 @@
 // `flowgate user add|passwd|remove|list`: manages the credentials store the server of the same
 // configuration reads (Kamailio's kamctl add/passwd/rm for the subscriber table).
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { MODULE_DEFAULTS } from '../config/defaults.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
 import { DEFAULT_CONFIG_NAME, loadConfig } from '../config/load.js';
@@ -20,6 +19,7 @@ import {
   type UserAddress,
   userJson,
 } from '../modules/auth/store/index.js';
+import { UsageError as OptionError, parseCommandArgs } from './args.js';
 import { table } from './table.js';
 
 /** Usage of `flowgate user`. */
@@ -39,8 +39,81 @@ Options:
   --element NAME    the element whose credentials store to use, when elements use different ones
   --realm R         realm of the HA1 values (default: modules.auth.realm of the element, else the
                     user's domain)
+  -h, --help        help; flowgate user help <command> for a command's, with examples
 Exit status: 0 done, 1 failed (configuration, store, user exists or is missing), 2 usage (bad
 arguments, password refused).`;
+
+const STORE_OPTIONS = `  -c, --config F    the configuration the server runs with (default: the built-in one)
+  --data-dir DIR    as for flowgate start: where the SQLite credentials store is
+  --element NAME    the element whose credentials store to use, when elements use different ones
+  -h, --help        this help`;
+
+const PASSWORD_OPTIONS = `  --password-stdin  read the password as one line from stdin (scripts, secrets managers)
+  --realm R         realm of the HA1 values (default: modules.auth.realm of the element, else the
+                    user's domain)`;
+
+/** Help of each `flowgate user` command. */
+const USER_COMMAND_HELP: Readonly<Record<string, string>> = {
+  add: `Usage: flowgate user add <user@domain> [--password-stdin] [--realm R] [-c file] [--data-dir dir]
+
+Adds a user to the credentials store the server of -c reads (kamctl add). The password is asked
+twice on a terminal (not shown), or read as one line from stdin with --password-stdin; at least 8
+characters. Only the HA1 values are stored.
+
+Options:
+${PASSWORD_OPTIONS}
+${STORE_OPTIONS}
+
+Examples:
+  flowgate user add alice@example.com -c /etc/flowgate/flowgate.yaml
+  printf '%s\\n' "$ALICE_PASSWORD" | flowgate user add alice@example.com --password-stdin`,
+  passwd: `Usage: flowgate user passwd <user@domain> [--password-stdin] [--realm R] [-c file] [--data-dir dir]
+
+Sets a new password for a user (kamctl passwd); the password is read as for add.
+
+Options:
+${PASSWORD_OPTIONS}
+${STORE_OPTIONS}
+
+Examples:
+  flowgate user passwd alice@example.com -c /etc/flowgate/flowgate.yaml
+  printf '%s\\n' "$NEW_PASSWORD" | flowgate user passwd alice@example.com --password-stdin`,
+  remove: `Usage: flowgate user remove <user@domain> [-c file] [--data-dir dir]
+
+Removes a user (kamctl rm). Its registered phones stay registered until their bindings expire or
+are removed (flowgate ctl unbind); new registrations are refused.
+
+Options:
+${STORE_OPTIONS}
+
+Examples:
+  flowgate user remove alice@example.com -c /etc/flowgate/flowgate.yaml`,
+  list: `Usage: flowgate user list [--domain D] [--json] [-c file] [--data-dir dir]
+
+Lists the users: user, domain, realm, created, updated (never the HA1 values).
+
+Options:
+  --domain D        only the users of this domain
+  --json            print JSON instead of a table
+${STORE_OPTIONS}
+
+Examples:
+  flowgate user list
+  flowgate user list --domain example.com --json -c /etc/flowgate/flowgate.yaml`,
+};
+
+/** Help of `flowgate user`, or of one of its commands (undefined: no such command). */
+export function userHelp(command?: string): string | undefined {
+  if (command === undefined) return USER_USAGE;
+  if (command === 'help')
+    return `Usage: flowgate user help [command]
+
+Prints the user commands, or one command's help with examples.
+
+Examples:
+  flowgate user help add`;
+  return Object.hasOwn(USER_COMMAND_HELP, command) ? USER_COMMAND_HELP[command] : undefined;
+}
 
 /** Where output goes (the CLI's Io). */
 export interface UserIo {
@@ -291,11 +364,7 @@ export async function runUser(
       io.err(`flowgate user: ${e.message}\n`);
       return 1;
     }
-    if (
-      e instanceof TypeError &&
-      'code' in e &&
-      String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')
-    ) {
+    if (e instanceof OptionError) {
       io.err(`flowgate user: ${e.message}\nRun 'flowgate user help' for usage.\n`);
       return 2;
     }
@@ -304,20 +373,14 @@ export async function runUser(
 }
 
 async function userCommand(io: UserIo, argv: readonly string[], deps: UserDeps): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      config: { type: 'string', short: 'c' },
-      'data-dir': { type: 'string' },
-      element: { type: 'string' },
-      realm: { type: 'string' },
-      domain: { type: 'string' },
-      json: { type: 'boolean' },
-      'password-stdin': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { values, positionals } = parseCommandArgs('user', argv, {
+    config: { type: 'string', short: 'c' },
+    'data-dir': { type: 'string' },
+    element: { type: 'string' },
+    realm: { type: 'string' },
+    domain: { type: 'string' },
+    json: { type: 'boolean' },
+    'password-stdin': { type: 'boolean' },
   });
   const [sub, ...args] = positionals;
   if (sub === undefined || sub === 'help' || values.help === true) {
@@ -325,7 +388,14 @@ async function userCommand(io: UserIo, argv: readonly string[], deps: UserDeps):
       io.err(`${USER_USAGE}\n`);
       return 2;
     }
-    io.out(`${USER_USAGE}\n`);
+    // `user --help`, `user add --help`, `user help [add]`
+    if (values.help !== true && args.length > 1)
+      throw new UsageError('help takes at most one command');
+    const which = values.help === true ? sub : args[0];
+    const h = userHelp(which);
+    if (h === undefined)
+      throw new UsageError(`unknown command '${which}' (add, passwd, remove, list)`);
+    io.out(`${h}\n`);
     return 0;
   }
   if (!['add', 'passwd', 'remove', 'list'].includes(sub))

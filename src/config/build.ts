@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { parseSipUriStrict } from '../message/parse/uri.js';
+import { parseCollectorUri } from '../modules/siptrace/collector.js';
 import type { ListenConfig } from '../transport/types.js';
 import { parseAddressSpec } from '../util/address-set.js';
+import { parseRedisUrl } from '../util/redis-url.js';
 import {
   BUILTIN_SCRIPTS,
   EDGE_DEFAULTS,
@@ -35,6 +37,7 @@ import type {
   PikeConfig,
   RegistrarConfig,
   ScriptRef,
+  SiptraceConfig,
   TlsFiles,
   UsrlocConfig,
 } from './types.js';
@@ -65,7 +68,7 @@ export const DEFAULT_ELEMENTS: Readonly<Record<string, RawElement>> = Object.fre
   registrar: {},
 });
 
-const SCRIPT_FILE = /\.(?:m?js|cjs|m?ts|cts)$/;
+const SCRIPT_FILE = /\.(?:m?js|cjs|m?ts|cts|cfg)$/;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -244,15 +247,26 @@ export function buildConfig(
       });
     }
     if (profileName === 'edge') {
-      let registrar = re.edge?.registrar;
+      const given = re.edge?.registrar;
+      // one URI or a registrar set (a list, in priority order)
+      let registrars: string[] =
+        given === undefined ? [] : typeof given === 'string' ? [given] : [...given];
       let registrarElement: string | undefined;
-      if (registrar !== undefined) {
-        const u = parseSipUriStrict(registrar);
-        if (!u.ok)
-          issues.push({
-            path: at('edge', 'registrar'),
-            message: `expected a SIP URI like sip:127.0.0.1:5070 (${u.error.detail})`,
-          });
+      if (given !== undefined) {
+        const seen = new Set<string>();
+        registrars.forEach((r, i) => {
+          const path =
+            typeof given === 'string' ? at('edge', 'registrar') : at('edge', 'registrar', i);
+          const u = parseSipUriStrict(r);
+          if (!u.ok)
+            issues.push({
+              path,
+              message: `expected a SIP URI like sip:127.0.0.1:5070 (${u.error.detail})`,
+            });
+          else if (seen.has(r.toLowerCase()))
+            issues.push({ path, message: `${r} is in the list twice` });
+          seen.add(r.toLowerCase());
+        });
       } else {
         const regName = names.find(
           (n) =>
@@ -270,7 +284,9 @@ export function buildConfig(
           });
         } else {
           registrarElement = regName;
-          registrar = `sip:${uriHost(l.address)}:${l.port}${l.proto === 'udp' ? '' : `;transport=${l.proto}`}`;
+          registrars = [
+            `sip:${uriHost(l.address)}:${l.port}${l.proto === 'udp' ? '' : `;transport=${l.proto}`}`,
+          ];
         }
       }
       const flowTimer = re.edge?.flow_timer ?? EDGE_DEFAULTS.flow_timer;
@@ -284,8 +300,15 @@ export function buildConfig(
         });
       }
       edge = {
-        registrar: registrar ?? '',
+        registrar: registrars[0] ?? '',
+        registrars,
         registrar_element: registrarElement,
+        registrar_select: re.edge?.registrar_select ?? EDGE_DEFAULTS.registrar_select,
+        registrar_probe_interval:
+          re.edge?.registrar_probe_interval ?? EDGE_DEFAULTS.registrar_probe_interval,
+        registrar_probe_threshold:
+          re.edge?.registrar_probe_threshold ?? EDGE_DEFAULTS.registrar_probe_threshold,
+        registrar_timeout: re.edge?.registrar_timeout ?? EDGE_DEFAULTS.registrar_timeout,
         flow_timer: flowTimer,
         seed_strict: re.edge?.seed_strict ?? EDGE_DEFAULTS.seed_strict,
       };
@@ -500,11 +523,11 @@ function buildModules(
           path: at('modules', 'usrloc'),
           message: 'backend redis needs url: redis://host:6379',
         });
-      else if (!/^rediss?:\/\//.test(ru.url))
-        issues.push({
-          path: at('modules', 'usrloc', 'url'),
-          message: `expected a redis:// or rediss:// URL, got "${ru.url}"`,
-        });
+      else {
+        const problem = redisUrlProblem(ru.url);
+        if (problem !== undefined)
+          issues.push({ path: at('modules', 'usrloc', 'url'), message: problem });
+      }
       usrloc = { backend, url: ru?.url ?? '', prefix: ru?.prefix, ...common };
     }
   }
@@ -560,11 +583,11 @@ function buildModules(
           path: at('modules', 'auth_db'),
           message: 'backend redis needs url: redis://host:6379',
         });
-      else if (!/^rediss?:\/\//.test(rdb.url))
-        issues.push({
-          path: at('modules', 'auth_db', 'url'),
-          message: `expected a redis:// or rediss:// URL, got "${rdb.url}"`,
-        });
+      else {
+        const problem = redisUrlProblem(rdb.url);
+        if (problem !== undefined)
+          issues.push({ path: at('modules', 'auth_db', 'url'), message: problem });
+      }
       authDb = { backend, use_domain, url: rdb?.url ?? '', prefix: rdb?.prefix };
     }
   }
@@ -589,6 +612,26 @@ function buildModules(
   let pike: PikeConfig | undefined;
   if (rm.pike !== undefined && rm.pike !== false)
     pike = { ...MODULE_DEFAULTS.pike, ...defined(rm.pike ?? undefined) };
+  let siptrace: SiptraceConfig | undefined;
+  if (rm.siptrace !== undefined && rm.siptrace !== false) {
+    const st = rm.siptrace ?? undefined;
+    const uri = st?.duplicate_uri;
+    if (uri === undefined)
+      issues.push({
+        path: at('modules', 'siptrace'),
+        message: 'siptrace needs duplicate_uri: the HEP collector, e.g. udp:127.0.0.1:9060',
+      });
+    else {
+      const c = parseCollectorUri(uri);
+      if (!c.ok)
+        issues.push({ path: at('modules', 'siptrace', 'duplicate_uri'), message: c.message });
+    }
+    siptrace = {
+      ...MODULE_DEFAULTS.siptrace,
+      ...defined(st === undefined ? undefined : { ...st, auth_key: orUndefined(st.auth_key) }),
+      duplicate_uri: uri ?? '',
+    };
+  }
 
   return {
     tm,
@@ -605,6 +648,7 @@ function buildModules(
     permissions,
     pike,
     nathelper,
+    siptrace,
   };
 }
 
@@ -731,4 +775,12 @@ function checkPorts(
       ['management', 'listen'],
     );
   }
+}
+
+/** Why a usrloc / auth_db Redis URL is refused, or undefined when it is one the stores accept. */
+function redisUrlProblem(url: string): string | undefined {
+  if (!/^rediss?(\+(sentinel|cluster))?:\/\//i.test(url))
+    return `expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL, got "${url}"`;
+  const p = parseRedisUrl(url);
+  return p.ok ? undefined : p.message;
 }

@@ -97,7 +97,7 @@ export async function checkConfig(config: Config, opts: CheckOptions = {}): Prom
   for (const name of names) {
     const el = config.elements[name];
     if (el === undefined) continue;
-    if (el.script.kind === 'file') {
+    if (el.script.kind === 'file' && el.script.compiled === undefined) {
       try {
         await loadScriptFile(el.script.path);
       } catch (e) {

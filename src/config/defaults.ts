@@ -8,6 +8,7 @@ import type {
   RegistrarConfig,
   RrConfig,
   SanityConfig,
+  SiptraceConfig,
   TmConfig,
   WebsocketConfig,
 } from './types.js';
@@ -33,6 +34,7 @@ export interface ModuleDefaults {
   };
   readonly pike: PikeConfig;
   readonly nathelper: NathelperConfig;
+  readonly siptrace: Omit<SiptraceConfig, 'duplicate_uri'>;
   readonly registrar: RegistrarConfig;
   readonly usrloc: {
     readonly backend: 'memory' | 'sqlite' | 'redis';
@@ -110,6 +112,8 @@ export const MODULE_DEFAULTS: ModuleDefaults = {
     keepalive_timeout: 0,
     sipping_from: 'sip:pinger@flowgate.invalid',
   } satisfies NathelperConfig,
+  // Kamailio: hep_capture_id 1; trace_on 0 there, but a collector written here means capture
+  siptrace: { hep_capture_id: 1, auth_key: undefined, trace_on: true },
   registrar: {
     default_expires: 3600,
     min_expires: 60,
@@ -164,7 +168,18 @@ export const ROOT_DEFAULTS = {
 } as const;
 
 /** Values of the built-in edge script (the seed's `#!substdef "/FLOW_TIMER/20/"`). */
-export const EDGE_DEFAULTS = { flow_timer: 20, seed_strict: false } as const;
+export const EDGE_DEFAULTS = {
+  flow_timer: 20,
+  seed_strict: false,
+  /** A registrar set: the first registrar that is up takes everything (Kamailio dispatcher algorithm 8). */
+  registrar_select: 'priority',
+  /** Seconds between OPTIONS probes of each registrar (Kamailio `ds_ping_interval`). */
+  registrar_probe_interval: 10,
+  /** Failures in a row that take a registrar down (Kamailio `ds_probing_threshold`). */
+  registrar_probe_threshold: 2,
+  /** ms without any answer before a request moves on to the next registrar. */
+  registrar_timeout: 2000,
+} as const;
 
 type DeepPartial<T> = { readonly [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 

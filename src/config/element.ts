@@ -9,6 +9,8 @@ import { registrarSources } from '../modules/permissions/index.js';
 import type { PikeParams } from '../modules/pike/index.js';
 import { type RegistrarParams, registrarModule } from '../modules/registrar/index.js';
 import type { RrParams } from '../modules/rr/index.js';
+import type { SiptraceParams } from '../modules/siptrace/index.js';
+import type { DestinationSetOptions } from '../proxy/destination-set.js';
 import type { ProxyLimits, TmParams } from '../proxy/types.js';
 import type { Script } from '../script/api.js';
 import { edgeProxyScript } from '../script/edge-proxy.js';
@@ -63,14 +65,32 @@ export interface ElementOptions {
   readonly auth: { readonly params: AuthParams; readonly store: CredentialStore } | undefined;
   readonly pike: PikeParams | undefined;
   readonly nathelper: NathelperParams | undefined;
+  readonly siptrace: SiptraceParams | undefined;
   readonly permissions: {
     readonly trusted: readonly string[];
     readonly edges: readonly string[];
     readonly registrars: readonly string[];
   };
+  /** The edge's registrar set (`ServerOptions.registrarSet`); undefined for other scripts. */
+  readonly registrarSet: RegistrarSetConfig | undefined;
   readonly limits: Partial<ProxyLimits>;
   readonly signDialogs: boolean;
   readonly forwardStrayResponses: boolean;
+}
+
+/** `ServerOptions.registrarSet` (the shapes match field by field). */
+export type RegistrarSetConfig = Omit<DestinationSetOptions, 'name'> & { readonly du: string };
+
+/**
+ * The registrars of an edge: the file's list, or the URI of this file's registrar element with
+ * its real port (`registrarUri`, known once it listens). Empty for other elements.
+ */
+export function edgeRegistrars(el: ElementConfig, registrarUri?: string): readonly string[] {
+  const e = el.edge;
+  if (e === undefined) return [];
+  return e.registrar_element !== undefined && registrarUri !== undefined
+    ? [registrarUri]
+    : e.registrars;
 }
 
 /** The element of a config, or an error naming the ones there are. */
@@ -119,12 +139,10 @@ export function builtinScript(el: ElementConfig, registrarUri?: string): Script 
       const e = el.edge;
       if (e === undefined)
         throw new InvalidArgumentError(`element ${el.name}: script edge without edge settings`);
-      const registrar =
-        e.registrar_element !== undefined && registrarUri !== undefined
-          ? registrarUri
-          : e.registrar;
+      const registrars = edgeRegistrars(el, registrarUri);
       return edgeProxyScript({
-        registrar,
+        registrar: registrars[0] ?? e.registrar,
+        registrars,
         flowTimer: e.flow_timer,
         seedStrict: e.seed_strict,
         // a UA behind NAT without outbound gets a flow token too (decision Q-E1), when both the
@@ -188,12 +206,8 @@ export function elementOptions(
       store: runtime.credentials,
     };
   }
-  const registrarUri =
-    el.edge === undefined
-      ? undefined
-      : el.edge.registrar_element !== undefined && runtime.registrarUri !== undefined
-        ? runtime.registrarUri
-        : el.edge.registrar;
+  const registrars = edgeRegistrars(el, runtime.registrarUri);
+  const edge = el.edge;
   let registrar: ElementOptions['registrar'];
   const params = registrarParams(el);
   if (params !== undefined) {
@@ -254,11 +268,23 @@ export function elementOptions(
     auth,
     pike: m.pike,
     nathelper: m.nathelper,
+    siptrace: m.siptrace,
     permissions: {
       trusted: m.permissions.trusted,
       edges: m.permissions.edges,
-      registrars: registrarUri === undefined ? [] : registrarSources(registrarUri),
+      registrars: registrars.flatMap(registrarSources),
     },
+    registrarSet:
+      edge === undefined || registrars[0] === undefined
+        ? undefined
+        : {
+            du: registrars[0],
+            uris: registrars,
+            policy: edge.registrar_select,
+            probeInterval: edge.registrar_probe_interval,
+            probeThreshold: edge.registrar_probe_threshold,
+            timeoutMs: edge.registrar_timeout,
+          },
     limits: {
       maxServerTransactions: m.limits.max_server_transactions,
       maxClientTransactions: m.limits.max_client_transactions,

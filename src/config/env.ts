@@ -44,6 +44,8 @@ export interface EnvSource {
   readonly text: string;
   /** The variables taken from the environment (not from a `:-default`), with their values. */
   readonly vars: readonly EnvVar[];
+  /** The scalar it was written in: an alias or merge key (`<<`) reads it at other paths too. */
+  readonly node?: Scalar | undefined;
 }
 
 /** What {@link expandEnvironment} found. */
@@ -104,14 +106,25 @@ export function expandValue(text: string, env: Environment): Expanded {
   }
 }
 
-/** The config path of a scalar from its ancestors (document, maps, pairs, sequences). */
+/**
+ * The config path of a scalar from its ancestors (document, maps, pairs, sequences). A mapping
+ * written inline after a merge key (`<<: { a: 1 }`, `<<: [{ a: 1 }]`) adds no key of its own: its
+ * keys are the enclosing mapping's.
+ */
 function pathOf(ancestors: readonly unknown[], node: Scalar): (string | number)[] {
   const out: (string | number)[] = [];
+  let merged = false;
   for (let k = 0; k < ancestors.length; k++) {
     const a = ancestors[k];
     const child = ancestors[k + 1] ?? node;
-    if (isPair(a)) out.push(String(isScalar(a.key) ? a.key.value : a.key));
-    else if (isSeq(a)) out.push(a.items.indexOf(child as never));
+    if (isPair(a)) {
+      // the yaml package reads a plain `<<` (merge: true) as a symbol
+      merged = isScalar(a.key) && typeof a.key.value === 'symbol';
+      if (!merged) out.push(String(isScalar(a.key) ? a.key.value : a.key));
+    } else if (isSeq(a)) {
+      if (!merged) out.push(a.items.indexOf(child as never));
+      merged = false;
+    }
   }
   return out;
 }
@@ -157,6 +170,7 @@ export function expandEnvironment(doc: Document, env: Environment): EnvExpansion
           written: node.value,
           text: r.value,
           vars: r.vars,
+          node,
         });
       // YAML 1.2: an unquoted scalar is typed by its text; a quoted one is a string
       const plain = node.type === undefined || node.type === 'PLAIN';

@@ -1,5 +1,13 @@
 import { SipError } from '../errors/index.js';
 
+/** Keys whose values are secrets: messages give their kind and length, never their text. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'flow_token_secret',
+  'flow_token_secret_previous',
+  'token',
+  'secret',
+]);
+
 /** One problem in a configuration file, with where it is. */
 export interface ConfigIssue {
   /** The file as the user named it (or `<default config>`). */
@@ -13,10 +21,14 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
-/** `file:line:col: path: message` */
+/**
+ * `file:line:col: path: message`; for a value from the command line `--set path=value: message`
+ * (the argument names the path).
+ */
 export function formatIssue(i: ConfigIssue): string {
   const where = i.line === undefined ? i.file : `${i.file}:${i.line}:${i.col ?? 1}`;
-  return i.path === '' ? `${where}: ${i.message}` : `${where}: ${i.path}: ${i.message}`;
+  const named = i.line === undefined && i.file.startsWith(`--set ${i.path}=`);
+  return i.path === '' || named ? `${where}: ${i.message}` : `${where}: ${i.path}: ${i.message}`;
 }
 
 /** A configuration that cannot be used; `issues` lists every problem found (not only the first). */

@@ -8,12 +8,19 @@ import {
   isSeq,
   LineCounter,
   type Node,
+  type Pair,
   parseDocument,
+  type Scalar,
+  visit,
+  type YAMLMap,
 } from 'yaml';
 import type { z } from 'zod';
+import type { Script } from '../script/api.js';
 import { buildConfig, type PathIssue } from './build.js';
+import { isCfgFile, loadCfgConfig, mergeCfgScripts } from './cfg.js';
 import { type Environment, type EnvSource, expandEnvironment } from './env.js';
-import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
+import { ConfigError, type ConfigIssue, formatPath, SECRET_KEYS } from './errors.js';
+import { parseSetOption, type SetOverride, SetOverrides } from './overrides.js';
 import { configSchema } from './schema.js';
 import { closest, kamailioHint } from './suggest.js';
 import type { Config, ConfigLocation, LogLevel } from './types.js';
@@ -30,6 +37,15 @@ export interface LoadOptions {
   readonly cwd?: string | undefined;
   /** Where `${NAME}` references in values are read (default `process.env`). */
   readonly env?: Environment | undefined;
+  /** `-A NAME[=VALUE]`: preprocessor defines for Kamailio `.cfg` files (Kamailio's `-A`). */
+  readonly defines?: readonly string[] | undefined;
+  /** `-l ADDRESS`: listeners instead of a `.cfg` file's `listen=` lines (Kamailio's `-l`). */
+  readonly listen?: readonly string[] | undefined;
+  /**
+   * `--set path.to.key=value` (the text after `--set`), in order: each replaces a key of the
+   * configuration before validation (overrides.ts); a `.cfg` file's keys as it maps them.
+   */
+  readonly set?: readonly string[] | undefined;
 }
 
 /** Name of the embedded default in messages. */
@@ -42,7 +58,39 @@ interface Position {
 
 type Path = readonly PropertyKey[];
 
-/** Finds the YAML node at a config path; falls back to the deepest node that exists. */
+/** A YAML 1.1 merge key (`<<: *defaults`): the `yaml` package reads a plain `<<` as a symbol. */
+function isMergePair(p: Pair): boolean {
+  return isScalar(p.key) && typeof p.key.value === 'symbol';
+}
+
+/** The mappings a merge key's value names: a mapping, an alias of one, or a list of those. */
+function mergeSources(doc: Document, value: unknown): YAMLMap[] {
+  const v = isAlias(value) ? value.resolve(doc) : value;
+  const items: unknown[] = isSeq(v) ? v.items : [v];
+  return items.map((i) => (isAlias(i) ? i.resolve(doc) : i)).filter((m) => isMap(m));
+}
+
+/**
+ * The pairs a mapping's value is read from, by key, as the `yaml` package merges: the mapping's
+ * own keys win, then each merge key in order, the mappings of a list in order (the first wins).
+ */
+function effectivePairs(doc: Document, map: YAMLMap, depth = 0): Map<string, Pair> {
+  const out = new Map<string, Pair>();
+  for (const p of map.items)
+    if (!isMergePair(p)) out.set(String(isScalar(p.key) ? p.key.value : p.key), p);
+  if (depth > 32) return out;
+  for (const p of map.items) {
+    if (!isMergePair(p)) continue;
+    for (const src of mergeSources(doc, p.value))
+      for (const [k, q] of effectivePairs(doc, src, depth + 1)) if (!out.has(k)) out.set(k, q);
+  }
+  return out;
+}
+
+/**
+ * Finds the YAML node at a config path; falls back to the deepest node that exists. Through an
+ * alias or a merge key it finds the node where the value is written (in the anchored mapping).
+ */
 function nodeAt(doc: Document, path: Path, atKey: boolean): Node | undefined {
   let node: unknown = doc.contents;
   let last: Node | undefined = isNode(node) ? node : undefined;
@@ -50,9 +98,7 @@ function nodeAt(doc: Document, path: Path, atKey: boolean): Node | undefined {
     if (isAlias(node)) node = node.resolve(doc);
     const seg = path[i];
     if (isMap(node)) {
-      const pair = node.items.find(
-        (p) => String(isScalar(p.key) ? p.key.value : p.key) === String(seg),
-      );
+      const pair = effectivePairs(doc, node).get(String(seg));
       if (pair === undefined) return last;
       if (i === path.length - 1 && atKey && isNode(pair.key)) return pair.key;
       // a key without a value (`outbound:`): point at the key
@@ -78,6 +124,67 @@ function nodeAt(doc: Document, path: Path, atKey: boolean): Node | undefined {
 
 function isNode(v: unknown): v is Node {
   return typeof v === 'object' && v !== null && 'range' in v;
+}
+
+/** Calls `fn` for each scalar the configuration reads, at its config path (aliases, merges followed). */
+function eachScalar(
+  doc: Document,
+  fn: (node: Scalar, path: readonly (string | number)[]) => void,
+): void {
+  const open = new Set<unknown>();
+  const walk = (n: unknown, path: (string | number)[]): void => {
+    const node = isAlias(n) ? n.resolve(doc) : n;
+    if (isScalar(node)) {
+      fn(node, path);
+      return;
+    }
+    if ((!isMap(node) && !isSeq(node)) || open.has(node) || path.length > 64) return;
+    open.add(node);
+    if (isSeq(node)) for (const [i, it] of node.items.entries()) walk(it, [...path, i]);
+    else for (const [k, p] of effectivePairs(doc, node)) walk(p.value, [...path, k]);
+    open.delete(node);
+  };
+  walk(doc.contents, []);
+}
+
+/**
+ * What `toJS` would throw on, found first with a position: an alias without its anchor, an alias
+ * inside its own anchor, a merge key whose value is not a mapping (or alias of one, or list of them).
+ */
+function aliasIssues(doc: Document): { offset: number; message: string }[] {
+  const out: { offset: number; message: string }[] = [];
+  visit(doc, {
+    Alias(_, node, ancestors) {
+      const target = node.resolve(doc);
+      if (target === undefined)
+        out.push({
+          offset: node.range?.[0] ?? 0,
+          message: `unknown alias *${node.source}: the anchor &${node.source} must come before it`,
+        });
+      else if (ancestors.includes(target as never))
+        out.push({
+          offset: node.range?.[0] ?? 0,
+          message: `alias *${node.source} is inside its own anchor &${node.source}`,
+        });
+    },
+    Pair(_, pair) {
+      if (!isMergePair(pair)) return;
+      const v = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+      const items: unknown[] = isSeq(v) ? v.items : [pair.value];
+      for (const it of items) {
+        const m = isAlias(it) ? it.resolve(doc) : it;
+        if (m === undefined && isAlias(it)) continue; // reported as an unknown alias
+        if (isMap(m)) continue;
+        const at = isNode(it) ? it.range?.[0] : undefined;
+        out.push({
+          offset: at ?? (isNode(pair.key) ? (pair.key.range?.[0] ?? 0) : 0),
+          message:
+            'a merge key (<<) takes a mapping, an alias of one (<<: *defaults) or a list of them (<<: [*a, *b])',
+        });
+      }
+    },
+  });
+  return out;
 }
 
 // ----------------------------------------------------------------------------- schema walk
@@ -162,14 +269,6 @@ function kindOf(v: unknown): string {
   if (typeof v === 'boolean') return 'a boolean';
   return 'a mapping';
 }
-
-/** Keys whose values are secrets: messages give their kind and length, never their text. */
-const SECRET_KEYS: ReadonlySet<string> = new Set([
-  'flow_token_secret',
-  'flow_token_secret_previous',
-  'token',
-  'secret',
-]);
 
 /**
  * An environment value this long (a management token's minimum) is replaced wherever it appears; a
@@ -373,6 +472,21 @@ function display(file: string, cwd: string): string {
   return r !== '' && !r.startsWith('..') && !isAbsolute(r) ? r : abs;
 }
 
+/** An unquoted `proto:[IPv6]` listen string, e.g. `udp:[::1]:5060`. */
+const UNQUOTED_IPV6_LISTEN = /(?<!["'\w])(?:udp|tcp|tls|sctp|wss?):\[[0-9a-f:.%]*\]/i;
+
+/**
+ * The hint for a YAML syntax error caused by an IPv6 listen string in a `[ ]` flow list, where
+ * `[` and `:` are YAML syntax: `listen: [udp:[::1]:5060]` does not parse. Empty for other errors.
+ */
+function ipv6ListenHint(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf('\n', Math.max(0, offset - 1)) + 1;
+  const lineEnd = text.indexOf('\n', offset);
+  const line = text.slice(lineStart, lineEnd === -1 ? text.length : lineEnd);
+  if (!line.includes('[') || !UNQUOTED_IPV6_LISTEN.test(line)) return '';
+  return ' (an IPv6 listen string inside a [ ] list must be quoted: listen: ["udp:[::1]:5060"], or written one per line as - udp:[::1]:5060)';
+}
+
 /**
  * Parses and validates a configuration text. `file` names it in messages and anchors relative
  * paths (TLS files, scripts, data_dir).
@@ -383,7 +497,13 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   const abs = resolve(cwd, file);
   const shown = display(file, cwd);
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // merge: YAML 1.1 merge keys (<<: *defaults), one file for several processes
+  const doc = parseDocument(text, {
+    lineCounter: lc,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+  });
   const pos = (offset: number): Position => lc.linePos(offset);
   const issueAt = (p: Position | undefined, path: Path, message: string): ConfigIssue => ({
     file: shown,
@@ -398,37 +518,139 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
         issueAt(
           pos(e.pos[0]),
           [],
-          `YAML syntax: ${e.code === 'DUPLICATE_KEY' ? 'duplicate key (each key may appear once in a mapping)' : e.message}`,
+          `YAML syntax: ${e.code === 'DUPLICATE_KEY' ? 'duplicate key (each key may appear once in a mapping)' : e.message}${ipv6ListenHint(text, e.pos[0])}`,
         ),
       ),
     );
   }
+  // aliases and merge keys (<<) that toJS would refuse, with their position
+  const aliases = aliasIssues(doc);
+  if (aliases.length > 0)
+    throw new ConfigError(aliases.map((a) => issueAt(pos(a.offset), [], `YAML: ${a.message}`)));
+  const sets = setOverrides(opts);
+  // a value a --set replaces is never read: its environment references need not be set
+  const replaced = (path: Path): boolean => sets.some((o) => isPrefix(o.keys, path));
   // ${NAME} / ${NAME:-default} in values (env.ts), before the schema reads them
   const expansion = expandEnvironment(doc, opts.env ?? process.env);
-  if (expansion.issues.length > 0)
-    throw new ConfigError(expansion.issues.map((i) => issueAt(pos(i.offset), i.path, i.message)));
-  const env = new EnvRedaction(expansion.sources);
+  const envIssues = expansion.issues.filter((i) => !replaced(i.path));
+  if (envIssues.length > 0)
+    throw new ConfigError(envIssues.map((i) => issueAt(pos(i.offset), i.path, i.message)));
+  const env = new EnvRedaction(
+    withAliases(doc, expansion.sources).filter((s) => !replaced(s.path)),
+  );
   const where = (path: Path, atKey = false): Position => {
     const n = nodeAt(doc, path, atKey);
     const r = n?.range;
     return r === undefined || r === null ? { line: 1, col: 1 } : pos(r[0]);
   };
-  // every message below may be about a value from the environment: none may echo it
-  const report = (path: Path, atKey: boolean, message: string): ConfigIssue =>
-    issueAt(where(path, atKey), path, env.apply(path, message));
-  const rawJs: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let rawJs: unknown;
+  try {
+    rawJs = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    throw new ConfigError([issueAt(undefined, [], `YAML: ${(e as Error).message}`)], { cause: e });
+  }
+  // top-level x-… keys hold anchors for merge keys (as in Compose files); nothing reads them
+  if (isMapping(rawJs)) for (const k of Object.keys(rawJs)) if (k.startsWith('x-')) delete rawJs[k];
+  // --set: after the environment, before the schema, so that its values are checked as the file's
+  let overrides = SetOverrides.none;
+  let setIssues: ConfigIssue[] = [];
+  if (sets.length > 0 && isMapping(rawJs)) {
+    const r = SetOverrides.apply(rawJs, sets);
+    setIssues = r.issues;
+    overrides = r.overrides;
+  }
+  // every message below may be about a value from the environment: none may echo it; one about a
+  // value from --set names the argument instead of a line
+  const report = (path: Path, atKey: boolean, message: string): ConfigIssue => {
+    const m = env.apply(path, message);
+    return overrides.issue(path, m) ?? issueAt(where(path, atKey), path, m);
+  };
   const parsed = configSchema.safeParse(rawJs, { reportInput: true });
   if (!parsed.success) {
     const flat: FlatIssue[] = [];
     flatten(parsed.error.issues, [], flat, env);
-    throw new ConfigError(sortIssues(flat.map((f) => report(f.path, f.atKey, f.message))));
+    throw new ConfigError(
+      overrides.sort([
+        ...setIssues,
+        ...sortIssues(flat.map((f) => report(f.path, f.atKey, f.message))),
+      ]),
+    );
   }
+  if (setIssues.length > 0) throw new ConfigError(setIssues);
+  // `script: x.cfg`: the Kamailio configuration's routes, and its settings merged in (cfg.ts)
+  const cfg = mergeCfgScripts(parsed.data, {
+    dir: dirname(abs),
+    cwd,
+    shownYaml: shown,
+    defines: opts.defines,
+    env: opts.env ?? process.env,
+    overridden: (p) => overrides.touches(p),
+  });
+  if (cfg.issues.length > 0) throw new ConfigError(cfg.issues);
   return finish(
-    parsed.data,
+    cfg.raw,
     { file: abs, dir: dirname(abs), shown, opts, cwd },
     (i) => report(i.path, i.atKey === true, i.message),
-    (p) => ({ file: shown, ...where(p) }),
+    (p) => overrides.location(p) ?? { file: shown, ...where(p) },
+    cfg.scripts,
   );
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The `--set` arguments of `opts`, parsed.
+ * @throws ConfigError naming each argument that is not `path=value`.
+ */
+function setOverrides(opts: LoadOptions): SetOverride[] {
+  const out: SetOverride[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const text of opts.set ?? []) {
+    const r = parseSetOption(text);
+    if (r.ok) {
+      out.push(r.override);
+      continue;
+    }
+    // a secret's value stays out of the message: its key in the path, or in the value's text
+    const eq = text.indexOf('=');
+    const keys = text.slice(0, eq).split(/[.[\]]/);
+    const secret =
+      eq >= 0 &&
+      [...SECRET_KEYS].some(
+        (k) => keys.includes(k) || new RegExp(`\\b${k}\\s*:`).test(text.slice(eq + 1)),
+      );
+    issues.push({
+      file: `--set ${secret ? `${text.slice(0, eq)}=…` : text}`,
+      line: undefined,
+      col: undefined,
+      path: '',
+      message: secret ? r.message.replace(/"[^"]*"/g, '"…"') : r.message,
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return out;
+}
+
+/** Each environment value also at the paths an alias or a merge key reads it at. */
+function withAliases(doc: Document, sources: readonly EnvSource[]): EnvSource[] {
+  const out = [...sources];
+  const byNode = new Map<Scalar, EnvSource>();
+  for (const s of sources) if (s.node !== undefined) byNode.set(s.node, s);
+  if (byNode.size === 0) return out;
+  eachScalar(doc, (node, path) => {
+    const s = byNode.get(node);
+    if (s !== undefined && formatPath(path) !== formatPath(s.path)) out.push({ ...s, path });
+  });
+  return out;
+}
+
+/** Schema problems in the words of a file's (did you mean, got …), without positions (cfg.ts). */
+function explainIssues(issues: readonly z.core.$ZodIssue[]): { path: Path; message: string }[] {
+  const flat: FlatIssue[] = [];
+  flatten(issues, [], flat, new EnvRedaction([]));
+  return flat;
 }
 
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
@@ -440,6 +662,7 @@ function finish(
   src: { file: string | undefined; dir: string; shown: string; opts: LoadOptions; cwd: string },
   toIssue: (i: PathIssue) => ConfigIssue,
   where: (p: Path) => ConfigLocation,
+  cfgScripts?: ReadonlyMap<string, { script: Script; notes: string[] }>,
 ): Config {
   const built = buildConfig(raw, {
     file: src.file,
@@ -449,7 +672,17 @@ function finish(
     pretty: src.opts.pretty,
   });
   if (!built.ok) throw new ConfigError(sortIssues(built.issues.map(toIssue)));
-  return deepFreeze({ ...built.config, where: (p: readonly (string | number)[]) => where(p) });
+  const elements = { ...built.config.elements };
+  for (const [name, c] of cfgScripts ?? []) {
+    const el = elements[name];
+    if (el?.script.kind === 'file')
+      elements[name] = { ...el, script: { ...el.script, compiled: c.script, notes: c.notes } };
+  }
+  return deepFreeze({
+    ...built.config,
+    elements,
+    where: (p: readonly (string | number)[]) => where(p),
+  });
 }
 
 /**
@@ -459,6 +692,8 @@ function finish(
  */
 export function loadConfig(file?: string, opts: LoadOptions = {}): Config {
   if (file === undefined) return defaultConfig(opts);
+  if (isCfgFile(file))
+    return loadCfgConfig(file, { ...opts, overrides: setOverrides(opts), explain: explainIssues });
   const cwd = opts.cwd ?? process.cwd();
   let text: string;
   try {
@@ -489,20 +724,43 @@ export function loadConfig(file?: string, opts: LoadOptions = {}): Config {
   return parseConfig(text, file, opts);
 }
 
-/** The embedded default: no file; relative paths (data_dir `.data`) start in the working directory. */
+/**
+ * The embedded default: no file; relative paths (data_dir `.data`) start in the working directory.
+ * `--set` applies to it as to a file without keys.
+ */
 export function defaultConfig(opts: LoadOptions = {}): Config {
   const cwd = opts.cwd ?? process.cwd();
-  return finish(
-    {},
-    { file: undefined, dir: cwd, shown: DEFAULT_CONFIG_NAME, opts, cwd },
-    (i) => ({
+  const sets = setOverrides(opts);
+  let overrides = SetOverrides.none;
+  const toIssue = (path: Path, message: string): ConfigIssue =>
+    overrides.issue(path, message) ?? {
       file: DEFAULT_CONFIG_NAME,
       line: undefined,
       col: undefined,
-      path: formatPath(i.path),
-      message: i.message,
-    }),
-    () => ({ file: DEFAULT_CONFIG_NAME, line: undefined, col: undefined }),
+      path: formatPath(path),
+      message,
+    };
+  let raw: z.output<typeof configSchema> = {};
+  if (sets.length > 0) {
+    const js: Record<string, unknown> = {};
+    const r = SetOverrides.apply(js, sets);
+    overrides = r.overrides;
+    const parsed = configSchema.safeParse(js, { reportInput: true });
+    if (!parsed.success)
+      throw new ConfigError(
+        overrides.sort([
+          ...r.issues,
+          ...explainIssues(parsed.error.issues).map((f) => toIssue(f.path, f.message)),
+        ]),
+      );
+    if (r.issues.length > 0) throw new ConfigError(r.issues);
+    raw = parsed.data;
+  }
+  return finish(
+    raw,
+    { file: undefined, dir: cwd, shown: DEFAULT_CONFIG_NAME, opts, cwd },
+    (i) => toIssue(i.path, i.message),
+    (p) => overrides.location(p) ?? { file: DEFAULT_CONFIG_NAME, line: undefined, col: undefined },
   );
 }
 

@@ -283,8 +283,14 @@ export const authDbSchema = z.strictObject({
     'Where credentials live.',
   ),
   path: d(str('a file path'), 'SQLite file, relative to data_dir.'),
-  url: d(str('a redis:// or rediss:// URL'), 'Redis URL (backend redis).'),
-  prefix: d(str('a key prefix'), 'Redis key prefix.'),
+  url: d(
+    str('a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL'),
+    'Redis URL (backend redis): redis://[[user]:password@]host[:port][/db] (rediss:// for TLS); redis+sentinel://[[user]:password@]host:26379[,host:port…]/<master-name>[/<db>] for the master Redis Sentinel names; redis+cluster://[[user]:password@]host:port[,host:port…] for Redis Cluster. Query ?wait=<replicas>&wait_timeout=<ms> (default 100): a write succeeds only once that many replicas have it (WAIT), else the request fails (500). Sentinels with a password: &sentinel_password=…. See docs/redis.md.',
+  ),
+  prefix: d(
+    str('a key prefix'),
+    'Redis key prefix. In a Redis Cluster it is also the hash tag ({prefix}) that keeps the store in one slot.',
+  ),
   use_domain: d(
     flag,
     'Look users up by user and domain (alice@a.example and alice@b.example differ); 0: by user only (Kamailio default).',
@@ -394,13 +400,39 @@ export const usrlocSchema = z.strictObject({
     z.enum(['NORMAL', 'FULL'], { error: 'expected NORMAL or FULL' }),
     'SQLite synchronous pragma (FULL survives power loss).',
   ),
-  url: d(str('a redis:// or rediss:// URL'), 'Redis URL (backend redis).'),
-  prefix: d(str('a key prefix'), 'Redis key prefix; stores sharing it share bindings.'),
+  url: d(
+    str('a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL'),
+    'Redis URL (backend redis): redis://[[user]:password@]host[:port][/db] (rediss:// for TLS); redis+sentinel://[[user]:password@]host:26379[,host:port…]/<master-name>[/<db>] for the master Redis Sentinel names; redis+cluster://[[user]:password@]host:port[,host:port…] for Redis Cluster. Query ?wait=<replicas>&wait_timeout=<ms> (default 100): a write succeeds only once that many replicas have it (WAIT), else the request fails (500). Sentinels with a password: &sentinel_password=…. See docs/redis.md.',
+  ),
+  prefix: d(
+    str('a key prefix'),
+    'Redis key prefix; stores sharing it share bindings. In a Redis Cluster it is also the hash tag ({prefix}) that keeps the store in one slot.',
+  ),
   timer_interval: d(positive('seconds'), 'How often expired bindings are purged.'),
   use_domain: d(flag, 'The AoR includes the domain (user@host) instead of the user only.'),
   cseq_delay: d(
     int('an integer >= 0 (seconds)', 0),
     'An equal CSeq within this many seconds is a retransmission (answered 200).',
+  ),
+});
+
+/** `modparam("siptrace", …)`: HEPv3 capture of every SIP message (siptrace with hep_mode_on). Present: loaded. */
+export const siptraceSchema = z.strictObject({
+  duplicate_uri: d(
+    str('a collector address, e.g. udp:127.0.0.1:9060'),
+    'The HEP collector (Homer, heplify-server, sngrep -L): udp:host:port or tcp:host:port (IPv6 in brackets); the Kamailio form sip:host:port[;transport=tcp] is accepted too. Required.',
+  ),
+  hep_capture_id: d(
+    int('an integer 0..4294967295 (capture agent id)', 0, 4_294_967_295),
+    'Capture agent id written into every HEP packet (give each element its own to tell them apart in the collector).',
+  ),
+  auth_key: dn(
+    str('a key'),
+    'Shared key sent in every packet (HEP chunk 0x000e) for a collector that checks one; null: none.',
+  ),
+  trace_on: d(
+    flag,
+    'Capture from start; 0: start switched off. flowgate ctl capture on|off switches it at run time.',
   ),
 });
 
@@ -446,13 +478,45 @@ export const modulesSchema = z.strictObject({
     moduleToggle(pikeSchema),
     'Per-source request-rate limit and failed-authentication bans. Present: loaded.',
   ),
+  siptrace: d(
+    moduleToggle(siptraceSchema),
+    'SIP capture: every message the element receives and sends to a HEP collector (HEPv3). Present: loaded.',
+  ),
 });
 
 /** The built-in edge script's values (the seed's `#!subst` / `#!substdef`). */
 export const edgeSchema = z.strictObject({
   registrar: d(
-    str('a SIP URI, e.g. sip:127.0.0.1:5070'),
-    "Where REGISTERs and clients' initial requests go (REGISTRAR_IP:REGISTRAR_PORT). Default: the registrar element of this file.",
+    z.union(
+      [
+        str('a SIP URI, e.g. sip:127.0.0.1:5070'),
+        z
+          .array(str('a SIP URI, e.g. sip:127.0.0.1:5070'), {
+            error: 'expected a SIP URI or a list of SIP URIs',
+          })
+          .min(1, { error: 'expected at least one SIP URI' }),
+      ],
+      { error: 'expected a SIP URI or a list of SIP URIs, e.g. [sip:10.0.0.2, sip:10.0.0.3]' },
+    ),
+    "Where REGISTERs and clients' initial requests go (REGISTRAR_IP:REGISTRAR_PORT): one SIP URI, or a list of them (a registrar set, in priority order). A host name is resolved per RFC 3263 (NAPTR, SRV priority and weight, then A/AAAA) and every address it gives is a registrar of the set. A request that gets a 503, a transport error or no answer within registrar_timeout goes to the next registrar that is up, in the same transaction (RFC 3263 §4.3). Default: the registrar element of this file.",
+  ),
+  registrar_select: d(
+    z.enum(['priority', 'round_robin', 'hash'], {
+      error: 'expected priority, round_robin or hash',
+    }),
+    'How a request picks its registrar among those that are up: priority (the first in list/SRV order takes everything, the others stand by), round_robin (in turn; the registrars must share their location store), hash (by AoR: the To URI of a REGISTER, the Request-URI of other requests; for registrars with a store each).',
+  ),
+  registrar_probe_interval: d(
+    int('an integer 0 or more (seconds)', 0, 86_400),
+    'Seconds between OPTIONS probes of each registrar (Kamailio ds_ping_interval). 0: no probing, and no registrar is ever skipped.',
+  ),
+  registrar_probe_threshold: d(
+    positive('failures', 100),
+    'Failures in a row that take a registrar down: probes without an answer, with a transport error or answered 503/408, and requests without any answer or with a transport error. It is skipped until it answers a probe again.',
+  ),
+  registrar_timeout: d(
+    positive('milliseconds', 600_000),
+    'A request that got no answer at all from a registrar within this long goes to the next registrar (while there is one); also how long a probe waits.',
   ),
   flow_timer: d(
     positive('seconds'),
@@ -507,7 +571,7 @@ export const elementSchema = z.strictObject({
   ),
   tcp_connection_lifetime: d(
     positive('seconds'),
-    'Idle TCP/TLS/WS connections are closed after this many seconds.',
+    'Idle TCP/TLS/WS connections are closed after this many seconds; one with a transaction in progress (a request still waiting for its final response) stays open until the transaction ends.',
   ),
   tcp_connect_timeout: d(positive('seconds'), 'Longest wait for an outgoing TCP/TLS connect.'),
   children: d(

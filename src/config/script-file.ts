@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { SipError } from '../errors/index.js';
 import { type Script, validateScript } from '../script/api.js';
+import { loadCfgScript } from '../script/cfg/index.js';
 
 /** A script file that cannot be used; the message says why (code `SIP_ERR_CONFIG`). */
 export class ScriptLoadError extends SipError {
@@ -38,6 +39,14 @@ async function importTs(path: string): Promise<unknown> {
  * @throws ScriptLoadError with the path and what is wrong.
  */
 export async function loadScriptFile(path: string): Promise<Script> {
+  // a Kamailio configuration: compiled into a script (src/script/cfg)
+  if (/\.cfg$/i.test(path)) {
+    try {
+      return loadCfgScript(path);
+    } catch (e) {
+      throw new ScriptLoadError(e instanceof Error ? e.message : String(e), { cause: e });
+    }
+  }
   try {
     const st = await stat(path);
     if (!st.isFile()) throw new ScriptLoadError(`${path}: not a file`);

@@ -1,3 +1,4 @@
+import type { Script } from '../script/api.js';
 import type { ListenConfig } from '../transport/types.js';
 
 /** pino levels, plus `silent`. */
@@ -105,6 +106,15 @@ export interface PikeConfig {
   readonly auth_failure_window: number;
 }
 
+/** `modparam("siptrace", …)`: HEPv3 capture (src/modules/siptrace). */
+export interface SiptraceConfig {
+  /** The collector as written (checked: udp:/tcp:/sip: host:port). */
+  readonly duplicate_uri: string;
+  readonly hep_capture_id: number;
+  readonly auth_key: string | undefined;
+  readonly trace_on: boolean;
+}
+
 /** `modparam("registrar", …)`, Kamailio names (seconds); passed to `registrarModule`. */
 export interface RegistrarConfig {
   readonly default_expires: number;
@@ -161,21 +171,45 @@ export interface ModulesConfig {
   readonly pike: PikeConfig | undefined;
   /** undefined: not loaded. */
   readonly nathelper: NathelperConfig | undefined;
+  /** HEP capture; undefined: not loaded. */
+  readonly siptrace: SiptraceConfig | undefined;
 }
 
 /** The routing script of an element. */
 export type ScriptRef =
   | { readonly kind: 'builtin'; readonly name: BuiltinScript }
   /** `path` is absolute; `source` is what the file says. */
-  | { readonly kind: 'file'; readonly path: string; readonly source: string };
+  | {
+      readonly kind: 'file';
+      readonly path: string;
+      readonly source: string;
+      /** A Kamailio `.cfg` script, compiled when the configuration was loaded (src/config/cfg.ts). */
+      readonly compiled?: Script | undefined;
+      /** Remarks about the `.cfg` (no effect, not run, read differently), `file:line:col: text`. */
+      readonly notes?: readonly string[] | undefined;
+    };
 
 /** Names of the scripts shipped with flowgate. */
 export type BuiltinScript = 'edge' | 'registrar' | 'static';
 
+/** How the edge picks a registrar of its set (see `DestinationSet`). */
+export type RegistrarSelect = 'priority' | 'round_robin' | 'hash';
+
 /** Values of the built-in edge script. */
 export interface EdgeConfig {
-  /** SIP URI of the registrar (the seed's `sip:REGISTRAR_IP:REGISTRAR_PORT`). */
+  /**
+   * SIP URI of the registrar (the seed's `sip:REGISTRAR_IP:REGISTRAR_PORT`): the `$du` the script
+   * writes; the first of {@link registrars}.
+   */
   readonly registrar: string;
+  /** The registrar set, in priority order (one URI unless `edge.registrar` is a list). */
+  readonly registrars: readonly string[];
+  readonly registrar_select: RegistrarSelect;
+  /** seconds; 0: no probing */
+  readonly registrar_probe_interval: number;
+  readonly registrar_probe_threshold: number;
+  /** ms */
+  readonly registrar_timeout: number;
   /** Set when `registrar` was derived from this file's registrar element (its real port is used when it is 0). */
   readonly registrar_element: string | undefined;
   readonly flow_timer: number;

@@ -5,17 +5,34 @@ import { SipError } from '../errors/index.js';
 import type { Binding, LocationStore } from '../modules/location/binding.js';
 import { canonicalIp, ipFamily, unmapIPv4 } from '../transport/ip.js';
 import type { Logger } from '../util/logger.js';
+import { CaptureApi } from './capture-api.js';
+import { WebConsole, type WebConsoleOptions } from './console/index.js';
 import { type ProcessInfo, renderMetrics } from './metrics.js';
+import { registrarsJson } from './registrars.js';
 import type { StoreMetrics } from './timed-store.js';
 import { handleUsersRequest, type UsersApiOptions } from './users-api.js';
 import {
   bindingJson,
+  closeFlowOf,
   flowJson,
   flowsOf,
   flowTokenFailuresOf,
   type ManagedElement,
   transportStatsOf,
 } from './view.js';
+
+/** Log levels `PUT /v1/loglevel` accepts (pino's, plus `silent`). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type ApiLogLevel = (typeof LOG_LEVELS)[number];
+
+/** Reads and sets the log level at run time (the CLI's pino logger). */
+export interface LogLevelControl {
+  /** The level of the process, or of one element's log lines. */
+  level(element?: string): string;
+  /** Sets the level of the whole process (every element with it), or of one element's lines. */
+  setLevel(level: ApiLogLevel, element?: string): void;
+}
 
 /** Settings of the management API. */
 export interface ManagementOptions {
@@ -40,6 +57,15 @@ export interface ManagementOptions {
   readonly logger: Logger;
   /** The credentials store `/v1/users` manages; absent: those routes answer 404 not_configured. */
   readonly credentials?: UsersApiOptions | undefined;
+  /** The log level control `/v1/loglevel` uses; absent: that route answers 404 not_configured. */
+  readonly logLevel?: LogLevelControl | undefined;
+  /**
+   * Reads the elements' TLS files again (`POST /v1/tls/reload`, certificate renewal); absent: that
+   * route answers 404 not_configured.
+   */
+  readonly reloadTls?: (() => readonly TlsReloadOutcome[]) | undefined;
+  /** The live web console (`/console/`, `/v1/events`; docs/console.md): its settings, or false for none. */
+  readonly console?: false | Omit<WebConsoleOptions, 'elements' | 'version' | 'logger'> | undefined;
 }
 
 /** A running management API. */
@@ -63,8 +89,44 @@ class HttpError extends SipError {
   }
 }
 
+/** Transports `?transport=` accepts. */
+const TRANSPORTS: readonly string[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
 const MAX_LIMIT = 1000;
 const DEFAULT_LIMIT = 100;
+/** What reloading one element's TLS material did (`POST /v1/tls/reload` answers a list of them). */
+export interface TlsReloadOutcome {
+  readonly element: string;
+  readonly ok: boolean;
+  /** Why the previous certificate stays in use. */
+  readonly error?: string | undefined;
+}
+
+/** Largest body `PUT /v1/loglevel` reads. */
+const MAX_BODY_BYTES = 1024;
+
+/** The JSON object in a small request body. */
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const type = req.headers['content-type'];
+  if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type))
+    throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(413, 'too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'bad_request', 'the body is not JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new HttpError(400, 'bad_request', 'the body must be a JSON object');
+  return v as Record<string, unknown>;
+}
 
 function sha(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -128,6 +190,16 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
   const names = new Set((opts.hosts ?? []).map((h) => h.toLowerCase()));
   let stopping = false;
   const log = opts.logger.child({ component: 'management' });
+  const capture = new CaptureApi(opts.elements, log);
+  const web =
+    opts.console === false
+      ? undefined
+      : new WebConsole({
+          ...opts.console,
+          elements: opts.elements,
+          version: opts.info.version,
+          logger: log,
+        });
 
   /** The Host header names this server: the address the request reached, localhost on loopback, or a configured name. */
   const hostAllowed = (req: IncomingMessage): boolean => {
@@ -151,6 +223,25 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     return m?.[1] !== undefined && timingSafeEqual(sha(m[1].trim()), tokenHash);
   };
 
+  /** The element named `name` (`?element=`), or a 404 naming the elements there are. */
+  const elementNamed = (name: string): ManagedElement => {
+    const all = opts.elements();
+    const e = all.find((x) => x.server.name === name);
+    if (e === undefined)
+      throw new HttpError(
+        404,
+        'not_found',
+        `no element '${name}' (there are: ${all.map((x) => x.server.name).join(', ')})`,
+      );
+    return e;
+  };
+
+  /** Every element, or the one `?element=` names. */
+  const selected = (q: URLSearchParams): readonly ManagedElement[] => {
+    const name = q.get('element');
+    return name === null || name === '' ? opts.elements() : [elementNamed(name)];
+  };
+
   const storesOf = (element: string | undefined): ManagedElement[] => {
     // one entry per store: elements may share one
     const seen = new Set<LocationStore>();
@@ -159,9 +250,8 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       seen.add(e.location);
       return true;
     });
-    if (element === undefined) return withStore;
-    const e = opts.elements().find((x) => x.server.name === element);
-    if (e === undefined) throw new HttpError(404, 'not_found', `no element '${element}'`);
+    if (element === undefined || element === '') return withStore;
+    const e = elementNamed(element);
     if (e.location === undefined)
       throw new HttpError(
         404,
@@ -262,9 +352,43 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     return { removed };
   };
 
-  const stats = async (): Promise<unknown> => {
+  /** `DELETE /v1/flows/:id`: closes a connection flow (its peer sees the connection end). */
+  const closeFlow = (id: string, q: URLSearchParams): unknown => {
+    for (const e of selected(q)) {
+      const f = flowsOf(e).find((x) => x.id === id);
+      if (f === undefined) continue;
+      if (f.proto === 'udp')
+        throw new HttpError(
+          409,
+          'conflict',
+          `flow ${id} is a UDP flow: there is no connection to close (it ends when its peer stops sending; remove its bindings with flowgate ctl unbind)`,
+        );
+      const closed = closeFlowOf(e, id);
+      if (closed === undefined)
+        throw new HttpError(
+          501,
+          'not_implemented',
+          `the transport of element '${e.server.name}' cannot close flows`,
+        );
+      if (!closed) break; // it closed in between
+      const shown = flowJson(e, f);
+      log.info(
+        { flow: id, element: e.server.name, transport: f.proto, peer: shown.peer },
+        'flow closed through the management API',
+      );
+      return { closed: shown };
+    }
+    const element = q.get('element');
+    throw new HttpError(
+      404,
+      'not_found',
+      `no open flow '${id}'${element === null || element === '' ? '' : ` of element '${element}'`} (flowgate ctl flows lists them)`,
+    );
+  };
+
+  const stats = async (q: URLSearchParams): Promise<unknown> => {
     const out: Record<string, unknown> = {};
-    for (const e of opts.elements()) {
+    for (const e of selected(q)) {
       const s = e.server.core.stats;
       let bindings: number | null = null;
       if (e.location !== undefined) {
@@ -344,6 +468,9 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       );
       return;
     }
+    // the web console: its page (no token), its session, state and event stream (token or cookie)
+    const consoleRoute = { path, rawPath: url.pathname, method, query: q, authorized: allowed };
+    if (web !== undefined && (await web.handle(req, res, consoleRoute))) return;
     if (!allowed) {
       res.setHeader('www-authenticate', 'Bearer realm="flowgate"');
       throw new HttpError(
@@ -365,7 +492,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     if (path === '/v1/elements') {
       only('GET');
       send(res, 200, {
-        elements: opts.elements().map((e) => ({
+        elements: selected(q).map((e) => ({
           name: e.server.name,
           script: e.script,
           modules: e.modules,
@@ -382,12 +509,14 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     }
     if (path === '/v1/flows') {
       only('GET');
-      const element = q.get('element');
       const transport = q.get('transport')?.toLowerCase();
-      const els = opts.elements().filter((e) => element === null || e.server.name === element);
-      if (element !== null && els.length === 0)
-        throw new HttpError(404, 'not_found', `no element '${element}'`);
-      const flows = els.flatMap((e) =>
+      if (transport !== undefined && transport !== '' && !TRANSPORTS.includes(transport))
+        throw new HttpError(
+          400,
+          'bad_request',
+          `transport: expected one of ${TRANSPORTS.join(', ')}, got '${q.get('transport')}'`,
+        );
+      const flows = selected(q).flatMap((e) =>
         flowsOf(e)
           .filter((f) => transport === undefined || transport === '' || f.proto === transport)
           .map((f) => flowJson(e, f)),
@@ -395,12 +524,90 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       send(res, 200, { flows });
       return;
     }
+    const fm = /^\/v1\/flows\/([^/]+)$/.exec(path);
+    if (fm !== null) {
+      only('DELETE');
+      send(res, 200, closeFlow(decodeURIComponent(fm[1] ?? ''), q));
+      return;
+    }
     if (path === '/v1/stats') {
       only('GET');
-      send(res, 200, await stats());
+      send(res, 200, await stats(q));
+      return;
+    }
+    if (path === '/v1/registrars') {
+      // an edge's registrar set: state, since when, last probe (issue 12 §2)
+      only('GET');
+      send(res, 200, { registrars: registrarsJson(selected(q)) });
+      return;
+    }
+    if (path === '/v1/loglevel') {
+      const control = opts.logLevel;
+      if (control === undefined)
+        throw new HttpError(404, 'not_configured', 'this server has no log level control');
+      if (method === 'PUT') {
+        const body = await readJsonObject(req);
+        for (const k of Object.keys(body))
+          if (k !== 'level' && k !== 'element')
+            throw new HttpError(
+              400,
+              'bad_request',
+              `unknown field '${k}' (expected level, element)`,
+            );
+        const level = body['level'];
+        if (typeof level !== 'string' || !(LOG_LEVELS as readonly string[]).includes(level))
+          throw new HttpError(
+            400,
+            'bad_request',
+            `level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level ?? null)}`,
+          );
+        const element = body['element'];
+        if (element !== undefined && typeof element !== 'string')
+          throw new HttpError(400, 'bad_request', 'element: expected a string');
+        if (element !== undefined) elementNamed(element);
+        const before = control.level(element);
+        // logged before the change, so that it shows at the level that was in force
+        log.info(
+          // `level` is pino's own key: name the values apart
+          { log_level: level, previous_log_level: before, element: element ?? null },
+          'log level changed through the management API',
+        );
+        control.setLevel(level as ApiLogLevel, element);
+      } else {
+        if (method !== 'GET' && method !== 'HEAD') {
+          res.setHeader('allow', 'GET, PUT');
+          throw new HttpError(405, 'method_not_allowed', `${method} ${path}: use GET or PUT`);
+        }
+        const element = q.get('element');
+        if (element !== null && element !== '') elementNamed(element);
+      }
+      send(res, 200, {
+        level: control.level(),
+        elements: Object.fromEntries(
+          opts.elements().map((e) => [e.server.name, control.level(e.server.name)]),
+        ),
+      });
+      return;
+    }
+    if (path === '/v1/tls/reload') {
+      only('POST');
+      const elements = opts.reloadTls?.() ?? [];
+      if (elements.length === 0)
+        throw new HttpError(404, 'not_configured', 'no element has tls: files to reload');
+      const failed = elements.filter((e) => !e.ok);
+      if (failed.length > 0) {
+        send(res, 422, {
+          error: 'tls_reload_failed',
+          message: `${failed.map((e) => `${e.element}: ${e.error}`).join('; ')} (the previous certificate stays in use)`,
+          elements,
+        });
+        return;
+      }
+      send(res, 200, { elements });
       return;
     }
     if (await handleUsersRequest(req, res, path, q, opts.credentials, log)) return;
+    if (await capture.handle(req, res, path, q)) return;
     if (path === '/v1/bindings') {
       only('GET');
       send(res, 200, await listBindings(q));
@@ -429,7 +636,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     throw new HttpError(
       404,
       'not_found',
-      `no route ${method} ${path} (try /health, /metrics, /v1/elements, /v1/bindings, /v1/flows, /v1/stats, /v1/users)`,
+      `no route ${method} ${path} (try /health, /metrics, /v1/elements, /v1/bindings, /v1/flows, /v1/stats, /v1/loglevel, /v1/users, /v1/capture, /v1/trace)`,
     );
   };
 
@@ -465,6 +672,8 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       stopping = true;
     },
     close() {
+      web?.close();
+      capture.close();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,4 +1,7 @@
 export {
+  type ApiLogLevel,
+  LOG_LEVELS,
+  type LogLevelControl,
   type ManagementOptions,
   type ManagementServer,
   startManagementServer,
@@ -17,6 +20,7 @@ export { handleUsersRequest, type UsersApiOptions } from './users-api.js';
 export {
   type BindingJson,
   bindingJson,
+  closeFlowOf,
   type FlowJson,
   flowJson,
   flowsOf,

@@ -1,4 +1,5 @@
 import { PrometheusText } from './prometheus.js';
+import { registrarsOf } from './registrars.js';
 import type { StoreMetrics } from './timed-store.js';
 import { flowsOf, flowTokenFailuresOf, type ManagedElement, transportStatsOf } from './view.js';
 
@@ -91,6 +92,21 @@ export async function renderMetrics(
     'gauge',
     'Sources (pike: rate, auth) and users (auth_user) banned now.',
   );
+  t.family(
+    'flowgate_registrar_up',
+    'gauge',
+    "1 when an edge's registrar is up (requests go to it), 0 when it is down (skipped until it answers a probe).",
+  );
+  t.family(
+    'flowgate_registrar_failovers_total',
+    'counter',
+    'Requests that left a registrar for the next one (503, transport error or no answer in time).',
+  );
+  t.family(
+    'flowgate_next_hop_failovers_total',
+    'counter',
+    'Requests sent on to the next address of their destination (RFC 3263 §4.3; registrar sets included).',
+  );
 
   for (const e of elements) {
     const element = e.server.name;
@@ -141,6 +157,11 @@ export async function renderMetrics(
     for (const [limit, n] of Object.entries(stats.limits))
       t.sample('flowgate_limit_refusals_total', { element, limit }, n);
     t.sample('flowgate_stray_responses_total', { element }, stats.strayResponses);
+    t.sample('flowgate_next_hop_failovers_total', { element }, stats.nextHopFailovers ?? 0);
+    for (const r of registrarsOf(e)) {
+      t.sample('flowgate_registrar_up', { element, registrar: r.uri }, r.state === 'up' ? 1 : 0);
+      t.sample('flowgate_registrar_failovers_total', { element, registrar: r.uri }, r.failovers);
+    }
     const auth = e.server.auth;
     if (auth !== undefined) {
       for (const [result, n] of Object.entries(auth.stats.results))

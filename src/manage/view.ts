@@ -40,12 +40,22 @@ export interface ManagedElement {
 interface TransportView {
   flows?(): FlowInfo[];
   stats?(): TransportStats;
+  closeFlow?(id: string): boolean;
 }
 
 /** The element's flows (empty when its transport does not list them). */
 export function flowsOf(e: ManagedElement): FlowInfo[] {
   const t = e.server.transport as TransportView;
   return typeof t.flows === 'function' ? t.flows() : [];
+}
+
+/**
+ * Closes one of the element's connection flows: true when it was open, false when there is no
+ * such connection, undefined when the element's transport cannot close flows.
+ */
+export function closeFlowOf(e: ManagedElement, id: string): boolean | undefined {
+  const t = e.server.transport as TransportView;
+  return typeof t.closeFlow === 'function' ? t.closeFlow(id) : undefined;
 }
 
 /** The element's transport counters (undefined when its transport has none). */

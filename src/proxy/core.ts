@@ -6,6 +6,7 @@ import { EditList, serialize } from '../message/edits.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { splitCommaOffsets } from '../message/parse/split.js';
 import { parseUri, SipUri } from '../message/parse/uri.js';
+import type { ClientTransaction } from '../transaction/client.js';
 import type { TransactionLayer } from '../transaction/layer.js';
 import { responseTarget } from '../transaction/response-target.js';
 import type { ClientTransactionUser } from '../transaction/types.js';
@@ -33,6 +34,7 @@ import type { NextHop, Resolver } from './resolver.js';
 import { type ProxyBranch, ProxyTransaction } from './stateful.js';
 import {
   DEFAULT_PROXY_LIMITS,
+  type NextHopSet,
   type ProxyLimits,
   type ProxyOptions,
   type ProxyTransport,
@@ -55,6 +57,11 @@ export interface ProxyStats {
   limits: Record<string, number>;
   /** Responses matching no client transaction, dropped (RFC 6026: never relayed statelessly). */
   strayResponses: number;
+  /**
+   * Requests that went on to the next address of their destination after a transport error, a
+   * timeout or a 503 (RFC 3263 §4.3; a registrar set's failover).
+   */
+  nextHopFailovers: number;
 }
 
 /**
@@ -97,6 +104,7 @@ export class ProxyCore {
     refusedDraining: 0,
     limits: {},
     strayResponses: 0,
+    nextHopFailovers: 0,
   };
   readonly limits: ProxyLimits;
   /** Final responses relayed upstream (see {@link RelayedFinalHook}). */
@@ -126,6 +134,8 @@ export class ProxyCore {
   #localAddrs: Set<string> | undefined;
   /** Listeners of the flows that closed, for `onFlowClose` subscribers. */
   flowCloseHooks: ((flow: FlowInfo, reason: FlowCloseReason) => void)[] = [];
+  /** Sets of next hops by the `$du` that names them (the edge's registrar set). */
+  readonly #hopSets = new Map<string, NextHopSet>();
 
   constructor(
     layer: TransactionLayer,
@@ -159,6 +169,19 @@ export class ProxyCore {
 
   setHandlers(h: RouteHandlers): void {
     this.#handlers = h;
+  }
+
+  /**
+   * A request whose `$du` is exactly `du` goes to the hops `set` plans for it, one after the other
+   * on failure (the edge's registrar set: `$du = REGISTRAR`).
+   */
+  addNextHopSet(du: string, set: NextHopSet): void {
+    this.#hopSets.set(du, set);
+  }
+
+  /** The set `du` names, if any. */
+  nextHopSet(du: string | undefined): NextHopSet | undefined {
+    return du === undefined ? undefined : this.#hopSets.get(du);
   }
 
   // ======================================================================== TU upcalls
@@ -583,7 +606,8 @@ export class ProxyCore {
     }
     const hop = this.#hopUri(ctx, target);
     if (hop === undefined) return -1;
-    const n = this.resolver.resolveNumeric(hop);
+    const set = this.nextHopSet(target.du);
+    const n = set === undefined ? this.resolver.resolveNumeric(hop) : undefined;
     const send = (h: NextHop): void => {
       const wait = this.#learnRoute(h, target);
       if (wait !== undefined) {
@@ -597,12 +621,16 @@ export class ProxyCore {
       if (out !== undefined)
         go(out, { proto: h.proto, address: h.address, port: h.port, listenerId: out.id });
     };
+    const first = (hops: NextHop[]): void => {
+      if (hops[0] !== undefined) send(hops[0]);
+    };
     if (n !== undefined) send(n);
-    else
-      this.resolver.resolve(hop).then(
-        (hops) => hops[0] && send(hops[0]),
-        () => {},
-      );
+    else if (set !== undefined) {
+      // the ACK of a 2xx is no transaction: it goes to the first hop of the set that is up
+      const plan = set.plan(ctx.req, target.uri);
+      if (Array.isArray(plan)) first(plan);
+      else plan.then(first, noop);
+    } else this.resolver.resolve(hop).then(first, noop);
     return 1;
   }
 
@@ -676,12 +704,32 @@ export class ProxyCore {
         ptx.branchFailed(b, 430, 'Flow Failed');
         return;
       }
-      this.#emit(ptx, b, ctx, flow.listener, { flowId: flow.id });
+      this.#emit(ptx, b, ctx, flow.listener, { flowId: flow.id }, undefined);
       return;
     }
     const uri = this.#hopUri(ctx, t);
     if (uri === undefined) {
       ptx.branchFailed(b, 416, 'Unsupported URI Scheme');
+      return;
+    }
+    const set = this.nextHopSet(t.du);
+    if (set !== undefined) {
+      // a registrar set: the hops that are up, in the set's order, tried one after the other
+      const go = (hops: NextHop[]): void => {
+        if (!b.pending) return;
+        const h = hops[0];
+        if (h === undefined) {
+          ptx.branchFailed(b, 503, `No ${capitalized(set.name)} Available`);
+          return;
+        }
+        b.hops = hops;
+        b.hopIndex = 0;
+        b.hopSet = set;
+        this.#emitHop(ptx, b, ctx, h);
+      };
+      const plan = set.plan(ctx.req, t.uri);
+      if (Array.isArray(plan)) go(plan);
+      else plan.then(go, () => ptx.branchFailed(b, 478, 'Unresolvable Destination'));
       return;
     }
     const n = this.resolver.resolveNumeric(uri);
@@ -693,10 +741,59 @@ export class ProxyCore {
       (hops) => {
         const h = hops[0];
         if (h === undefined) ptx.branchFailed(b, 478, 'Unresolvable Destination');
-        else if (b.pending) this.#emitHop(ptx, b, ctx, h);
+        else if (b.pending) {
+          // RFC 3263 §4.3: the other addresses are tried in turn when this one fails
+          if (hops.length > 1) {
+            b.hops = hops;
+            b.hopIndex = 0;
+          }
+          this.#emitHop(ptx, b, ctx, h);
+        }
       },
       () => ptx.branchFailed(b, 478, 'Unresolvable Destination'),
     );
+  }
+
+  /**
+   * The current hop of `b` failed (`why`): RFC 3263 §4.3, a new request (a new client transaction,
+   * with its own branch id) to the next hop. False when there is none left, or the branch no
+   * longer needs one; the set the hop came from is told either way.
+   */
+  #nextHop(ptx: ProxyTransaction, b: ProxyBranch, ctx: RequestContext, why: string): boolean {
+    const hops = b.hops;
+    const cur = hops?.[b.hopIndex];
+    const next = hops?.[b.hopIndex + 1];
+    const go = next !== undefined && b.pending && !b.cancelled && !ptx.finalSent && !ptx.cancelled;
+    if (cur !== undefined) b.hopSet?.report(cur, { ok: false, why, failedOver: go });
+    this.clock.clearTimer(b.hopTimer);
+    b.hopTimer = undefined;
+    if (!go || next === undefined || cur === undefined) return false;
+    b.hopIndex++;
+    this.stats.nextHopFailovers++;
+    this.logger.debug(
+      {
+        callId: ctx.req.callId,
+        method: ctx.req.method,
+        from: hopText(cur),
+        to: hopText(next),
+        why,
+      },
+      `next hop ${hopText(cur)} failed (${why}): trying ${hopText(next)}`,
+    );
+    this.#emitHop(ptx, b, ctx, next);
+    return true;
+  }
+
+  /** A hop failed before a client transaction ran: the next hop, or the branch fails with `status`. */
+  #hopFailed(
+    ptx: ProxyTransaction,
+    b: ProxyBranch,
+    ctx: RequestContext,
+    status: number,
+    reason: string,
+    why: string,
+  ): void {
+    if (!this.#nextHop(ptx, b, ctx, why)) ptx.branchFailed(b, status, reason);
   }
 
   #emitHop(ptx: ProxyTransaction, b: ProxyBranch, ctx: RequestContext, h: NextHop): void {
@@ -719,16 +816,23 @@ export class ProxyCore {
   #emitOut(ptx: ProxyTransaction, b: ProxyBranch, ctx: RequestContext, h: NextHop): void {
     const out = this.#selectOut(h, b.target);
     if (out === undefined) {
-      ptx.branchFailed(b, 503, `No ${h.proto} Socket`);
+      this.#hopFailed(ptx, b, ctx, 503, `No ${h.proto} Socket`, `no ${h.proto} listener`);
       return;
     }
     // an existing connection is reused by the transport (RFC 3261 §18.1.1)
-    this.#emit(ptx, b, ctx, out, {
-      proto: h.proto,
-      address: h.address,
-      port: h.port,
-      listenerId: out.id,
-    });
+    this.#emit(
+      ptx,
+      b,
+      ctx,
+      out,
+      {
+        proto: h.proto,
+        address: h.address,
+        port: h.port,
+        listenerId: out.id,
+      },
+      h,
+    );
   }
 
   #emit(
@@ -737,6 +841,7 @@ export class ProxyCore {
     ctx: RequestContext,
     out: ListenerInfo,
     target: SendTarget,
+    hop: NextHop | undefined,
   ): void {
     if (this.layer.clientCount >= this.limits.maxClientTransactions) {
       this.limitHit(
@@ -748,19 +853,62 @@ export class ProxyCore {
       ptx.branchFailed(b, 503, 'Service Unavailable');
       return;
     }
-    const branchId = `z9hG4bK${this.#txPrefix}${this.#txIdOf(ptx)}.${b.index}`;
+    const attempt = b.attempts++;
+    // RFC 3263 §4.3: the request to the next hop is a new transaction, with a branch id of its own
+    const branchId = `z9hG4bK${this.#txPrefix}${this.#txIdOf(ptx)}.${b.index}${attempt === 0 ? '' : `.${attempt}`}`;
     const buf = buildBranchRequest(this.#buildInput(ctx), b.target, out, branchId);
+    let tx: ClientTransaction | undefined;
+    let answered = false;
     const user: ClientTransactionUser = {
-      onResponse: (res, info) => this.#onBranchResponse(ptx, b, res, info),
-      onFailure: (kind) => ptx.onClientFailure(b, kind),
+      onResponse: (res, info) => {
+        if (tx !== undefined && b.client !== tx) return; // an attempt given up already
+        if (!answered && tx !== undefined) {
+          answered = true;
+          this.clock.clearTimer(b.hopTimer);
+          b.hopTimer = undefined;
+          // RFC 3263 §4.3: a 503 from this hop sends the request to the next one (if any)
+          if (res.status === 503 && b.pending && this.#nextHop(ptx, b, ctx, '503')) return;
+          if (hop !== undefined && res.status !== 503) b.hopSet?.report(hop, { ok: true });
+        }
+        this.#onBranchResponse(ptx, b, res, info);
+      },
+      onFailure: (kind) => {
+        if (tx !== undefined && b.client !== tx) return; // an attempt given up already
+        // RFC 3263 §4.3: a transport error, or timer B/F without any response: the next hop
+        if (
+          !answered &&
+          kind !== TxFailure.FlowGone &&
+          this.#nextHop(ptx, b, ctx, kind === TxFailure.Timeout ? 'timeout' : 'transport error')
+        )
+          return;
+        ptx.onClientFailure(b, kind);
+      },
     };
-    const { tx, result } = this.layer.sendRequest(buf, branchId, ctx.req.method, target, user);
+    const sent = this.layer.sendRequest(buf, branchId, ctx.req.method, target, user);
+    const result = sent.result;
     if (!result.ok) {
       if (result.code === 'SIP_ERR_FLOW_GONE') ptx.branchFailed(b, 430, 'Flow Failed');
+      else if (hop !== undefined)
+        this.#hopFailed(ptx, b, ctx, 477, 'Error Sending To Next Hop', 'transport error');
       else ptx.branchFailed(b, 477, 'Error Sending To Next Hop');
       return;
     }
+    tx = sent.tx;
     b.client = tx;
+    const set = b.hopSet;
+    if (set !== undefined && set.timeoutMs > 0 && b.hops?.[b.hopIndex + 1] !== undefined) {
+      // a set's hop that has not answered at all within its timeout is given up on while
+      // another one is left (Kamailio dispatcher setups shorten fr_timer the same way)
+      const given = tx;
+      this.clock.clearTimer(b.hopTimer);
+      b.hopTimer = this.clock.setTimer(set.timeoutMs, () => {
+        b.hopTimer = undefined;
+        if (answered || b.client !== given || !b.pending) return;
+        given.terminate();
+        if (!this.#nextHop(ptx, b, ctx, 'timeout'))
+          ptx.branchFailed(b, 408, 'Request Timeout', true);
+      });
+    }
   }
 
   #txIds = new WeakMap<ProxyTransaction, string>();
@@ -903,6 +1051,14 @@ export function scriptFrame(stack: string | undefined): string | undefined {
 }
 
 function noop(): void {}
+
+function hopText(h: NextHop): string {
+  return `${h.proto}:${h.address.includes(':') ? `[${h.address}]` : h.address}:${h.port}`;
+}
+
+function capitalized(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
 
 function uriOf(nameAddr: string): string {
   const lt = nameAddr.indexOf('<');

@@ -10,6 +10,54 @@ export interface NextHop {
   readonly port: number;
 }
 
+/**
+ * The addresses of one SRV record (RFC 2782), or of the A/AAAA lookup when there was no SRV
+ * record (priority 0, weight 0): the unit RFC 2782 orders by priority and weight. The addresses
+ * of one record stay in the order DNS gave them.
+ */
+export interface HopGroup {
+  readonly priority: number;
+  readonly weight: number;
+  /** The SRV target (or the host looked up), for logs. */
+  readonly target: string;
+  readonly hops: readonly NextHop[];
+}
+
+/** A number in [0, 1), as `Math.random` returns (injectable for tests). */
+export type RandomSource = () => number;
+
+/**
+ * RFC 2782 order: ascending priority; within one priority, weighted random order ("all those with
+ * weight 0 are placed at the beginning of the list … choose a uniform random number between 0 and
+ * the sum … select the RR whose running sum value is the first … greater than or equal to" it),
+ * repeated until every record of the priority is placed.
+ */
+export function rfc2782Order<T extends { readonly priority: number; readonly weight: number }>(
+  records: readonly T[],
+  random: RandomSource = Math.random,
+): T[] {
+  const out: T[] = [];
+  const priorities = [...new Set(records.map((r) => r.priority))].sort((a, b) => a - b);
+  for (const p of priorities) {
+    const same = records.filter((r) => r.priority === p);
+    // zero weights first, the others in the order given (a stable sort keeps DNS order)
+    const left = [...same.filter((r) => r.weight === 0), ...same.filter((r) => r.weight > 0)];
+    while (left.length > 0) {
+      let sum = 0;
+      for (const r of left) sum += Math.max(0, r.weight);
+      const pick = Math.min(sum, Math.floor(random() * (sum + 1)));
+      let running = 0;
+      let i = 0;
+      for (; i < left.length - 1; i++) {
+        running += Math.max(0, (left[i] as T).weight);
+        if (running >= pick) break;
+      }
+      out.push(left.splice(i, 1)[0] as T);
+    }
+  }
+  return out;
+}
+
 /** The subset of `node:dns/promises` the resolver uses, injectable for tests. */
 export interface DnsApi {
   resolveNaptr(host: string): Promise<
@@ -44,16 +92,41 @@ function defaultPort(p: Proto): number {
 /**
  * Next-hop resolution for SIP URIs (RFC 3263 §4): transport from the `transport` parameter, the
  * scheme, or NAPTR; port from the URI or SRV; address from A/AAAA. Numeric hosts resolve without
- * DNS (synchronously). Results of name lookups are cached for `ttlMs`.
+ * DNS (synchronously). The records of name lookups are cached for `ttlMs`; the order of the hops
+ * is drawn again on every {@link resolve} (RFC 2782 weighted random order within a priority), so
+ * that the weights share the load between the targets of one priority.
  */
 export class Resolver {
   readonly #dns: DnsApi;
   readonly #ttlMs: number;
-  readonly #cache = new Map<string, { at: number; hops: NextHop[] }>();
+  readonly #random: RandomSource;
+  readonly #cache = new Map<string, { at: number; groups: HopGroup[] }>();
 
-  constructor(dns: DnsApi = nodeDns, ttlMs = 30_000) {
+  /**
+   * @param ttlMs how long the records of a name are reused (node:dns gives SRV records no TTL)
+   * @param random the random source of RFC 2782 weighted ordering (tests pass a fixed sequence)
+   */
+  constructor(dns: DnsApi = nodeDns, ttlMs = 30_000, random: RandomSource = Math.random) {
     this.#dns = dns;
     this.#ttlMs = ttlMs;
+    this.#random = random;
+  }
+
+  /** The random source of weighted ordering (a set of hops of its own orders with it too). */
+  get random(): RandomSource {
+    return this.#random;
+  }
+
+  /** How long resolved records are reused, in ms. */
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
+  /** RFC 2782 order of `groups` with this resolver's random source, flattened to hops. */
+  order(groups: readonly HopGroup[]): NextHop[] {
+    const out: NextHop[] = [];
+    for (const g of rfc2782Order(groups, this.#random)) out.push(...g.hops);
+    return out;
   }
 
   /** Resolves without DNS when the target host is an IP address; undefined otherwise. */
@@ -64,34 +137,50 @@ export class Resolver {
     return { proto, address: host, port: uri.port ?? defaultPort(proto) };
   }
 
-  /** All next hops for a URI, best first (RFC 3263 §4.1–4.2). Rejects when nothing resolves. */
+  /**
+   * All next hops for a URI, best first (RFC 3263 §4.1–4.2; RFC 2782 order, drawn anew on each
+   * call). Rejects when nothing resolves.
+   */
   async resolve(uri: SipUri): Promise<NextHop[]> {
+    return this.order(await this.resolveGroups(uri));
+  }
+
+  /**
+   * The records behind {@link resolve}: one group per SRV record (its priority, weight and
+   * addresses), sorted by priority, or one group for an A/AAAA answer. Cached for `ttlMs`.
+   */
+  async resolveGroups(uri: SipUri): Promise<HopGroup[]> {
     const numeric = this.resolveNumeric(uri);
-    if (numeric !== undefined) return [numeric];
+    if (numeric !== undefined)
+      return [{ priority: 0, weight: 0, target: numeric.address, hops: [numeric] }];
     const host = targetHost(uri);
     // RFC 6761 §6.3: localhost names are the loopback address, never a DNS question
     if (/(?:^|\.)localhost\.?$/i.test(host)) {
       const proto = uriProto(uri) ?? (uri.scheme === 'sips' ? Proto.TLS : Proto.UDP);
-      return [{ proto, address: '127.0.0.1', port: uri.port ?? defaultPort(proto) }];
+      const hop = { proto, address: '127.0.0.1', port: uri.port ?? defaultPort(proto) };
+      return [{ priority: 0, weight: 0, target: host, hops: [hop] }];
     }
     const why = unresolvable(host);
     if (why !== undefined) throw new Error(`cannot resolve ${host}: ${why} (no DNS query made)`);
     const key = `${uri.scheme}|${host}|${uri.port ?? ''}|${uri.transport ?? ''}`;
     const cached = this.#cache.get(key);
-    if (cached !== undefined && Date.now() - cached.at < this.#ttlMs) return cached.hops;
-    const hops = await this.#lookup(uri, host);
-    if (hops.length === 0) throw new Error(`cannot resolve ${host}`);
-    this.#cache.set(key, { at: Date.now(), hops });
-    return hops;
+    if (cached !== undefined && Date.now() - cached.at < this.#ttlMs) return cached.groups;
+    const groups = await this.#lookup(uri, host);
+    if (groups.every((g) => g.hops.length === 0)) throw new Error(`cannot resolve ${host}`);
+    this.#cache.set(key, { at: Date.now(), groups });
+    return groups;
   }
 
-  async #lookup(uri: SipUri, host: string): Promise<NextHop[]> {
+  async #lookup(uri: SipUri, host: string): Promise<HopGroup[]> {
     const secure = uri.scheme === 'sips';
     let proto = uriProto(uri);
+    const plain = async (p: Proto, port: number): Promise<HopGroup[]> => [
+      { priority: 0, weight: 0, target: host, hops: await this.#addresses(host, p, port) },
+    ];
     // RFC 3263 §4.2: an explicit port means A/AAAA only
     if (uri.port !== undefined) {
       const p = proto ?? (secure ? Proto.TLS : Proto.UDP);
-      return this.#addresses(host, p, uri.port);
+      return plain(p, uri.port);
     }
     // RFC 3263 §4.1: NAPTR when no transport is given
     const srvNames: { name: string; proto: Proto }[] = [];
@@ -126,15 +215,19 @@ export class Resolver {
     for (const s of srvNames) {
       const srv = await this.#dns.resolveSrv(s.name).catch(() => []);
       if (srv.length === 0) continue;
-      // RFC 2782 order: priority ascending, then weight descending (deterministic; no random pick)
-      srv.sort((a, b) => a.priority - b.priority || b.weight - a.weight);
-      const out: NextHop[] = [];
-      for (const r of srv) out.push(...(await this.#addresses(r.name, s.proto, r.port)));
+      // RFC 2782: priority ascending here; the weighted order within a priority is drawn per use
+      srv.sort((a, b) => a.priority - b.priority);
+      const out: HopGroup[] = [];
+      for (const r of srv) {
+        const hops = await this.#addresses(r.name, s.proto, r.port);
+        if (hops.length > 0)
+          out.push({ priority: r.priority, weight: r.weight, target: r.name, hops });
+      }
       if (out.length > 0) return out;
     }
     // RFC 3263 §4.2: no SRV -> A/AAAA on the default port
     proto ??= secure ? Proto.TLS : Proto.UDP;
-    return this.#addresses(host, proto, defaultPort(proto));
+    return plain(proto, defaultPort(proto));
   }
 
   async #addresses(host: string, proto: Proto, port: number): Promise<NextHop[]> {

@@ -9,6 +9,8 @@ import type { Timer } from '../util/clock.js';
 import { pickBest } from './best-response.js';
 import type { BranchTarget, RequestContext } from './context.js';
 import type { ProxyCore } from './core.js';
+import type { NextHop } from './resolver.js';
+import type { NextHopSet } from './types.js';
 import { restAfterFirstValue } from './via.js';
 
 /** One outgoing branch of a proxied request (RFC 3261 §16.6; a Kamailio "branch"/uac). */
@@ -42,6 +44,19 @@ export class ProxyBranch {
   order = 0;
   timerC: Timer | undefined;
   cancelSent = false;
+  /**
+   * The next hops of this branch when its destination gave several (RFC 3263 §4.3: a DNS name
+   * with several records, or a registrar set), tried in turn on a transport error, a timeout or a
+   * 503; `hopIndex` is the one in use.
+   */
+  hops: readonly NextHop[] | undefined;
+  hopIndex = 0;
+  /** The set the hops came from (told how each attempt went). */
+  hopSet: NextHopSet | undefined;
+  /** Requests sent for this branch (each next hop is a new client transaction, RFC 3263 §4.3). */
+  attempts = 0;
+  /** Gives up on the current hop when it has not answered at all within the set's timeout. */
+  hopTimer: Timer | undefined;
 
   constructor(
     index: number,
@@ -117,6 +132,8 @@ export class ProxyTransaction {
     for (const b of this.branches) {
       b.response = undefined;
       b.responseEdits = undefined;
+      b.hops = undefined;
+      b.hopSet = undefined;
       // target strings are substrings of the request: drop them, keep the attributes
       b.target = {
         uri: '',

@@ -1,3 +1,4 @@
+import type { SipRequest } from '../message/message.js';
 import type {
   Address,
   FlowInfo,
@@ -10,7 +11,7 @@ import type {
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ReplyContext, RequestContext } from './context.js';
-import type { Resolver } from './resolver.js';
+import type { NextHop, Resolver } from './resolver.js';
 
 /** What the proxy core needs from the transport layer (implemented by `TransportLayer`). */
 export interface ProxyTransport {
@@ -25,6 +26,31 @@ export interface ProxyTransport {
   learnRoute?(proto: Proto, dest: string): Promise<void> | undefined;
   getFlow(id: string): FlowInfo | undefined;
   findConnection(proto: Proto, remote: Address, localListenerId?: number): FlowInfo | undefined;
+}
+
+/** What became of one attempt of a request to a next hop (see {@link NextHopSet.report}). */
+export type NextHopOutcome =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      /** `timeout`, `transport error` or the status (503). */
+      readonly why: string;
+      /** The request went on to another next hop. */
+      readonly failedOver: boolean;
+    };
+
+/**
+ * A named set of next hops with failover (a registrar set; Kamailio dispatcher): the proxy core
+ * asks it for the hops of a request whose `$du` names it, and tells it how each attempt went.
+ */
+export interface NextHopSet {
+  /** What the hops are, in logs (`registrar`). */
+  readonly name: string;
+  /** ms without any response from one hop before the request goes to the next one. */
+  readonly timeoutMs: number;
+  /** The hops to try for a request, best first; empty: none is available now. */
+  plan(req: SipRequest, ruri: string): NextHop[] | Promise<NextHop[]>;
+  report(hop: NextHop, outcome: NextHopOutcome): void;
 }
 
 /** The script, as the proxy core calls it (the script layer adapts user routes to this). */

@@ -139,6 +139,11 @@ export class ScriptContext {
     return this.#c.rc;
   }
 
+  /** Sets `$rc` (the `.cfg` compiler does after `return N` in a route, as Kamailio's `route()` does). */
+  set $rc(code: number) {
+    this.#c.rc = code;
+  }
+
   /** `$ru`: the Request-URI (as rewritten so far). */
   get $ru(): string | undefined {
     return this.#c instanceof ReplyContext ? undefined : this.#c.ruri;
@@ -190,6 +195,27 @@ export class ScriptContext {
   /** `$pr`: transport of the received message. */
   get $pr(): string {
     return this.#c.info.proto;
+  }
+
+  /** `$Ri` / `$Rp`: the local address and port the message was received on. */
+  get $Ri(): string {
+    return this.#c.info.local.address;
+  }
+
+  get $Rp(): number {
+    return this.#c.info.local.port;
+  }
+
+  /** `$rd`: host of the Request-URI; undefined in replies. */
+  get $rd(): string | undefined {
+    if (this.#c instanceof ReplyContext) return undefined;
+    const u = this.#c.ruriParsed;
+    return u instanceof SipUri ? u.hostname : undefined;
+  }
+
+  /** `$ua`: the User-Agent header. */
+  get $ua(): string | undefined {
+    return this.msg.getHeader('User-Agent');
   }
 
   /** `$td` / `$fd`: To / From URI host. */

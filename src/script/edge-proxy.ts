@@ -6,8 +6,16 @@ import type { ScriptContext } from './context.js';
 
 /** Parameters of the built-in edge script (the seed's `#!subst` / `#!substdef` values). */
 export interface EdgeScriptParams {
-  /** `sip:REGISTRAR_IP:REGISTRAR_PORT`: where REGISTERs and initial requests from clients go. */
+  /**
+   * `sip:REGISTRAR_IP:REGISTRAR_PORT`: where REGISTERs and initial requests from clients go (the
+   * `$du` the script writes; with a registrar set the server maps it to the set's registrars).
+   */
   readonly registrar: string;
+  /**
+   * Every registrar of the set (default: `registrar` alone): requests from any of them count as
+   * from inside. Host names among them are matched by the server's registrar set (group 3).
+   */
+  readonly registrars?: readonly string[] | undefined;
   /** `FLOW_TIMER`: seconds written into Flow-Timer on 2xx to an outbound REGISTER. */
   readonly flowTimer: number;
   /**
@@ -48,11 +56,13 @@ export function edgeProxyScript(p: EdgeScriptParams): Script {
 function secureEdgeScript(p: EdgeScriptParams): Script {
   const REGISTRAR = p.registrar;
   const NAT = p.natFlag;
-  // the registrar's own addresses (permissions group 3, from the REGISTRAR URI)
-  const registrars = AddressSet.of(registrarSources(REGISTRAR));
-  /** The request came from the registrar or a trusted peer: by its source address (issue 10 §4). */
+  // the registrars' own addresses (permissions group 3, from the REGISTRAR URIs)
+  const registrars = AddressSet.of((p.registrars ?? [REGISTRAR]).flatMap(registrarSources));
+  /** The request came from a registrar or a trusted peer: by its source address (issue 10 §4). */
   const fromInside = (ctx: ScriptContext): boolean =>
-    registrars.has(ctx.$si, ctx.$sp) || ctx.allow_source_address(PermissionGroup.Trusted);
+    registrars.has(ctx.$si, ctx.$sp) ||
+    ctx.allow_source_address(PermissionGroup.Registrars) ||
+    ctx.allow_source_address(PermissionGroup.Trusted);
   const FLOW_TIMER = p.flowTimer;
   return defineScript({
     request_route(ctx) {
@@ -75,6 +85,18 @@ function secureEdgeScript(p: EdgeScriptParams): Script {
         ctx.setflag(NAT);
         if (ctx.is_method('REGISTER') && !ctx.match(ctx.$hdr('Contact'), ';reg-id='))
           ctx.nat_keepalive();
+      }
+      if (
+        !inside &&
+        NAT !== undefined &&
+        ctx.is_method('REGISTER') &&
+        !ctx.match(ctx.$hdr('Contact'), ';reg-id=') &&
+        !ctx.match(ctx.$hdr('Supported', '*'), '(^|,)\\s*path\\s*(,|$)')
+      ) {
+        // RFC 3327 §5.3: the registrar refuses (420, path_mode 2) a Path the UA did not say it
+        // supports, and baresip or linphone without outbound do not list `path`. The edge adds the
+        // Path for the UA and routes by it itself, so it answers for it (decision Q-E1)
+        ctx.append_hf('Supported: path\r\n');
       }
       if (ctx.is_method('REGISTER')) {
         ctx.remove_hf('Route');

@@ -29,6 +29,8 @@ export class ClientTransaction extends Transaction {
   #listener: ListenerInfo | undefined;
   #ack: Buffer | undefined;
   #parsed: SipRequest | undefined;
+  /** The connection flow this transaction holds open while it is in progress (issue 12 §4). */
+  #held: string | undefined;
   /** Last response status seen (0 = none). */
   lastStatus = 0;
 
@@ -96,6 +98,11 @@ export class ClientTransaction extends Transaction {
     this.#listener = res.listener;
     this.#reliable = isReliable(res.listener.proto);
     this.#target = { flowId: res.flowId };
+    if (this.#reliable) {
+      // the responses come back on this connection: its idle lifetime waits for them
+      this.#held = res.flowId;
+      this.layer.transport.holdFlow?.(res.flowId);
+    }
     const t = this.layer.timers;
     if (!this.#reliable) {
       // RFC 3261 §17.1.1.2 timer A / §17.1.2.2 timer E start at T1
@@ -220,6 +227,8 @@ export class ClientTransaction extends Transaction {
   }
 
   protected onTerminated(): void {
+    if (this.#held !== undefined) this.layer.transport.releaseFlow?.(this.#held);
+    this.#held = undefined;
     this.layer.removeClient(this);
   }
 }

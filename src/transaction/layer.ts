@@ -109,6 +109,23 @@ export class TransactionLayer implements TransportUser {
     return n;
   }
 
+  /**
+   * The transactions still waiting for a final response, server ones first, at most `limit`
+   * (management views; finished ones waiting out their timers are left out).
+   */
+  pending(limit: number): (ServerTransaction | ClientTransaction)[] {
+    const out: (ServerTransaction | ClientTransaction)[] = [];
+    for (const t of this.#servers.values()) {
+      if (out.length >= limit) return out;
+      if (!t.finalSent) out.push(t);
+    }
+    for (const t of this.#clients.values()) {
+      if (out.length >= limit) return out;
+      if (t.lastStatus < 200) out.push(t);
+    }
+    return out;
+  }
+
   // ---- TransportUser
 
   onMessage(msg: SipMessage, info: ReceiveInfo): void {

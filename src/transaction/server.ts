@@ -49,6 +49,9 @@ export class ServerTransaction extends Transaction {
     this.method = req.method;
     this.#user = user;
     this.#target = responseTarget(req, info, layer.forceRport);
+    // issue 12 §4: the connection the request came on is where its responses go (RFC 3261
+    // §18.2.2): its idle lifetime must not close it while this transaction is in progress
+    if (isReliable(info.proto)) layer.transport.holdFlow?.(info.flowId);
   }
 
   /**
@@ -214,6 +217,7 @@ export class ServerTransaction extends Transaction {
   }
 
   protected onTerminated(): void {
+    if (this.reliable) this.layer.transport.releaseFlow?.(this.info.flowId);
     this.layer.removeServer(this);
     this.#user?.onTerminated?.();
   }

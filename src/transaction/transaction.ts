@@ -6,6 +6,8 @@ import { TxState } from './types.js';
 /** What every transaction shares: its key, state and timers (set on enter, cleared on leave). */
 export abstract class Transaction {
   readonly key: string;
+  /** Monotonic ms (Clock.now) the transaction was created (management views show its age). */
+  readonly createdAt: number;
   protected readonly layer: TransactionLayer;
   #state: TxState;
   #timers: (Timer | undefined)[] = [];
@@ -13,6 +15,7 @@ export abstract class Transaction {
   constructor(layer: TransactionLayer, key: string, initial: TxState) {
     this.layer = layer;
     this.key = key;
+    this.createdAt = layer.clock.now();
     this.#state = initial;
   }
 

@@ -1,6 +1,7 @@
 import type { SipRequest, SipResponse } from '../message/message.js';
 import type {
   FlowCloseReason,
+  FlowId,
   FlowInfo,
   ReceiveInfo,
   SendErrorCallback,
@@ -56,6 +57,14 @@ export const DEFAULT_TIMERS: Readonly<TxTimers> = Object.freeze({
 /** The sending side the transaction layer needs from the transport layer. */
 export interface TransportPort {
   send(buf: Buffer, target: SendTarget, onError?: SendErrorCallback): SendResult;
+  /**
+   * A transaction is in progress on connection flow `id` (the one its request came on, or went
+   * out on): the transport keeps the connection past its idle lifetime until {@link releaseFlow}.
+   * Absent: the transport has no idle lifetime to hold off.
+   */
+  holdFlow?(id: FlowId): void;
+  /** The transaction that held flow `id` ended. */
+  releaseFlow?(id: FlowId): void;
 }
 
 /** Upcalls from the transaction layer to its user (the proxy core). */

@@ -81,6 +81,10 @@ export abstract class Connection {
   protected readonly host: ConnectionEvents;
   #lifetimeTimer: Timer | undefined;
   #firstTimer: Timer | undefined;
+  /** Transactions in progress on this connection (see {@link hold}). */
+  #busy = 0;
+  /** The lifetime ran out while a transaction was in progress: checked again when the last one ends. */
+  #lifetimeDeferred = false;
 
   constructor(host: ConnectionEvents, init: ConnectionInit) {
     this.host = host;
@@ -110,6 +114,33 @@ export abstract class Connection {
       const left = s.firstMessageTimeoutMs - (now - init.acceptedAt);
       this.#firstTimer = host.clock.setTimer(Math.max(0, left), this.#onFirstMessageTimeout);
     }
+  }
+
+  /** Transactions in progress on this connection. */
+  get busy(): number {
+    return this.#busy;
+  }
+
+  /**
+   * A transaction is in progress on this connection: `tcp_connection_lifetime` does not close it
+   * until every transaction that held it has {@link release}d it (a request still waiting for its
+   * final response keeps the connection its response must go back on, RFC 3261 §18.2.2).
+   */
+  hold(): void {
+    this.#busy++;
+  }
+
+  /** A transaction that {@link hold}s this connection ended. */
+  release(): void {
+    if (this.#busy > 0) this.#busy--;
+    if (this.#busy > 0 || !this.#lifetimeDeferred || this.state === FlowState.Closed) return;
+    // the lifetime ran out meanwhile: idle counts from the last traffic (usually the final just sent)
+    this.#lifetimeDeferred = false;
+    const idle = this.host.clock.now() - this.lastActivity;
+    this.#lifetimeTimer = this.host.clock.setTimer(
+      Math.max(0, this.host.settings.lifetimeMs - idle),
+      this.#onLifetime,
+    );
   }
 
   /** True while the flow can carry messages (Open; Connecting ones queue). */
@@ -205,6 +236,11 @@ export abstract class Connection {
     const lifetime = this.host.settings.lifetimeMs;
     const idle = this.host.clock.now() - this.lastActivity;
     if (idle >= lifetime) {
+      // issue 12 §4: not while a transaction on it waits for its final response
+      if (this.#busy > 0) {
+        this.#lifetimeDeferred = true;
+        return;
+      }
       this.close(FlowCloseReason.Lifetime);
       return;
     }

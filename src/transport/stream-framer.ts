@@ -3,6 +3,16 @@
  * §3.5.1 CRLF keep-alive: an explicit state loop over the bytes buffered so far. It never looks
  * past what it holds, never runs a regular expression over the stream, and copies only the part of
  * a message that spans chunks.
+ *
+ * The verdict (messages, pings, and which error after which message) is the same for every split
+ * of the stream: each limit is checked against the current message's own bytes, measured from its
+ * first byte, never against how much happens to be buffered. In order, for one message:
+ * 1. its header block must end within `min(maxMessageSize, maxBufferedBytes)` bytes, else
+ *    `header-too-large` (or `overflow` when `maxBufferedBytes` is the smaller cap): decided as soon
+ *    as that many bytes are held, so its Content-Length is never judged;
+ * 2. Content-Length present and readable (`missing-content-length`, `bad-content-length`);
+ * 3. header + body within `maxMessageSize` (`message-too-large`), then within `maxBufferedBytes`
+ *    (`overflow`): decided when the header block ends.
  */
 
 /** What the framer reports as wrong with a stream; every one ends the connection. */
@@ -15,7 +25,11 @@ export const FramingErrorCode = {
   MessageTooLarge: 'message-too-large',
   /** No end of the header block within `maxMessageSize` bytes. */
   HeaderTooLarge: 'header-too-large',
-  /** More than `maxBufferedBytes` buffered without a complete message. */
+  /**
+   * A message that would need more than `maxBufferedBytes` buffered (only when that is below
+   * `maxMessageSize`): no end of its header block within `maxBufferedBytes` bytes, or header +
+   * body larger than `maxBufferedBytes`.
+   */
   Overflow: 'overflow',
 } as const;
 export type FramingErrorCode = (typeof FramingErrorCode)[keyof typeof FramingErrorCode];
@@ -63,6 +77,8 @@ export class StreamFramer {
   readonly #sink: FramerSink;
   readonly #maxMessage: number;
   readonly #maxBuffered: number;
+  /** The header block must end within this many bytes of the message's start. */
+  readonly #headerCap: number;
   #state: number = BOUNDARY;
   /** Pending bytes live in #store[#off, #off + #len). */
   #store: Buffer = EMPTY;
@@ -77,6 +93,7 @@ export class StreamFramer {
     this.#sink = sink;
     this.#maxMessage = limits.maxMessageSize;
     this.#maxBuffered = limits.maxBufferedBytes;
+    this.#headerCap = Math.min(this.#maxMessage, this.#maxBuffered);
   }
 
   /** Bytes held for an incomplete message. */
@@ -100,6 +117,9 @@ export class StreamFramer {
   /** Consumes one chunk; may call the sink any number of times before it returns. */
   push(chunk: Buffer): void {
     if (this.#state === STOPPED || chunk.length === 0) return;
+    // Pending bytes never exceed the caps: an incomplete header block holds fewer than
+    // #headerCap bytes and an incomplete message fewer than its total (≤ both limits), or they are
+    // at most 3 bytes of an undecided CRLF run. So no separate check of the buffered length.
     if (this.#len === 0) {
       // Fast path: nothing pending, frame straight from the chunk (no copy for whole messages).
       const used = this.#run(chunk, 0, chunk.length, false);
@@ -116,7 +136,6 @@ export class StreamFramer {
       if (this.#store.length > 16_384) this.#store = EMPTY;
       this.#off = 0;
     }
-    this.#checkOverflow();
   }
 
   /**
@@ -161,7 +180,11 @@ export class StreamFramer {
         }
         case HEADERS: {
           // The header block ends at an empty line: LF followed by CRLF or by LF (RFC 3261 §7).
-          const limit = Math.min(end, pos + this.#maxMessage);
+          // Only an end within #headerCap bytes counts, so every byte looked at, the peeks after
+          // an LF included, stays below `limit`: looking further when more happens to be held
+          // would find an end that a split stream cannot reach before the cap.
+          const cap = this.#headerCap;
+          const limit = Math.min(end, pos + cap);
           let i = pos + this.#scanFrom;
           let headerEnd = -1;
           while (i < limit) {
@@ -170,13 +193,13 @@ export class StreamFramer {
               i = limit;
               break;
             }
-            const n1 = lf + 1 < end ? buf[lf + 1] : -1;
+            const n1 = lf + 1 < limit ? buf[lf + 1] : -1;
             if (n1 === LF) {
               headerEnd = lf + 2;
               break;
             }
             if (n1 === CR) {
-              const n2 = lf + 2 < end ? buf[lf + 2] : -1;
+              const n2 = lf + 2 < limit ? buf[lf + 2] : -1;
               if (n2 === LF) {
                 headerEnd = lf + 3;
                 break;
@@ -192,11 +215,21 @@ export class StreamFramer {
             i = lf + 1;
           }
           if (headerEnd < 0) {
-            if (end - pos >= this.#maxMessage) {
+            // The cap is checked before the header's contents: a block that has not ended within
+            // it is refused whatever its Content-Length says.
+            if (end - pos >= cap) {
+              if (cap < this.#maxMessage) {
+                return this.#fail(
+                  FramingErrorCode.Overflow,
+                  0,
+                  `no end of header block within ${cap} bytes (maxBufferedBytes)`,
+                  undefined,
+                );
+              }
               return this.#fail(
                 FramingErrorCode.HeaderTooLarge,
                 513,
-                `no end of header block within ${this.#maxMessage} bytes`,
+                `no end of header block within ${cap} bytes`,
                 undefined,
               );
             }
@@ -232,6 +265,16 @@ export class StreamFramer {
               513,
               `message of ${total} bytes exceeds ${this.#maxMessage}`,
               header,
+            );
+          }
+          if (total > this.#maxBuffered) {
+            // Judged by the message's size, not by what is buffered now, so that a message
+            // delivered in one chunk gets the same verdict as one delivered in pieces.
+            return this.#fail(
+              FramingErrorCode.Overflow,
+              0,
+              `message of ${total} bytes exceeds maxBufferedBytes ${this.#maxBuffered}`,
+              undefined,
             );
           }
           this.#total = total;
@@ -273,7 +316,6 @@ export class StreamFramer {
     chunk.copy(this.#store, 0, from);
     this.#off = 0;
     this.#len = n;
-    this.#checkOverflow();
   }
 
   #append(chunk: Buffer): void {
@@ -292,17 +334,6 @@ export class StreamFramer {
     }
     chunk.copy(this.#store, this.#off + this.#len);
     this.#len = need;
-  }
-
-  #checkOverflow(): void {
-    if (this.#state !== STOPPED && this.#len > this.#maxBuffered) {
-      this.#fail(
-        FramingErrorCode.Overflow,
-        0,
-        `more than ${this.#maxBuffered} bytes buffered without a complete message`,
-        undefined,
-      );
-    }
   }
 }
 

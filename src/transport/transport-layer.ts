@@ -22,6 +22,8 @@ import {
   type TransportSettings,
 } from './internal.js';
 import { canonicalIp, ipFamily } from './ip.js';
+import type { MessageInEvent, MessageOutEvent } from './message-events.js';
+import { pickListener, RouteCache, type RouteProbe, routeMatters } from './route-source.js';
 import { StreamConnection, StreamStart } from './stream-connection.js';
 import { type FramingError, FramingErrorCode } from './stream-framer.js';
 import { answerStun } from './stun.js';
@@ -55,6 +57,8 @@ export interface TransportDeps {
   /** Time source for every transport timer (default: a {@link RealClock}). */
   readonly clock?: Clock | undefined;
   readonly logger?: Logger | undefined;
+  /** Asks for the kernel's source address towards a destination (default: a connected UDP socket). */
+  readonly routeProbe?: RouteProbe | undefined;
 }
 
 interface UdpRuntime {
@@ -100,6 +104,11 @@ export class TransportLayer {
   #runtimes: ListenerRuntime[] = [];
   #infos: readonly ListenerInfo[] = [];
   #tlsCtx: SecureContext | undefined;
+  /** The TLS material in use (replaced by {@link reloadTls}). */
+  #tls: TransportConfig['tls'];
+  readonly #routes: RouteCache;
+  /** Listener chosen per transport and destination (several listeners of a kind). */
+  readonly #picks = new Map<Proto, Map<string, ListenerRuntime>>();
   /** Every socket this layer owns (accepted and outgoing), so close() can wait for them. */
   readonly #sockets = new Set<Socket>();
   #state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
@@ -112,10 +121,16 @@ export class TransportLayer {
    */
   constructor(config: TransportConfig, user: TransportUser, deps: TransportDeps = {}) {
     this.#config = config;
+    this.#tls = config.tls;
     this.#settings = resolveSettings(config);
     this.#user = user;
     this.#clock = deps.clock ?? new RealClock();
     this.#logger = (deps.logger ?? noopLogger).child({ layer: 'transport' });
+    this.#routes = new RouteCache(
+      deps.routeProbe,
+      () => this.#clock.now(),
+      () => this.#picks.clear(),
+    );
     this.#limiter = new ConnectionLimiter(
       this.#settings.maxConnections,
       this.#settings.maxConnectionsPerIp,
@@ -158,7 +173,7 @@ export class TransportLayer {
     const needsTls = this.#config.listen.some(
       (l) => l.proto === Proto.TLS || l.proto === Proto.WSS,
     );
-    if (needsTls) this.#tlsCtx = serverContext(this.#config.tls);
+    if (needsTls) this.#tlsCtx = serverContext(this.#tls);
     try {
       let id = 1;
       for (const lc of this.#config.listen) this.#runtimes.push(await this.#openListener(id++, lc));
@@ -193,13 +208,40 @@ export class TransportLayer {
     return this.#sendToAddress(buf, target, onError);
   }
 
-  /** The first open listener of `proto` (and `family`, when given). */
-  selectListener(proto: Proto, family?: 4 | 6): ListenerInfo | undefined {
-    for (const r of this.#runtimes) {
-      if (r.open && r.info.proto === proto && (family === undefined || r.info.family === family))
-        return r.info;
-    }
-    return undefined;
+  /**
+   * The open listener of `proto` (and `family`) to send from. With `dest`, the one that fits the
+   * destination when there are several (src/transport/route-source.ts: the address class first,
+   * then the kernel's source address towards it, then configuration order); without, the first.
+   */
+  selectListener(proto: Proto, family?: 4 | 6, dest?: string): ListenerInfo | undefined {
+    return this.#choose(proto, family, dest)?.info;
+  }
+
+  /**
+   * Learns the kernel's source address towards `dest` when several listeners of `proto` could send
+   * there and it decides between them: the promise to wait for before {@link selectListener};
+   * undefined when there is nothing to wait for (one listener, the address class decides, or it is
+   * known already).
+   */
+  learnRoute(proto: Proto, dest: string): Promise<void> | undefined {
+    const family = ipFamily(dest);
+    if (family === 0) return undefined;
+    const infos = this.#candidates(proto, family).map((r) => r.info);
+    if (!routeMatters(infos, canonicalIp(dest))) return undefined;
+    return this.#routes.learn(canonicalIp(dest));
+  }
+
+  /**
+   * Replaces the certificate, key and CA of the TLS and WSS listeners (certificate renewal): new
+   * handshakes and new outgoing TLS connections use them, connections already open keep theirs.
+   * @throws InvalidArgumentError when the material cannot be used (the old one stays in force)
+   */
+  reloadTls(tls: NonNullable<TransportConfig['tls']>): void {
+    // the peer-certificate settings stay; certificate, key and CA are replaced
+    const next = { ...this.#tls, ...tls };
+    const ctx = serverContext(next);
+    this.#tls = next;
+    if (this.#tlsCtx !== undefined) this.#tlsCtx = ctx;
   }
 
   /** A snapshot of a live flow: a connection, or a UDP peer seen recently. */
@@ -231,6 +273,19 @@ export class TransportLayer {
     if (c === undefined) return false;
     c.close(reason);
     return true;
+  }
+
+  /**
+   * A transaction is in progress on flow `id`: its connection is not closed by
+   * `tcpConnectionLifetime` until the matching {@link releaseFlow} (nothing for UDP flows).
+   */
+  holdFlow(id: FlowId): void {
+    this.#table.getConnection(id)?.hold();
+  }
+
+  /** The transaction that held flow `id` ended. */
+  releaseFlow(id: FlowId): void {
+    this.#table.getConnection(id)?.release();
   }
 
   /** Counters since start. */
@@ -350,7 +405,7 @@ export class TransportLayer {
     switch (info.proto) {
       case Proto.TCP:
       case Proto.TLS: {
-        const tlsCfg = this.#config.tls;
+        const tlsCfg = this.#tls;
         const tlsCtx = this.#tlsCtx;
         const secure = info.proto === Proto.TLS;
         if (secure && (tlsCfg === undefined || tlsCtx === undefined)) {
@@ -384,7 +439,7 @@ export class TransportLayer {
       }
       case Proto.WS:
       case Proto.WSS: {
-        const tlsCfg = this.#config.tls;
+        const tlsCfg = this.#tls;
         const tlsCtx = this.#tlsCtx;
         if (info.proto === Proto.WSS) {
           if (tlsCfg === undefined || tlsCtx === undefined) {
@@ -566,7 +621,8 @@ export class TransportLayer {
       return;
     }
     this.#counters.messagesIn[info.proto]++;
-    if (channels.messageIn.hasSubscribers) channels.messageIn.publish({ msg, info });
+    if (channels.messageIn.hasSubscribers)
+      channels.messageIn.publish({ msg, info } satisfies MessageInEvent);
     try {
       this.#user.onMessage(msg, info);
     } catch (err) {
@@ -657,7 +713,14 @@ export class TransportLayer {
     if (conn !== undefined) conn.write(bytes);
     else if (udp?.open === true) udp.socket.send(bytes, info.remote.port, info.remote.address);
     if (channels.messageOut.hasSubscribers)
-      channels.messageOut.publish({ buf: bytes, flowId: info.flowId, proto: info.proto });
+      channels.messageOut.publish({
+        buf: bytes,
+        flowId: info.flowId,
+        proto: info.proto,
+        listener: info.listener,
+        remote: info.remote,
+        local: conn?.local ?? info.local,
+      } satisfies MessageOutEvent);
   }
 
   #onFramingError(conn: Connection, e: FramingError): void {
@@ -790,7 +853,7 @@ export class TransportLayer {
       return fail('SIP_ERR_TRANSPORT_SEND', `bad port ${t.port}`);
     const address = canonicalIp(t.address);
     if (t.proto === Proto.UDP) {
-      const rt = this.#pickListener(Proto.UDP, family, t.listenerId);
+      const rt = this.#pickListener(Proto.UDP, family, t.listenerId, address);
       if (rt?.kind !== 'udp')
         return fail('SIP_ERR_TRANSPORT_UNSUPPORTED', `no UDP listener for IPv${family}`);
       return this.#sendUdp(rt, buf, address, t.port, onError);
@@ -810,12 +873,56 @@ export class TransportLayer {
     proto: Proto,
     family: 4 | 6,
     listenerId: number | undefined,
+    dest: string,
   ): ListenerRuntime | undefined {
-    for (const r of this.#runtimes) {
-      if (!r.open || r.info.proto !== proto) continue;
-      if (listenerId !== undefined ? r.info.id === listenerId : r.info.family === family) return r;
-    }
+    if (listenerId === undefined) return this.#choose(proto, family, dest);
+    for (const r of this.#runtimes)
+      if (r.open && r.info.proto === proto && r.info.id === listenerId) return r;
     return undefined;
+  }
+
+  #candidates(proto: Proto, family: 4 | 6 | undefined): ListenerRuntime[] {
+    return this.#runtimes.filter(
+      (r) => r.open && r.info.proto === proto && (family === undefined || r.info.family === family),
+    );
+  }
+
+  #choose(
+    proto: Proto,
+    family: 4 | 6 | undefined,
+    dest: string | undefined,
+  ): ListenerRuntime | undefined {
+    // the common case, one listener of the kind: no allocation on the send path
+    let first: ListenerRuntime | undefined;
+    let several = false;
+    for (const r of this.#runtimes) {
+      if (!r.open || r.info.proto !== proto || (family !== undefined && r.info.family !== family))
+        continue;
+      if (first !== undefined) {
+        several = true;
+        break;
+      }
+      first = r;
+    }
+    if (!several || dest === undefined) return first;
+    let picks = this.#picks.get(proto);
+    const hit = picks?.get(dest);
+    if (hit?.open === true && (family === undefined || hit.info.family === family)) return hit;
+    if (ipFamily(dest) === 0) return first;
+    const c = this.#candidates(proto, family);
+    const d = canonicalIp(dest);
+    const l = pickListener(
+      c.map((r) => r.info),
+      d,
+      this.#routes.source(d),
+    );
+    const chosen = c.find((r) => r.info === l) ?? first;
+    if (picks === undefined || picks.size >= 4096) {
+      picks = new Map();
+      this.#picks.set(proto, picks);
+    }
+    if (chosen !== undefined) picks.set(dest, chosen);
+    return chosen;
   }
 
   #sendUdp(
@@ -837,7 +944,14 @@ export class TransportLayer {
     }
     this.#counters.messagesOut.udp++;
     if (channels.messageOut.hasSubscribers)
-      channels.messageOut.publish({ buf, flowId: flow.id, proto: Proto.UDP });
+      channels.messageOut.publish({
+        buf,
+        flowId: flow.id,
+        proto: Proto.UDP,
+        listener: rt.info,
+        remote: { address, port },
+        local: rt.info,
+      } satisfies MessageOutEvent);
     return { ok: true, flowId: flow.id, listener: rt.info };
   }
 
@@ -852,7 +966,14 @@ export class TransportLayer {
       );
     this.#counters.messagesOut[conn.proto]++;
     if (channels.messageOut.hasSubscribers)
-      channels.messageOut.publish({ buf, flowId: conn.id, proto: conn.proto });
+      channels.messageOut.publish({
+        buf,
+        flowId: conn.id,
+        proto: conn.proto,
+        listener: conn.listener,
+        remote: conn.remote,
+        local: conn.local,
+      } satisfies MessageOutEvent);
     return { ok: true, flowId: conn.id, listener: conn.listener };
   }
 
@@ -864,13 +985,13 @@ export class TransportLayer {
     listenerId: number | undefined,
     onError: SendErrorCallback | undefined,
   ): SendResult {
-    const rt = this.#pickListener(proto, family, listenerId);
+    const rt = this.#pickListener(proto, family, listenerId, remote.address);
     if (rt === undefined)
       return fail(
         'SIP_ERR_TRANSPORT_UNSUPPORTED',
         `no ${proto.toUpperCase()} listener for IPv${family}`,
       );
-    const tlsCfg = this.#config.tls;
+    const tlsCfg = this.#tls;
     if (proto === Proto.TLS && tlsCfg === undefined)
       return fail('SIP_ERR_TRANSPORT_UNSUPPORTED', 'TLS needs the `tls` config');
     // Outgoing connections have a budget of their own (issue 10): accepted ones cannot starve them

@@ -2,7 +2,9 @@
 // - scanning, validating and reading every getter never throws, whatever the bytes;
 // - serialize∘scan gives back generated valid messages byte for byte without edits, and the
 //   same headers and values after random edits.
-// FUZZ_RUNS multiplies the number of runs for a longer run by hand.
+// FUZZ_RUNS multiplies the number of runs for a longer run by hand (`FUZZ_RUNS=100` is 1.6
+// million inputs); `npm run fuzz:long` runs it with a random seed, FUZZ_SCALE × the CI counts and
+// a time budget (FUZZ_SEED, FUZZ_SCALE, FUZZ_TIME_MS: see fuzz-parameters.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -17,6 +19,7 @@ import {
 } from '../../src/message/parse/contact.js';
 import { scanMessage } from '../../src/message/scanner.js';
 import { validateMessage } from '../../src/message/validate.js';
+import { fuzzParameters } from './fuzz-parameters.js';
 
 const SEED = 5626;
 const { FUZZ_RUNS } = process.env;
@@ -422,7 +425,7 @@ describe('message layer fuzz', () => {
         const r = scanMessage(Buffer.from(bytes));
         if (r.msg !== undefined) touchAll(r.msg);
       }),
-      { seed: SEED, numRuns: runs(5000) },
+      fuzzParameters({ seed: SEED, numRuns: runs(5000) }),
     );
   });
 
@@ -442,7 +445,7 @@ describe('message layer fuzz', () => {
         );
         if (r.msg !== undefined) touchAll(r.msg);
       }),
-      { seed: SEED, numRuns: runs(4000) },
+      fuzzParameters({ seed: SEED, numRuns: runs(4000) }),
     );
   });
 
@@ -452,7 +455,7 @@ describe('message layer fuzz', () => {
         const r = scanMessage(bytes);
         if (r.msg !== undefined) touchAll(r.msg);
       }),
-      { seed: SEED, numRuns: runs(4000) },
+      fuzzParameters({ seed: SEED, numRuns: runs(4000) }),
     );
   });
 
@@ -471,7 +474,7 @@ describe('message layer fuzz', () => {
         assert.ok(m.topVia?.branch?.startsWith('z9hG4bK'));
         touchAll(m);
       }),
-      { seed: SEED, numRuns: runs(1000) },
+      fuzzParameters({ seed: SEED, numRuns: runs(1000) }),
     );
   });
 
@@ -486,7 +489,7 @@ describe('message layer fuzz', () => {
         noop.end = [];
         assert.deepEqual(serialize(m, noop), b);
       }),
-      { seed: SEED, numRuns: runs(1000) },
+      fuzzParameters({ seed: SEED, numRuns: runs(1000) }),
     );
   });
 
@@ -501,7 +504,7 @@ describe('message layer fuzz', () => {
         assert.equal(out.contentLength, want.body.length);
         assert.equal(out.toString().slice(0, out.toString().indexOf('\r\n')), want.startLine);
       }),
-      { seed: SEED, numRuns: runs(1000) },
+      fuzzParameters({ seed: SEED, numRuns: runs(1000) }),
     );
   });
 });

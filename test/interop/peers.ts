@@ -4,7 +4,7 @@
 // resort, killed when the test process exits. Traffic stays on 127.0.0.0/8.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -33,16 +33,23 @@ export class PeerUnavailableError extends Error {
 const live = new Set<ChildProcess>();
 const closers = new Set<() => Promise<unknown>>();
 const exitKills = new Set<() => void>();
+/**
+ * kamailio.sh runs in flight. They are not in `live`: stopAllPeers() must not kill a start half way
+ * (the Kamailio it already forked would run on with no PID file); a stop waits for its start.
+ */
+const helpers = new Set<ChildProcess>();
 
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
+  // a start still running could fork Kamailio after the stops below: end it first
+  for (const p of helpers) p.kill('SIGKILL');
   for (const k of exitKills) k();
 });
 
 /** Stops every peer this process started that is still running (call it in `after()`). */
 export async function stopAllPeers(): Promise<void> {
-  // the processes running before the closers start: a closer may itself spawn one (Kamailio's
-  // `kamailio.sh stop`), which must not be killed here, or Kamailio outlives the test
+  // the processes running before the closers start (kamailio.sh runs are not among them: a stop
+  // waits for its start, and killing a start half way would orphan the Kamailio it forked)
   const running = [...live];
   const pending = [...closers].map((c) => c().catch(() => undefined));
   for (const p of running) p.kill('SIGKILL');
@@ -558,7 +565,7 @@ function runHelper(
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
     const child = spawn('bash', [KAMAILIO_SH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
+    helpers.add(child);
     let output = '';
     child.stdout?.on('data', (b: Buffer) => {
       output += b.toString();
@@ -569,15 +576,48 @@ function runHelper(
     const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(t);
-      live.delete(child);
+      helpers.delete(child);
       done({ code, output });
     });
     child.once('error', (e) => {
       clearTimeout(t);
-      live.delete(child);
+      helpers.delete(child);
       done({ code: null, output: e.message });
     });
   });
+}
+
+/** The Kamailio processes whose command line names `dir` (ours: `-f <dir>/edge.cfg`). */
+export function kamailioProcessesIn(dir: string): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'latin1').split('\0');
+      if (cmd[0]?.endsWith('kamailio') === true && cmd.some((a) => a.startsWith(`${dir}/`)))
+        out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Kills (by PID) any Kamailio still running from a state directory of ours. */
+function killStrays(dir: string): void {
+  for (const pid of kamailioProcessesIn(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /**
@@ -614,20 +654,31 @@ export async function startKamailio(
       : { KAM_USERS: env.auth.users, KAM_REALM: env.auth.realm ?? 'example.com' }),
   };
   let stopped: Promise<void> | undefined;
+  // the start in flight: a stop never overtakes it (it would find nothing to stop, and what the
+  // start then forks would outlive the test)
+  let starting: Promise<unknown> = Promise.resolve();
   const kill = (): void => {
     spawnSync('bash', [KAMAILIO_SH, 'stop', role], { env: penv, timeout: 10_000 });
+    killStrays(stateDir);
   };
   const stop = (): Promise<void> => {
-    stopped ??= runHelper(['stop', role], penv, 15_000).then(() => {
-      exitKills.delete(kill);
-      closers.delete(stop);
-      rmSync(stateDir, { recursive: true, force: true });
-    });
+    stopped ??= starting
+      .catch(() => undefined)
+      .then(() => runHelper(['stop', role], penv, 15_000))
+      .then(() => {
+        // whatever still runs from this instance's state directory (kamailio.sh stop stops it too)
+        killStrays(stateDir);
+        exitKills.delete(kill);
+        closers.delete(stop);
+        rmSync(stateDir, { recursive: true, force: true });
+      });
     return stopped;
   };
   exitKills.add(kill);
   closers.add(stop);
-  const r = await runHelper(['start', role], penv, env.startTimeoutMs ?? 180_000);
+  const startRun = runHelper(['start', role], penv, env.startTimeoutMs ?? 180_000);
+  starting = startRun;
+  const r = await startRun;
   if (r.code !== 0) {
     const logs = ['edge', 'registrar']
       .map((x) => readText(join(stateDir, `${x}.log`)).slice(-3000))

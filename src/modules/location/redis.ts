@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { Clock } from '../../util/clock.js';
-import { type Logger, RateLimitedLog } from '../../util/logger.js';
+import { RedisCallError, RedisConnection, redisScript as script } from '../../util/redis-conn.js';
+import { clusterKeyPrefix, parseRedisUrl } from '../../util/redis-url.js';
 import type { AorChanges, Binding, BindingPage, LocationStore } from './binding.js';
 import { LocationStoreError } from './errors.js';
 import { type LocationStoreOptions, resolveStoreOptions } from './options.js';
@@ -17,9 +17,16 @@ import { assertValidChanges, normalizeBinding, readStoredBinding, ruidTaken } fr
 
 /** Options of {@link RedisLocationStore}. */
 export interface RedisLocationStoreOptions extends LocationStoreOptions {
-  /** `redis[s]://[[user][:password]@]host[:port][/db]`. */
+  /**
+   * `redis[s]://[[user][:password]@]host[:port][/db]`, `redis+sentinel://host:port[,…]/<master>[/db]`
+   * or `redis+cluster://host:port[,…]`, with `?wait=<replicas>&wait_timeout=<ms>` for writes that
+   * count only once replicas have them (see {@link parseRedisUrl}).
+   */
   readonly url: string;
-  /** Prepended to every key; default `flowgate:loc:`. Stores sharing a prefix share bindings. */
+  /**
+   * Prepended to every key; default `flowgate:loc:`. Stores sharing a prefix share bindings. In a
+   * Redis Cluster the prefix is also the keys' hash tag (`{flowgate:loc:}…`), unless it has one.
+   */
   readonly prefix?: string;
   /**
    * A command with no reply after this long rejects (the server hangs or the network is gone);
@@ -34,35 +41,6 @@ export interface RedisLocationStoreOptions extends LocationStoreOptions {
 
 /** The default key prefix of {@link RedisLocationStore}. */
 export const DEFAULT_REDIS_PREFIX = 'flowgate:loc:';
-
-type CreateClient = typeof import('redis').createClient;
-
-/** No reply from redis within the command timeout. */
-class ReplyTimeout extends Error {
-  override name = 'ReplyTimeout';
-  constructor(ms: number) {
-    super(`no reply within ${ms} ms`);
-  }
-}
-
-/** The part of a node-redis client this store uses. */
-interface RedisConn {
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  close(): Promise<void>;
-  destroy(): void;
-  sendCommand(args: readonly string[]): Promise<unknown>;
-  on(event: 'error', listener: (err: unknown) => void): unknown;
-}
-
-interface Script {
-  readonly src: string;
-  readonly sha: string;
-}
-
-function script(src: string): Script {
-  return { src, sha: createHash('sha1').update(src).digest('hex') };
-}
 
 // Shared Lua: the AoR a stored binding belongs to and its expiry, or nil when no key.
 const OWNER = `
@@ -189,7 +167,7 @@ function decode(v: unknown): Binding {
 
 /**
  * Location store in Redis through node-redis (`redis@6`); several flowgate processes sharing one
- * redis-server and prefix see each other's writes at once (nothing is cached locally).
+ * Redis and prefix see each other's writes at once (nothing is cached locally).
  *
  * Keys (all under `prefix`):
  * - `b:<ruid>`: the binding as JSON, expiring at its `expires` (`SET … PXAT`);
@@ -198,45 +176,44 @@ function decode(v: unknown): Binding {
  * - `aors`: sorted set of AoRs that have bindings (score 0, lexicographic: list()).
  *
  * `apply()`, `removeAor()` and the purge are Lua scripts, so each is atomic; reads are one script
- * or command. While disconnected every call rejects at once with {@link LocationStoreError}
- * (`disableOfflineQueue`), a hung server after `commandTimeoutMs`; node-redis reconnects on its
- * own and the store works again. Keys are built inside the scripts, so this store needs a single
- * redis-server (not Redis Cluster).
+ * or command. The URL picks one redis-server, a Sentinel-monitored master (node-redis follows a
+ * failover) or a Redis Cluster (the keys of one store share a hash tag, so one slot: a store lives
+ * on one shard). While no connection is usable every call rejects at once with
+ * {@link LocationStoreError}, a hung server after `commandTimeoutMs`; node-redis reconnects on its
+ * own and the store works again. With `?wait=N` a change is acknowledged only once N replicas
+ * have it (WAIT), so it survives the master's loss.
  */
 export class RedisLocationStore implements LocationStore {
   readonly name = 'redis';
-  readonly #url: string;
+  readonly #conn: RedisConnection;
   readonly #prefix: string;
-  readonly #commandTimeoutMs: number;
-  readonly #connectTimeoutMs: number;
-  readonly #maxReconnectDelayMs: number;
   readonly #clock: Clock;
-  readonly #logger: Logger;
-  readonly #errorLog = new RateLimitedLog(10_000);
   readonly #sweeper: Sweeper;
-  #client: RedisConn | undefined;
-  #createClient: CreateClient | undefined;
-  /** Set once the first connect succeeded: from then on, node-redis reconnects for ever. */
-  #connected = false;
+  #open = false;
 
   constructor(options: RedisLocationStoreOptions) {
-    if (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
+    const parsed = typeof options.url === 'string' ? parseRedisUrl(options.url) : undefined;
+    if (parsed === undefined || !parsed.ok) {
       throw new InvalidArgumentError(
-        'location (redis): url must be redis://host:port or rediss://…',
+        `location (redis): ${parsed?.ok === false ? parsed.message : 'url must be a string'}`,
       );
     }
     const o = resolveStoreOptions(options);
-    this.#url = options.url;
-    this.#prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
-    this.#commandTimeoutMs = options.commandTimeoutMs ?? 1000;
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
-    this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 1000;
+    const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    this.#prefix = parsed.value.target.kind === 'cluster' ? clusterKeyPrefix(prefix) : prefix;
+    this.#conn = new RedisConnection({
+      url: options.url,
+      name: 'location',
+      commandTimeoutMs: options.commandTimeoutMs ?? 1000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+      maxReconnectDelayMs: options.maxReconnectDelayMs ?? 1000,
+      logger: o.logger,
+    });
     this.#clock = o.clock;
-    this.#logger = o.logger;
     this.#sweeper = new Sweeper(o, () => this.purgeExpired());
   }
 
-  /** The key prefix in use. */
+  /** The key prefix in use (with its hash tag in a Redis Cluster). */
   get prefix(): string {
     return this.#prefix;
   }
@@ -247,114 +224,20 @@ export class RedisLocationStore implements LocationStore {
   }
 
   async open(): Promise<void> {
-    if (this.#client !== undefined) return;
-    let createClient: CreateClient;
+    if (this.#open) return;
     try {
-      ({ createClient } = await import('redis'));
+      await this.#conn.open();
     } catch (err) {
-      throw new LocationStoreError('location store (redis) needs the redis@6 package', {
-        cause: err,
-      });
+      throw new LocationStoreError(`location store (redis): ${errText(err)}`, { cause: err });
     }
-    this.#createClient = createClient;
-    this.#connected = false;
-    const client = this.#newClient(createClient);
-    try {
-      await client.connect();
-    } catch (err) {
-      client.destroy();
-      throw new LocationStoreError(
-        `location store (redis): cannot connect to ${redact(this.#url)}: ${errText(err)}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    this.#connected = true;
-    this.#client = client;
+    this.#open = true;
     this.#sweeper.start();
   }
 
   async close(): Promise<void> {
     this.#sweeper.stop();
-    const client = this.#client;
-    this.#client = undefined;
-    this.#connected = false;
-    if (client === undefined) return;
-    if (client.isReady) {
-      // close() lets pending commands finish; a hung server gets commandTimeoutMs, then destroy().
-      let timer: NodeJS.Timeout | undefined;
-      const closed = await Promise.race([
-        client.close().then(
-          () => true,
-          () => false,
-        ),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), this.#commandTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (closed) return;
-    }
-    client.destroy();
-  }
-
-  #newClient(createClient: CreateClient): RedisConn {
-    const client: RedisConn = createClient({
-      url: this.#url,
-      // Commands issued while (re)connecting reject at once instead of waiting in a queue.
-      disableOfflineQueue: true,
-      // A command still unsent after this long is dropped unsent (node-redis times out queued
-      // commands only; replies are bounded by #call's own timer).
-      commandOptions: { timeout: this.#commandTimeoutMs },
-      socket: {
-        connectTimeout: this.#connectTimeoutMs,
-        // The first connect fails open(); after that, retry for ever with capped backoff.
-        reconnectStrategy: (retries: number, cause: Error) =>
-          this.#connected ? Math.min(50 * 2 ** retries, this.#maxReconnectDelayMs) : cause,
-      },
-    });
-    // node-redis emits 'error' on every failed (re)connect: without a listener that would crash.
-    client.on('error', (err) => {
-      this.#errorLog.log(
-        this.#logger,
-        'warn',
-        'conn',
-        { err, url: redact(this.#url) },
-        'location: redis connection error',
-      );
-    });
-    return client;
-  }
-
-  /**
-   * Replaces a connection whose server stopped answering (a hung server keeps the TCP connection
-   * open, so node-redis would wait for ever): the old client is destroyed, rejecting what it still
-   * waits for, and a new one connects in the background. Calls fail fast until it is ready.
-   */
-  #recycle(stale: RedisConn): void {
-    const createClient = this.#createClient;
-    if (this.#client !== stale || createClient === undefined) return;
-    this.#errorLog.log(
-      this.#logger,
-      'warn',
-      'recycle',
-      { url: redact(this.#url) },
-      'location: redis not answering, reconnecting',
-    );
-    const fresh = this.#newClient(createClient);
-    this.#client = fresh;
-    stale.destroy();
-    fresh.connect().catch((err: unknown) => {
-      // Only when the store was closed meanwhile (the strategy retries for ever otherwise).
-      this.#errorLog.log(
-        this.#logger,
-        'warn',
-        'conn',
-        { err },
-        'location: redis reconnect stopped',
-      );
-    });
+    this.#open = false;
+    await this.#conn.close();
   }
 
   async get(aor: string): Promise<Binding[]> {
@@ -363,14 +246,15 @@ export class RedisLocationStore implements LocationStore {
   }
 
   async getByRuid(ruid: string): Promise<Binding | undefined> {
-    const v = await this.#call('getByRuid', (c) => c.sendCommand(['GET', this.bindingKey(ruid)]));
+    const key = this.bindingKey(ruid);
+    const v = await this.#command('getByRuid', key, ['GET', key]);
     if (v === null || v === undefined) return undefined;
     const b = decode(v);
     return b.expires > this.#clock.wallNow() ? b : undefined;
   }
 
   async apply(aor: string, changes: AorChanges): Promise<void> {
-    this.#conn();
+    this.#assertOpen();
     assertValidChanges(aor, changes);
     const args = [
       `${this.#prefix}b:`,
@@ -381,21 +265,24 @@ export class RedisLocationStore implements LocationStore {
     for (const b of changes.upsert)
       args.push(b.ruid, String(b.expires), JSON.stringify(normalizeBinding(b)));
     for (const ruid of changes.remove) args.push(ruid);
-    await this.#eval('apply', APPLY, [this.#aorKey(aor), this.#expKey(), this.#aorsKey()], args);
+    const keys = [this.#aorKey(aor), this.#expKey(), this.#aorsKey()];
+    await this.#eval('apply', APPLY, keys, args, true);
   }
 
   async removeAor(aor: string): Promise<number> {
     const keys = [this.#aorKey(aor), this.#expKey(), this.#aorsKey()];
-    const n = await this.#eval('removeAor', REMOVE_AOR, keys, [
-      `${this.#prefix}b:`,
-      aor,
-      String(this.#clock.wallNow()),
-    ]);
+    const n = await this.#eval(
+      'removeAor',
+      REMOVE_AOR,
+      keys,
+      [`${this.#prefix}b:`, aor, String(this.#clock.wallNow())],
+      true,
+    );
     return asNumber(n, 'removeAor');
   }
 
   async list(cursor: string | undefined, limit: number): Promise<BindingPage> {
-    this.#conn();
+    this.#assertOpen();
     assertListLimit(limit);
     const after = decodeCursor(cursor);
     const rows: Binding[] = [];
@@ -410,19 +297,18 @@ export class RedisLocationStore implements LocationStore {
     const batch = Math.min(Math.max(limit + 1, 16), 1000);
     let from = after === undefined ? '-' : `(${after.aor}`;
     while (rows.length <= limit) {
+      const key = this.#aorsKey();
       const aors = asArray(
-        await this.#call('list', (c) =>
-          c.sendCommand([
-            'ZRANGE',
-            this.#aorsKey(),
-            from,
-            '+',
-            'BYLEX',
-            'LIMIT',
-            '0',
-            String(batch),
-          ]),
-        ),
+        await this.#command('list', key, [
+          'ZRANGE',
+          key,
+          from,
+          '+',
+          'BYLEX',
+          'LIMIT',
+          '0',
+          String(batch),
+        ]),
         'list',
       ).filter((a): a is string => typeof a === 'string');
       if (aors.length === 0) break;
@@ -435,9 +321,8 @@ export class RedisLocationStore implements LocationStore {
 
   async count(): Promise<number> {
     const now = this.#clock.wallNow();
-    const n = await this.#call('count', (c) =>
-      c.sendCommand(['ZCOUNT', this.#expKey(), `(${now}`, '+inf']),
-    );
+    const key = this.#expKey();
+    const n = await this.#command('count', key, ['ZCOUNT', key, `(${now}`, '+inf']);
     return asNumber(n, 'count');
   }
 
@@ -446,7 +331,7 @@ export class RedisLocationStore implements LocationStore {
     for (;;) {
       const args = [`${this.#prefix}aor:`, String(this.#clock.wallNow()), String(PURGE_BATCH)];
       const n = asNumber(
-        await this.#eval('purge', PURGE, [this.#expKey(), this.#aorsKey()], args),
+        await this.#eval('purge', PURGE, [this.#expKey(), this.#aorsKey()], args, true),
         'purge',
       );
       total += n;
@@ -473,6 +358,7 @@ export class RedisLocationStore implements LocationStore {
         GET_MANY,
         aors.map((a) => this.#aorKey(a)),
         [`${this.#prefix}b:`, String(now)],
+        false,
       ),
       'get',
     );
@@ -484,70 +370,47 @@ export class RedisLocationStore implements LocationStore {
     });
   }
 
-  #conn(): RedisConn {
-    if (this.#client === undefined)
-      throw new LocationStoreError('location store (redis) is not open');
-    return this.#client;
+  #assertOpen(): void {
+    if (!this.#open) throw new LocationStoreError('location store (redis) is not open');
   }
 
-  /**
-   * Runs commands on the client, bounded by `commandTimeoutMs` (on timeout the connection is
-   * recycled); failures become {@link LocationStoreError}.
-   */
-  async #call<T>(what: string, fn: (c: RedisConn) => Promise<T>): Promise<T> {
-    const c = this.#conn();
-    let timer: NodeJS.Timeout | undefined;
-    const op = fn(c);
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ReplyTimeout(this.#commandTimeoutMs)),
-        this.#commandTimeoutMs,
-      );
-    });
+  /** Maps a failed call to {@link LocationStoreError} (a ruid conflict to its own error). */
+  #fail(err: unknown): never {
+    const text = errText(err);
+    const i = text.indexOf('RUID_CONFLICT ');
+    if (i >= 0) throw ruidTaken(text.slice(i + 'RUID_CONFLICT '.length));
+    throw new LocationStoreError(`location store (redis): ${text}`, { cause: err });
+  }
+
+  async #command(what: string, key: string, args: string[]): Promise<unknown> {
+    this.#assertOpen();
     try {
-      return await Promise.race([op, timeout]);
+      return await this.#conn.command(what, key, args, true);
     } catch (err) {
-      if (err instanceof ReplyTimeout) {
-        op.catch(() => {}); // rejected by the destroy below; nobody waits for it any more
-        this.#recycle(c);
-      }
-      const text = errText(err);
-      if (text.startsWith('RUID_CONFLICT ')) {
-        throw ruidTaken(text.slice('RUID_CONFLICT '.length));
-      }
-      throw new LocationStoreError(`location store (redis): ${what} failed: ${text}`, {
-        cause: err,
-      });
-    } finally {
-      clearTimeout(timer);
+      return this.#fail(err);
     }
   }
 
-  /** EVALSHA, falling back to EVAL when the server does not have the script (first use, restart). */
-  #eval(
+  async #eval(
     what: string,
     s: Script,
     keys: readonly string[],
     args: readonly string[],
+    write: boolean,
   ): Promise<unknown> {
-    return this.#call(what, async (c) => {
-      const tail = [String(keys.length), ...keys, ...args];
-      try {
-        return await c.sendCommand(['EVALSHA', s.sha, ...tail]);
-      } catch (err) {
-        if (!errText(err).startsWith('NOSCRIPT')) throw err;
-        return await c.sendCommand(['EVAL', s.src, ...tail]);
-      }
-    });
+    this.#assertOpen();
+    try {
+      return await this.#conn.script(what, s, keys, args, write);
+    } catch (err) {
+      return this.#fail(err);
+    }
   }
 }
 
+type Script = ReturnType<typeof script>;
+
 function errText(err: unknown): string {
+  if (err instanceof RedisCallError) return err.message;
   if (err instanceof Error) return err.message === '' ? err.name : err.message;
   return String(err);
-}
-
-/** The URL without its password, for logs and messages. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

@@ -1,6 +1,12 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { Clock } from '../../util/clock.js';
+import { type Logger, RateLimitedLog } from '../../util/logger.js';
+import {
+  enableIncrementalVacuum,
+  limitJournalSize,
+  reclaimFreePages,
+} from '../../util/sqlite-housekeeping.js';
 import type { AorChanges, Binding, BindingPage, LocationStore } from './binding.js';
 import { LocationStoreError } from './errors.js';
 import { type LocationStoreOptions, resolveStoreOptions } from './options.js';
@@ -164,6 +170,10 @@ interface Statements {
  * one row per binding in table `bindings`, every `apply()` one immediate transaction, WAL journal.
  * Opening the same file again (after a restart) gives the same bindings. Reads skip expired rows;
  * a timer deletes them. `better-sqlite3` is loaded on `open()`, so it stays optional.
+ *
+ * Housekeeping: the file uses `auto_vacuum = INCREMENTAL` (a file from before is converted once at
+ * open), and after each purge the free pages go back to the file system once there are many of
+ * them, so the file shrinks after a load peak instead of keeping its largest size.
  */
 export class SqliteLocationStore implements LocationStore {
   readonly name = 'sqlite';
@@ -171,7 +181,9 @@ export class SqliteLocationStore implements LocationStore {
   readonly #synchronous: 'NORMAL' | 'FULL';
   readonly #busyTimeoutMs: number;
   readonly #clock: Clock;
+  readonly #logger: Logger;
   readonly #sweeper: Sweeper;
+  readonly #reclaimErrorLog = new RateLimitedLog(60_000);
   #db: Db | undefined;
   #st: Statements | undefined;
   #applyBatchTx: ((items: PendingApply[]) => void) | undefined;
@@ -189,6 +201,7 @@ export class SqliteLocationStore implements LocationStore {
     this.#synchronous = options.synchronous ?? 'NORMAL';
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#clock = o.clock;
+    this.#logger = o.logger;
     this.#sweeper = new Sweeper(o, () => this.#purge());
   }
 
@@ -206,7 +219,10 @@ export class SqliteLocationStore implements LocationStore {
     let st: Statements;
     try {
       db = new Database(this.#path, { timeout: this.#busyTimeoutMs });
+      // before the journal mode and the first table: a new file records the setting
+      enableIncrementalVacuum(db, 'location store (sqlite)', this.#logger);
       db.pragma('journal_mode = WAL');
+      limitJournalSize(db);
       db.pragma(`synchronous = ${this.#synchronous}`);
       migrate(db);
       st = prepare(db);
@@ -365,7 +381,26 @@ export class SqliteLocationStore implements LocationStore {
 
   #purge(): number {
     const st = this.#statements();
-    return this.#run(() => st.purge.run(this.#clock.wallNow()).changes);
+    const purged = this.#run(() => st.purge.run(this.#clock.wallNow()).changes);
+    this.#reclaim();
+    return purged;
+  }
+
+  /** Gives the free pages of deleted bindings back to the file system once there are many. */
+  #reclaim(): void {
+    const db = this.#db;
+    if (db === undefined) return;
+    try {
+      reclaimFreePages(db, 'location store (sqlite)', this.#logger);
+    } catch (err) {
+      this.#reclaimErrorLog.log(
+        this.#logger,
+        'warn',
+        'reclaim',
+        { err },
+        'location store (sqlite): could not give free pages back to the file system',
+      );
+    }
   }
 
   #statements(): Statements {

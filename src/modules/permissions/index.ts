@@ -18,6 +18,8 @@ export const PermissionGroup = {
  */
 export class Permissions {
   readonly #groups = new Map<number, AddressSet>();
+  /** Checks of groups whose members change at run time (a registrar name's DNS addresses). */
+  readonly #matchers = new Map<number, ((ip: string, port: number) => boolean)[]>();
 
   /** @param groups address specs per group (see {@link parseAddressSpec}); throws on a bad one. */
   constructor(groups: Readonly<Record<number, readonly string[]>>) {
@@ -25,14 +27,26 @@ export class Permissions {
       if (list.length > 0) this.#groups.set(Number(g), AddressSet.of(list));
   }
 
+  /**
+   * Adds a check to a group, for members known only at run time (the addresses a registrar's
+   * host name resolves to): a source it accepts is in the group.
+   */
+  addMatcher(group: number, match: (ip: string, port: number) => boolean): void {
+    const list = this.#matchers.get(group);
+    if (list === undefined) this.#matchers.set(group, [match]);
+    else list.push(match);
+  }
+
   /** `allow_source_address(group)`: the source is in the group. */
   allowSourceAddress(group: number, ip: string, port: number): boolean {
-    return this.#groups.get(group)?.has(ip, port) ?? false;
+    if (this.#groups.get(group)?.has(ip, port) === true) return true;
+    return this.#matchers.get(group)?.some((f) => f(ip, port)) === true;
   }
 
   /** Peers that are exempt from per-source limits (trusted peers, edges, registrars). */
   exempt(ip: string, port: number): boolean {
     for (const s of this.#groups.values()) if (s.has(ip, port)) return true;
+    for (const list of this.#matchers.values()) if (list.some((f) => f(ip, port))) return true;
     return false;
   }
 

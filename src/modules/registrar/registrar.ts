@@ -5,6 +5,7 @@ import { parseUri, SipUri } from '../../message/parse/uri.js';
 import type { BranchTarget, RequestContext } from '../../proxy/context.js';
 import type { ProxyCore } from '../../proxy/core.js';
 import type { ReceiveInfo } from '../../transport/types.js';
+import { RateLimitedLog } from '../../util/logger.js';
 import type { Binding, LocationStore } from '../location/binding.js';
 import { SeqSource } from '../location/seq.js';
 import { extractAor } from './aor.js';
@@ -56,6 +57,8 @@ export class Registrar implements RegistrarApi {
   readonly #ruids: RuidSource;
   readonly #seqs: SeqSource;
   readonly #mutex = new KeyedMutex();
+  /** Store outages fail every request: logged once per 10 s per operation, with a count. */
+  readonly #storeErrorLog = new RateLimitedLog(10_000);
   readonly #newNonce: (() => string) | undefined;
 
   /** @throws InvalidArgumentError for invalid parameters. */
@@ -145,10 +148,11 @@ export class Registrar implements RegistrarApi {
   #storeFailure(ctx: RequestContext, err: unknown, flags: number, op: string, aor: string): number {
     const code: RegistrarErrorCode =
       err instanceof InvalidArgumentError ? 'REG_ERR_INTERNAL' : 'REG_ERR_STORE';
-    this.#core.logger.error(
-      { err, aor, op, store: this.#store.name, callId: ctx.req.callId },
-      `registrar: location store ${op} failed`,
-    );
+    const fields = { err, aor, op, store: this.#store.name, callId: ctx.req.callId };
+    const msg = `registrar: location store ${op} failed`;
+    if (code === 'REG_ERR_STORE')
+      this.#storeErrorLog.log(this.#core.logger, 'error', op, fields, msg);
+    else this.#core.logger.error(fields, msg);
     return this.#fail(ctx, code, flags);
   }
 
@@ -205,7 +209,10 @@ export class Registrar implements RegistrarApi {
         }
       }
     } catch (err) {
-      this.#core.logger.error(
+      this.#storeErrorLog.log(
+        this.#core.logger,
+        'error',
+        'lookup',
         { err, uri: text, store: this.#store.name },
         'registrar: location store lookup failed',
       );
@@ -282,8 +289,11 @@ export class Registrar implements RegistrarApi {
   // ====================================================================== unregister
 
   /**
-   * `unregister("location", uri[, ruid])` (outbound.md §2.10, decision Q-R10): with a ruid, that
+   * `unregister("location", uri[, ruid])` (Kamailio registrar, decision Q-R10): with a ruid, that
    * binding whatever its AoR (the URI is not used); without, every binding of the URI's AoR.
+   * Each removal is logged at info, with the failed branch's status when it runs in a failure or
+   * branch-failure route (a flow that failed: 430, 403 or a timeout). One line per removed
+   * binding or AoR, so it cannot repeat for the same binding.
    */
   async unregister(
     ctx: RequestContext,
@@ -299,12 +309,21 @@ export class Registrar implements RegistrarApi {
         await this.#mutex.run(b.aor, () =>
           this.#store.apply(b.aor, { upsert: [], remove: [ruid] }),
         );
+        this.#logRemoved(ctx, {
+          aor: b.aor,
+          ruid,
+          contact: b.contact,
+          instance: b.instance,
+          regId: b.regId,
+          path: b.path,
+        });
         return UnregisterRc.Removed;
       }
       const a = extractAor(uri, this.params);
       if (!a.ok) return UnregisterRc.BadInput;
       const key = a.aor.key;
       const n = await this.#mutex.run(key, () => this.#store.removeAor(key));
+      if (n > 0) this.#logRemoved(ctx, { aor: key, removed: n });
       return n > 0 ? UnregisterRc.Removed : UnregisterRc.NotFound;
     } catch (err) {
       this.#core.logger.error(
@@ -313,6 +332,28 @@ export class Registrar implements RegistrarApi {
       );
       return UnregisterRc.StoreFailure;
     }
+  }
+
+  /** The info line of an unregister that removed something: why (the failed branch) and what. */
+  #logRemoved(ctx: RequestContext, what: Record<string, unknown>): void {
+    const tx = ctx.tx;
+    const failed =
+      tx === undefined || ctx.branchIndex < 0
+        ? undefined
+        : ctx.kind === 'branch-failure'
+          ? tx.branches[ctx.branchIndex]
+          : ctx.kind === 'failure'
+            ? (tx.pickedBranch() ?? tx.branches[ctx.branchIndex])
+            : undefined;
+    const status = failed === undefined || failed.status === 0 ? undefined : failed.status;
+    const why =
+      status === undefined
+        ? 'unregister'
+        : `its flow failed: the branch ended with ${status}${failed?.timedOut === true ? ' (timeout)' : ''}`;
+    this.#core.logger.info(
+      { ...what, status, callId: ctx.req.callId, method: ctx.req.method },
+      `registrar: ${'removed' in what ? 'bindings' : 'binding'} removed (${why})`,
+    );
   }
 
   /** Waits for the writes in progress (the store itself belongs to the caller and stays open). */

@@ -54,20 +54,23 @@ describe('flowgate version / help', () => {
     assert.match(u.stderr, /unknown command 'frobnicate'/);
     const o = await run(['start', '--bogus']);
     assert.equal(o.code, 2);
-    assert.match(o.stderr, /Unknown option '--bogus'/);
+    assert.equal(
+      o.stderr,
+      "flowgate start: unknown option '--bogus' (start takes -c/--config, --role, --data-dir, --log-level, --pretty, --set)\nRun 'flowgate start --help' for usage.\n",
+    );
   });
 });
 
 describe('flowgate check', () => {
   test('a good file: exit 0, what it would run', async () => {
-    const r = await run(['check', 'examples/flowgate.yaml']);
+    // its fixed ports (5060, 5070, 8080, 8081) may be held by another test running the default
+    // system: only the addresses are checked here (check.test.ts covers the ports)
+    const r = await run(['check', '--no-port-check', 'examples/flowgate.yaml']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.stdout,
       'examples/flowgate.yaml: OK\n  edge: script edge, listen udp:127.0.0.1:5060 tcp:127.0.0.1:5060 ws:127.0.0.1:8080\n  registrar: script registrar, listen udp:127.0.0.1:5070 tcp:127.0.0.1:5070\n',
     );
-    for (const f of ['examples/edge.yaml', 'examples/registrar.yaml'])
-      assert.equal((await run(['check', f])).code, 0, f);
   });
 
   test('a bad file: exit 1, every problem with file:line:col on stderr', async () => {
@@ -261,10 +264,11 @@ describe('flowgate start: edge + registrar, ctl, API, metrics, signals', () => {
     const all = await ctl('bindings');
     assert.equal(all.code, 0, all.stderr);
     const lines = all.stdout.trim().split('\n');
-    assert.match(lines[0] ?? '', /^AOR +EXPIRES +CONTACT +REG-ID +INSTANCE +RUID$/);
+    assert.match(lines[0] ?? '', /^AOR +EXPIRES +CONTACT +PATH +REG-ID +INSTANCE +RUID$/);
+    // the Path's flow token is cut to its first six characters (--json has it whole)
     assert.match(
       lines[1] ?? '',
-      /^alice +\d+m\d+s +sip:alice@127\.0\.0\.1:\d+;transport=tcp;ob +1 +<urn:uuid:[0-9a-f-]+> +\S+$/,
+      /^alice +\d+m\d+s +sip:alice@127\.0\.0\.1:\d+;transport=tcp;ob +<sip:[A-Za-z0-9+/=]{6}…@127\.0\.0\.1:\d+;lr;ob> +1 +<urn:uuid:[0-9a-f-]+> +\S+$/,
     );
     const one = await ctl('bindings', 'sip:alice@127.0.0.1', '--json');
     const body = JSON.parse(one.stdout) as {
@@ -524,7 +528,7 @@ describe('flowgate start: roles, log file, failures', () => {
     );
   });
 
-  test('a port in use: exit 1 with the reason', async () => {
+  test('a port in use: exit 1 naming the element, the listener and its line', async () => {
     const first = await Running.start(
       [
         '-c',
@@ -539,18 +543,16 @@ describe('flowgate start: roles, log file, failures', () => {
     );
     try {
       const port = first.port('s', 'tcp');
-      const r = await run([
-        'start',
-        '-c',
-        file(
-          'p2.yaml',
-          `management: { listen: false }\nelements:\n  s: { script: static, listen: [tcp:127.0.0.1:${port}] }\n`,
-        ),
-        '--data-dir',
-        join(DIR, 'd5'),
-      ]);
+      const p2 = file(
+        'p2.yaml',
+        `management: { listen: false }\nelements:\n  s: { script: static, listen: [tcp:127.0.0.1:${port}] }\n`,
+      );
+      const r = await run(['start', '-c', p2, '--data-dir', join(DIR, 'd5')]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^flowgate: cannot start: .*(EADDRINUSE|in use)/m);
+      assert.equal(
+        r.stderr,
+        `${p2}:3:33: elements.s.listen[0]: cannot listen on tcp:127.0.0.1:${port}: TCP port ${port} is already in use on 127.0.0.1 (EADDRINUSE); stop the process that holds it (ss -lntup | grep :${port} shows which) or choose another port\nflowgate: not started: 1 problem in ${p2}\n`,
+      );
     } finally {
       await first.stop();
       first.kill();

@@ -96,14 +96,25 @@ export class Running {
     });
   }
 
-  /** Starts `flowgate start …` and waits until it printed where it listens (or exited). */
+  /**
+   * Starts `flowgate start …` and waits until it printed where it listens (or exited). `command`
+   * replaces `node dist/cli/main.js` (node options such as `--import`, or an installed `flowgate`
+   * bin); `env` adds to the environment.
+   */
   static async start(
     args: readonly string[],
-    opts: { cwd?: string; waitFor?: RegExp } = {},
+    opts: {
+      cwd?: string;
+      waitFor?: RegExp;
+      env?: NodeJS.ProcessEnv;
+      command?: readonly [string, ...string[]];
+    } = {},
   ): Promise<Running> {
+    const [exe, ...pre] = opts.command ?? [process.execPath, CLI];
     const r = new Running(
-      spawn(process.execPath, [CLI, 'start', ...args], {
+      spawn(exe, [...pre, 'start', ...args], {
         cwd: opts.cwd ?? ROOT,
+        env: { ...process.env, ...opts.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );

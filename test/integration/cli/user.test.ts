@@ -321,7 +321,8 @@ describe('flowgate user (default configuration: SQLite in data_dir)', { concurre
       [['remove', 'a@example.com', '--json'], /--json does not apply to 'remove'/],
       [['list', '--password-stdin'], /--password-stdin does not apply to 'list'/],
       [['add', 'a@example.com', '--realm', 'a"b'], /--realm: realm/],
-      [['list', '--bogus'], /Unknown option '--bogus'/],
+      [['list', '--bogus'], /^flowgate user: unknown option '--bogus' \(user takes -c\/--config, /],
+      [['list', '--domain'], /^flowgate user: option '--domain' needs a value$/m],
     ];
     for (const [args, re] of cases) {
       const r = await user(args);
@@ -334,6 +335,21 @@ describe('flowgate user (default configuration: SQLite in data_dir)', { concurre
     const help = await user(['help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--password-stdin/);
+    // each command's own help, with examples: as --help, -h or user help <command>
+    for (const args of [
+      ['add', '--help'],
+      ['list', '-h'],
+      ['help', 'passwd'],
+      ['remove', '-h'],
+    ]) {
+      const h = await user(args);
+      assert.equal(h.code, 0, args.join(' '));
+      assert.match(h.stdout, /^Usage: flowgate user (add|list|passwd|remove) /, args.join(' '));
+      assert.match(h.stdout, /\nExamples:\n {2}(printf|flowgate) /, args.join(' '));
+    }
+    const unknown = await user(['help', 'frob']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command 'frob'/);
   });
 });
 

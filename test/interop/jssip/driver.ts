@@ -13,7 +13,9 @@ import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
 const dir = process.argv[2];
-if (dir === undefined) throw new Error('usage: driver.ts DIR');
+if (dir === undefined) throw new Error('usage: driver.ts DIR [CHROMIUM_ARG...]');
+// further arguments go to Chromium (e.g. --ignore-certificate-errors for a test's own WSS certificate)
+const extraArgs = process.argv.slice(3);
 
 const files: Record<string, [string, string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
@@ -51,11 +53,21 @@ const context = await chromium.launchPersistentContext(join(dir, 'chromium-profi
     '--use-fake-ui-for-media-stream',
     // ICE host candidates on 127.0.0.1 (the only interface here), so the call's audio can flow
     '--allow-loopback-in-peer-connection',
+    ...extraArgs,
   ],
 });
 const page = context.pages()[0] ?? (await context.newPage());
 page.on('console', (m) => process.stderr.write(`[console.${m.type()}] ${m.text()}\n`));
 page.on('pageerror', (e) => process.stderr.write(`[pageerror] ${e.message}\n`));
+// FLOWGATE_WS_TRACE=1: every WebSocket frame the page sends and receives, as the browser saw it
+if (process.env['FLOWGATE_WS_TRACE'] === '1')
+  page.on('websocket', (ws) => {
+    const trace = (dirn: string, payload: string | Buffer): void => {
+      process.stderr.write(`[ws ${dirn} ${ws.url()}]\n${String(payload)}\n[/ws]\n`);
+    };
+    ws.on('framesent', (f) => trace('sent', f.payload));
+    ws.on('framereceived', (f) => trace('received', f.payload));
+  });
 await page.goto(url, { timeout: 10_000 });
 await page.waitForFunction(() => 'flowgate' in globalThis, undefined, { timeout: 10_000 });
 

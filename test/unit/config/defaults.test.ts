@@ -35,7 +35,12 @@ describe('config: the embedded default is the seed system in one process', () =>
     assert.equal(e.tcp_connection_lifetime, 30);
     assert.deepEqual(e.edge, {
       registrar: 'sip:127.0.0.1:5070',
+      registrars: ['sip:127.0.0.1:5070'],
       registrar_element: 'registrar',
+      registrar_select: 'priority',
+      registrar_probe_interval: 10,
+      registrar_probe_threshold: 2,
+      registrar_timeout: 2000,
       flow_timer: 20,
       seed_strict: false,
     });

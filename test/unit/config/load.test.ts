@@ -618,7 +618,7 @@ describe('config: ${NAME} and ${NAME:-default} read the environment', () => {
         },
       ),
       [
-        'flowgate.yaml:4:38: elements.registrar.modules.usrloc.url: expected a redis:// or rediss:// URL, got "${FG_REDIS}"',
+        'flowgate.yaml:4:38: elements.registrar.modules.usrloc.url: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL, got "${FG_REDIS}"',
       ],
     );
     // custom schema messages (listen strings): the whole value and a short part of it

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseSipUriStrict } from '../../../src/message/parse/uri.js';
-import { type DnsApi, Resolver } from '../../../src/proxy/resolver.js';
+import { type DnsApi, Resolver, rfc2782Order } from '../../../src/proxy/resolver.js';
 
 type Zone = {
   naptr?: Record<
@@ -230,5 +230,71 @@ describe('names that are never looked up (issue 13 §1, RFC 6761)', () => {
       { proto: 'tcp', address: '127.0.0.1', port: 5070 },
     ]);
     assert.deepEqual(asked, []);
+  });
+});
+
+describe('RFC 2782 order within a priority (issue 12 §2)', () => {
+  const recs = [
+    { priority: 10, weight: 60, name: 'a' },
+    { priority: 10, weight: 0, name: 'z' },
+    { priority: 10, weight: 40, name: 'b' },
+    { priority: 5, weight: 0, name: 'first' },
+  ];
+  /** A fixed sequence of random numbers in [0, 1). */
+  const seq = (...xs: number[]) => {
+    let i = 0;
+    return () => xs[i++ % xs.length] ?? 0;
+  };
+
+  test('lowest priority first; weight 0 first in line; the running sum picks the rest', () => {
+    // priority 10: list z(0) a(60) b(40), sum 100. random 0 -> 0: z; then a(60) b(40): 0.5*101=50 -> a
+    assert.deepEqual(
+      rfc2782Order(recs, seq(0, 0, 0.5, 0)).map((r) => r.name),
+      ['first', 'z', 'a', 'b'],
+    );
+    // 0.7*101=70 -> past z(0) and a(60): b; then z(0) a(60) with 0: z, then a
+    assert.deepEqual(
+      rfc2782Order(recs, seq(0, 0.7, 0)).map((r) => r.name),
+      ['first', 'b', 'z', 'a'],
+    );
+  });
+
+  test('weights share the first place in proportion (60/40 over many draws)', () => {
+    let x = 12345;
+    const lcg = () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x / 2 ** 32;
+    };
+    const firsts = { a: 0, b: 0, z: 0 };
+    for (let i = 0; i < 10_000; i++) {
+      const name = rfc2782Order(recs.slice(0, 3), lcg)[0]?.name as 'a' | 'b' | 'z';
+      firsts[name]++;
+    }
+    assert.ok(firsts.a > 5700 && firsts.a < 6300, `a first ${firsts.a} of 10000`);
+    assert.ok(firsts.b > 3700 && firsts.b < 4300, `b first ${firsts.b} of 10000`);
+    assert.ok(firsts.z < 100, `z (weight 0) first ${firsts.z} of 10000`);
+  });
+
+  test('resolve() draws the order anew each time from the cached records', async () => {
+    const d = dns({
+      srv: {
+        '_sip._udp.w.example.com': [
+          { priority: 1, weight: 1, port: 5060, name: 'x.example.com' },
+          { priority: 1, weight: 1, port: 5060, name: 'y.example.com' },
+        ],
+      },
+      a: { 'x.example.com': ['192.0.2.1'], 'y.example.com': ['192.0.2.2'] },
+    });
+    const r = new Resolver(d, 30_000, seq(0, 0, 0.9, 0));
+    const u = uri('sip:w.example.com;transport=udp');
+    assert.deepEqual(
+      (await r.resolve(u)).map((h) => h.address),
+      ['192.0.2.1', '192.0.2.2'],
+    );
+    assert.deepEqual(
+      (await r.resolve(u)).map((h) => h.address),
+      ['192.0.2.2', '192.0.2.1'],
+    );
+    assert.equal(d.queries.filter((q) => q.startsWith('SRV')).length, 1, 'records cached');
   });
 });

@@ -219,6 +219,68 @@ describe('StreamFramer', () => {
     assert.deepEqual(events, ['msg']);
   });
 
+  // The verdict must not depend on how TCP cuts the stream: the same events for the whole stream
+  // in one chunk, for every single cut and byte by byte.
+  function everySplit(
+    bytes: Buffer,
+    limits: { maxMessageSize?: number; maxBufferedBytes?: number },
+  ) {
+    const show = (evs: Event[]): string[] =>
+      evs.map((e) =>
+        e.kind === 'error'
+          ? `error:${e.error.code}`
+          : e.kind === 'msg'
+            ? `msg:${e.text.length}`
+            : e.kind,
+      );
+    const deliveries: [string, Buffer[]][] = [['one chunk', [bytes]]];
+    for (let cut = 1; cut < bytes.length; cut++)
+      deliveries.push([`cut at ${cut}`, [bytes.subarray(0, cut), bytes.subarray(cut)]]);
+    deliveries.push(['byte by byte', [...bytes].map((b) => Buffer.from([b]))]);
+    return deliveries.map(([name, chunks]) => {
+      const { f, events } = framer(limits);
+      for (const c of chunks) f.push(c);
+      return { name, events: show(events) };
+    });
+  }
+
+  test('a header block ending past maxMessageSize is header-too-large for every split, even with a bad Content-Length (fuzz counterexample)', () => {
+    // FUZZ_RUNS=20000 framer fuzz, seed 99682942: bad-content-length in one chunk, header-too-large
+    // when cut at byte 100. The empty line is bytes 97..100, so the block is 101 bytes: it has no end
+    // within 100 bytes, and its Content-Length is never judged.
+    const z = (n: number): string => '\0'.repeat(n);
+    const bytes = B(
+      `\0\r\n${z(11)}Content-Length: x\r\n ${z(11)}\r\n${z(19)}\r\nl: 3${z(25)}\r\n\r\n\nContent-Length: 12\n${z(20)}`,
+    );
+    assert.equal(bytes.length, 141);
+    for (const { name, events } of everySplit(bytes, { maxMessageSize: 100 }))
+      assert.deepEqual(events, ['error:header-too-large'], name);
+  });
+
+  test('a header block one or two bytes past maxMessageSize is header-too-large, not message-too-large, for every split', () => {
+    const head = 'OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n';
+    for (const max of [head.length - 1, head.length - 2]) {
+      for (const { name, events } of everySplit(B(head), { maxMessageSize: max }))
+        assert.deepEqual(events, ['error:header-too-large'], `${max}: ${name}`);
+    }
+    for (const { name, events } of everySplit(B(head + head), { maxMessageSize: head.length }))
+      assert.deepEqual(events, [`msg:${head.length}`, `msg:${head.length}`], `exact: ${name}`);
+  });
+
+  test('maxBufferedBytes below maxMessageSize: a message larger than it is overflow for every split', () => {
+    const m = msg('x'.repeat(40)); // 116 bytes
+    const limits = { maxMessageSize: 1000, maxBufferedBytes: 100 };
+    for (const { name, events } of everySplit(B(m), limits))
+      assert.deepEqual(events, ['error:overflow'], name);
+    const small = msg('x');
+    for (const { name, events } of everySplit(B(small + small), limits))
+      assert.deepEqual(events, [`msg:${small.length}`, `msg:${small.length}`], name);
+    // a header block that does not end within maxBufferedBytes: overflow too
+    const long = B(`OPTIONS sip:a@b SIP/2.0\r\nX-Pad: ${'a'.repeat(200)}\r\nl: 0\r\n\r\n`);
+    for (const { name, events } of everySplit(long, limits))
+      assert.deepEqual(events, ['error:overflow'], name);
+  });
+
   test('emitted messages do not alias the reused store', () => {
     const out: Buffer[] = [];
     const f = new StreamFramer(

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../../../errors/index.js';
 import type { Logger } from '../../../util/logger.js';
+import { redactRedisUrl } from '../../../util/redis-url.js';
 import type { CredentialStore } from '../credentials.js';
 import { MemoryCredentialStore } from './memory.js';
 import { DEFAULT_CREDENTIALS_PREFIX, RedisCredentialStore } from './redis.js';
@@ -48,7 +49,7 @@ export type CredentialStoreConfig = { readonly use_domain: boolean } & (
 
 /** Settings {@link createCredentialStore} takes besides the configuration. */
 export interface CreateCredentialStoreOptions {
-  /** Where connection trouble is logged (redis); default: nowhere. */
+  /** Where connection trouble (redis) and housekeeping (sqlite) are logged; default: nowhere. */
   readonly logger?: Logger | undefined;
   /** redis: reply timeout of one command; default 1000 ms. */
   readonly commandTimeoutMs?: number | undefined;
@@ -78,6 +79,7 @@ export function createCredentialStore(
         path: cfg.path,
         useDomain,
         busyTimeoutMs: opts.busyTimeoutMs,
+        logger: opts.logger,
       });
     case 'redis':
       return new RedisCredentialStore({
@@ -103,6 +105,6 @@ export function describeCredentialStore(cfg: CredentialStoreConfig): string {
     case 'sqlite':
       return `sqlite ${cfg.path}`;
     case 'redis':
-      return `redis ${cfg.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')} (prefix ${cfg.prefix ?? DEFAULT_CREDENTIALS_PREFIX})`;
+      return `redis ${redactRedisUrl(cfg.url)} (prefix ${cfg.prefix ?? DEFAULT_CREDENTIALS_PREFIX})`;
   }
 }

@@ -1,6 +1,12 @@
-import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../../../errors/index.js';
-import { type Logger, noopLogger, RateLimitedLog } from '../../../util/logger.js';
+import { type Logger, noopLogger } from '../../../util/logger.js';
+import {
+  RedisCallError,
+  RedisConnection,
+  type RedisScript,
+  redisScript as script,
+} from '../../../util/redis-conn.js';
+import { clusterKeyPrefix, parseRedisUrl } from '../../../util/redis-url.js';
 import type { CredentialStore, Subscriber, SubscriberPage } from '../credentials.js';
 import { CredentialStoreError } from './errors.js';
 import {
@@ -14,9 +20,16 @@ import {
 
 /** Options of {@link RedisCredentialStore}. */
 export interface RedisCredentialStoreOptions extends CredentialStoreOptions {
-  /** `redis[s]://[[user][:password]@]host[:port][/db]`. */
+  /**
+   * `redis[s]://[[user][:password]@]host[:port][/db]`, `redis+sentinel://host:port[,…]/<master>[/db]`
+   * or `redis+cluster://host:port[,…]`, with `?wait=<replicas>&wait_timeout=<ms>` (see
+   * {@link parseRedisUrl}).
+   */
   readonly url: string;
-  /** Prepended to every key; default `flowgate:auth:`. Stores sharing a prefix share users. */
+  /**
+   * Prepended to every key; default `flowgate:auth:`. Stores sharing a prefix share users. In a
+   * Redis Cluster the prefix is also the keys' hash tag (`{flowgate:auth:}…`), unless it has one.
+   */
   readonly prefix?: string | undefined;
   /** A command with no reply after this long rejects; default 1000 ms. */
   readonly commandTimeoutMs?: number | undefined;
@@ -28,35 +41,6 @@ export interface RedisCredentialStoreOptions extends CredentialStoreOptions {
 
 /** The default key prefix of {@link RedisCredentialStore}. */
 export const DEFAULT_CREDENTIALS_PREFIX = 'flowgate:auth:';
-
-type CreateClient = typeof import('redis').createClient;
-
-/** The part of a node-redis client this store uses. */
-interface RedisConn {
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  close(): Promise<void>;
-  destroy(): void;
-  sendCommand(args: readonly string[]): Promise<unknown>;
-  on(event: 'error', listener: (err: unknown) => void): unknown;
-}
-
-interface Script {
-  readonly src: string;
-  readonly sha: string;
-}
-
-function script(src: string): Script {
-  return { src, sha: createHash('sha1').update(src).digest('hex') };
-}
-
-/** No reply from redis within the command timeout. */
-class ReplyTimeout extends Error {
-  override name = 'ReplyTimeout';
-  constructor(ms: number) {
-    super(`no reply within ${ms} ms`);
-  }
-}
 
 const FIELDS = [
   'username',
@@ -169,37 +153,38 @@ function decode(v: unknown): Subscriber | undefined {
  * `put()` and `remove()` are Lua scripts, so each is atomic; `get()` is one command or script and
  * returns a promise. Nothing is cached: a user added by `flowgate user add` counts at once. While
  * disconnected every call rejects at once with {@link CredentialStoreError}; node-redis reconnects
- * on its own. Keys are built inside the scripts: one redis-server, not Redis Cluster.
+ * on its own. The URL picks one redis-server, a Sentinel-monitored master or a Redis Cluster (all
+ * keys of a store share one hash tag there, so one slot); with `?wait=N` a change counts only once
+ * N replicas have it.
  */
 export class RedisCredentialStore implements CredentialStore {
   readonly name = 'redis';
-  readonly #url: string;
+  readonly #conn: RedisConnection;
   readonly #prefix: string;
   readonly #useDomain: boolean;
-  readonly #commandTimeoutMs: number;
-  readonly #connectTimeoutMs: number;
-  readonly #logger: Logger;
-  readonly #errorLog = new RateLimitedLog(10_000);
-  #client: RedisConn | undefined;
-  #createClient: CreateClient | undefined;
-  /** Set once the first connect succeeded: from then on node-redis reconnects for ever. */
-  #connected = false;
+  #open = false;
 
   constructor(options: RedisCredentialStoreOptions) {
-    if (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
+    const parsed = typeof options.url === 'string' ? parseRedisUrl(options.url) : undefined;
+    if (parsed === undefined || !parsed.ok) {
       throw new InvalidArgumentError(
-        'auth_db (redis): url must be redis://host:port or rediss://…',
+        `auth_db (redis): ${parsed?.ok === false ? parsed.message : 'url must be a string'}`,
       );
     }
-    this.#url = options.url;
-    this.#prefix = options.prefix ?? DEFAULT_CREDENTIALS_PREFIX;
+    const prefix = options.prefix ?? DEFAULT_CREDENTIALS_PREFIX;
+    this.#prefix = parsed.value.target.kind === 'cluster' ? clusterKeyPrefix(prefix) : prefix;
     this.#useDomain = options.useDomain ?? true;
-    this.#commandTimeoutMs = options.commandTimeoutMs ?? 1000;
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
-    this.#logger = options.logger ?? noopLogger;
+    this.#conn = new RedisConnection({
+      url: options.url,
+      name: 'auth_db',
+      commandTimeoutMs: options.commandTimeoutMs ?? 1000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+      maxReconnectDelayMs: 1000,
+      logger: options.logger ?? noopLogger,
+    });
   }
 
-  /** The key prefix in use. */
+  /** The key prefix in use (with its hash tag in a Redis Cluster). */
   get prefix(): string {
     return this.#prefix;
   }
@@ -210,58 +195,26 @@ export class RedisCredentialStore implements CredentialStore {
   }
 
   async open(): Promise<void> {
-    if (this.#client !== undefined) return;
-    let createClient: CreateClient;
+    if (this.#open) return;
     try {
-      ({ createClient } = await import('redis'));
+      await this.#conn.open();
     } catch (err) {
-      throw new CredentialStoreError('credentials store (redis) needs the redis@6 package', {
+      throw new CredentialStoreError(`credentials store (redis): ${errText(err)}`, {
         cause: err,
       });
     }
-    this.#createClient = createClient;
-    this.#connected = false;
-    const client = this.#newClient(createClient);
-    try {
-      await client.connect();
-    } catch (err) {
-      client.destroy();
-      throw new CredentialStoreError(
-        `credentials store (redis): cannot connect to ${redact(this.#url)}: ${errText(err)}`,
-        { cause: err },
-      );
-    }
-    this.#connected = true;
-    this.#client = client;
+    this.#open = true;
   }
 
   async close(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
-    this.#connected = false;
-    if (client === undefined) return;
-    if (client.isReady) {
-      // close() lets pending commands finish; a hung server gets commandTimeoutMs, then destroy()
-      let timer: NodeJS.Timeout | undefined;
-      const closed = await Promise.race([
-        client.close().then(
-          () => true,
-          () => false,
-        ),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), this.#commandTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (closed) return;
-    }
-    client.destroy();
+    this.#open = false;
+    await this.#conn.close();
   }
 
   async get(username: string, domain: string): Promise<Subscriber | undefined> {
     if (this.#useDomain) {
       const key = this.subscriberKey(username, domain.toLowerCase());
-      return decode(await this.#call('get', (c) => c.sendCommand(['HGETALL', key])));
+      return decode(await this.#call('get', key, ['HGETALL', key]));
     }
     return decode(
       await this.#eval(
@@ -269,18 +222,20 @@ export class RedisCredentialStore implements CredentialStore {
         GET_ANY_DOMAIN,
         [this.#domainsKey(username)],
         [this.#hashPrefix(), username],
+        false,
       ),
     );
   }
 
   async put(s: Subscriber): Promise<'created' | 'updated'> {
-    this.#conn();
+    this.#assertOpen();
     const n = normalizeSubscriber(s);
     const r = await this.#eval(
       'put',
       PUT,
       [this.subscriberKey(n.username, n.domain), this.#indexKey(), this.#domainsKey(n.username)],
       [this.#hashPrefix(), this.#useDomain ? '1' : '0', ...FIELDS.map((f) => String(n[f]))],
+      true,
     );
     return Number(r) === 1 ? 'updated' : 'created';
   }
@@ -291,6 +246,7 @@ export class RedisCredentialStore implements CredentialStore {
       REMOVE,
       [this.#indexKey(), this.#domainsKey(username)],
       [this.#hashPrefix(), this.#useDomain ? '1' : '0', username, domain.toLowerCase()],
+      true,
     );
     return Number(r) > 0;
   }
@@ -302,7 +258,7 @@ export class RedisCredentialStore implements CredentialStore {
       readonly cursor?: string | undefined;
     } = {},
   ): Promise<SubscriberPage> {
-    this.#conn();
+    this.#assertOpen();
     const q = listQuery(opts);
     const a = q.after;
     let min = a === undefined ? '-' : `(${a.domain}\0${a.username}`;
@@ -318,6 +274,7 @@ export class RedisCredentialStore implements CredentialStore {
       LIST,
       [this.#indexKey()],
       [this.#hashPrefix(), min, max, String(q.limit + 1)],
+      false,
     );
     if (!Array.isArray(reply))
       throw new CredentialStoreError('credentials store (redis): unexpected reply to list');
@@ -335,111 +292,37 @@ export class RedisCredentialStore implements CredentialStore {
     return `${this.#prefix}subscriber-domains:${username}`;
   }
 
-  #newClient(createClient: CreateClient): RedisConn {
-    const client: RedisConn = createClient({
-      url: this.#url,
-      // commands issued while (re)connecting reject at once instead of waiting in a queue
-      disableOfflineQueue: true,
-      commandOptions: { timeout: this.#commandTimeoutMs },
-      socket: {
-        connectTimeout: this.#connectTimeoutMs,
-        // the first connect fails open(); after that, retry for ever with capped backoff
-        reconnectStrategy: (retries: number, cause: Error) =>
-          this.#connected ? Math.min(50 * 2 ** retries, 1000) : cause,
-      },
-    });
-    // node-redis emits 'error' on every failed (re)connect: without a listener that would crash
-    client.on('error', (err) => {
-      this.#errorLog.log(
-        this.#logger,
-        'warn',
-        'conn',
-        { err, url: redact(this.#url) },
-        'auth_db: redis connection error',
-      );
-    });
-    return client;
+  #assertOpen(): void {
+    if (!this.#open) throw new CredentialStoreError('credentials store (redis) is not open');
   }
 
-  /**
-   * Replaces a connection whose server stopped answering (a hung server keeps the TCP connection
-   * open, so node-redis would wait for ever); calls fail fast until the new one is ready.
-   */
-  #recycle(stale: RedisConn): void {
-    const createClient = this.#createClient;
-    if (this.#client !== stale || createClient === undefined) return;
-    this.#errorLog.log(
-      this.#logger,
-      'warn',
-      'recycle',
-      { url: redact(this.#url) },
-      'auth_db: redis not answering, reconnecting',
-    );
-    const fresh = this.#newClient(createClient);
-    this.#client = fresh;
-    stale.destroy();
-    fresh.connect().catch(() => {
-      // only when the store was closed meanwhile (the strategy retries for ever otherwise)
-    });
-  }
-
-  #conn(): RedisConn {
-    if (this.#client === undefined)
-      throw new CredentialStoreError('credentials store (redis) is not open');
-    return this.#client;
-  }
-
-  /** Runs a command bounded by `commandTimeoutMs`; failures become {@link CredentialStoreError}. */
-  async #call<T>(what: string, fn: (c: RedisConn) => Promise<T>): Promise<T> {
-    const c = this.#conn();
-    let timer: NodeJS.Timeout | undefined;
-    const op = fn(c);
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ReplyTimeout(this.#commandTimeoutMs)),
-        this.#commandTimeoutMs,
-      );
-    });
+  async #call(what: string, key: string, args: string[]): Promise<unknown> {
+    this.#assertOpen();
     try {
-      return await Promise.race([op, timeout]);
+      return await this.#conn.command(what, key, args, true);
     } catch (err) {
-      if (err instanceof ReplyTimeout) {
-        op.catch(() => {}); // rejected by the destroy below; nobody waits for it any more
-        this.#recycle(c);
-      }
-      throw new CredentialStoreError(`credentials store (redis): ${what} failed: ${errText(err)}`, {
-        cause: err,
-      });
-    } finally {
-      clearTimeout(timer);
+      throw new CredentialStoreError(`credentials store (redis): ${errText(err)}`, { cause: err });
     }
   }
 
-  /** EVALSHA, falling back to EVAL when the server does not have the script (first use, restart). */
-  #eval(
+  async #eval(
     what: string,
-    s: Script,
+    s: RedisScript,
     keys: readonly string[],
     args: readonly string[],
+    write: boolean,
   ): Promise<unknown> {
-    return this.#call(what, async (c) => {
-      const tail = [String(keys.length), ...keys, ...args];
-      try {
-        return await c.sendCommand(['EVALSHA', s.sha, ...tail]);
-      } catch (err) {
-        if (!errText(err).startsWith('NOSCRIPT')) throw err;
-        return await c.sendCommand(['EVAL', s.src, ...tail]);
-      }
-    });
+    this.#assertOpen();
+    try {
+      return await this.#conn.script(what, s, keys, args, write);
+    } catch (err) {
+      throw new CredentialStoreError(`credentials store (redis): ${errText(err)}`, { cause: err });
+    }
   }
 }
 
 function errText(err: unknown): string {
+  if (err instanceof RedisCallError) return err.message;
   if (err instanceof Error) return err.message === '' ? err.name : err.message;
   return String(err);
-}
-
-/** The URL without its password, for logs and messages. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

@@ -2,6 +2,12 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { InvalidArgumentError } from '../../../errors/index.js';
+import { type Logger, noopLogger, RateLimitedLog } from '../../../util/logger.js';
+import {
+  enableIncrementalVacuum,
+  limitJournalSize,
+  reclaimFreePages,
+} from '../../../util/sqlite-housekeeping.js';
 import type { CredentialStore, Subscriber, SubscriberPage } from '../credentials.js';
 import { CredentialStoreError } from './errors.js';
 import {
@@ -21,6 +27,8 @@ export interface SqliteCredentialStoreOptions extends CredentialStoreOptions {
   readonly path: string;
   /** How long a write waits for another process's lock (SQLite busy timeout); default 5000 ms. */
   readonly busyTimeoutMs?: number | undefined;
+  /** Where housekeeping (the one-time auto-vacuum conversion, reclaimed space) is logged. */
+  readonly logger?: Logger | undefined;
 }
 
 /**
@@ -72,13 +80,17 @@ interface Statements {
  * request needs no promise. WAL journal: a `flowgate user` command writes while the server reads.
  * HA1 values are password-equivalent for their realm, so a new file is created 0600 in a 0700
  * directory (SQLite gives its -wal and -shm files the database file's mode); an existing file
- * keeps the mode its owner gave it.
+ * keeps the mode its owner gave it. Like the location store, the file uses
+ * `auto_vacuum = INCREMENTAL` (an older file is converted once at open) and gives the pages of
+ * removed users back to the file system once there are many.
  */
 export class SqliteCredentialStore implements CredentialStore {
   readonly name = 'sqlite';
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #useDomain: boolean;
+  readonly #logger: Logger;
+  readonly #reclaimErrorLog = new RateLimitedLog(60_000);
   #db: Db | undefined;
   #st: Statements | undefined;
   #putTx: ((s: Subscriber) => 'created' | 'updated') | undefined;
@@ -90,6 +102,7 @@ export class SqliteCredentialStore implements CredentialStore {
     this.#path = options.path;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#useDomain = options.useDomain ?? true;
+    this.#logger = options.logger ?? noopLogger;
   }
 
   /** The database file. */
@@ -112,7 +125,10 @@ export class SqliteCredentialStore implements CredentialStore {
     try {
       if (this.#path !== ':memory:') createPrivateFile(this.#path);
       db = new Database(this.#path, { timeout: this.#busyTimeoutMs });
+      // before the journal mode and the first table: a new file records the setting
+      enableIncrementalVacuum(db, 'credentials store (sqlite)', this.#logger);
       db.pragma('journal_mode = WAL');
+      limitJournalSize(db);
       // user changes are rare and each matters: survive a power loss too
       db.pragma('synchronous = FULL');
       migrate(db);
@@ -189,7 +205,25 @@ export class SqliteCredentialStore implements CredentialStore {
     const r = this.#run(() =>
       this.#useDomain ? st.remove.run(username, domain.toLowerCase()) : st.removeUser.run(username),
     );
+    if (r.changes > 0) this.#reclaim();
     return r.changes > 0;
+  }
+
+  /** Gives the pages of removed users back to the file system once there are many. */
+  #reclaim(): void {
+    const db = this.#db;
+    if (db === undefined) return;
+    try {
+      reclaimFreePages(db, 'credentials store (sqlite)', this.#logger);
+    } catch (err) {
+      this.#reclaimErrorLog.log(
+        this.#logger,
+        'warn',
+        'reclaim',
+        { err },
+        'credentials store (sqlite): could not give free pages back to the file system',
+      );
+    }
   }
 
   async list(

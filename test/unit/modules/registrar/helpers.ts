@@ -11,6 +11,7 @@ import {
 import type { Script } from '../../../../src/script/api.js';
 import { registrarScript } from '../../../../src/script/registrar.js';
 import { ManualClock } from '../../../../src/util/clock.js';
+import type { Logger } from '../../../../src/util/logger.js';
 import { type Harness, harness, type Sent } from '../../../support/harness.js';
 
 /** The edge proxy in front of the registrar (seed topology, outbound.md §0.1). */
@@ -78,7 +79,7 @@ export interface RegistrarHarness {
  */
 export async function setup(
   params: RegistrarParams = SEED_PARAMS,
-  opts: { script?: Script; registrarOptions?: RegistrarOptions } = {},
+  opts: { script?: Script; registrarOptions?: RegistrarOptions; logger?: Logger } = {},
 ): Promise<RegistrarHarness> {
   const clock = new ManualClock();
   const memory = new MemoryLocationStore({ clock });
@@ -95,6 +96,7 @@ export async function setup(
     ),
     location: store,
     aliases: ['example.com'],
+    logger: opts.logger,
   });
   return {
     h,
@@ -106,6 +108,14 @@ export async function setup(
 }
 
 let seq = 0;
+
+/**
+ * Restarts the numbering of {@link register} and {@link invite} (CSeq, branches, tags): a suite that
+ * runs in several forms calls it per test, so that every form gets the same messages.
+ */
+export function resetMessageNumbers(): void {
+  seq = 0;
+}
 
 export interface RegisterOpts {
   /** To/From user; default alice. */
