@@ -1,6 +1,7 @@
 // Finds test files and hands them to node:test's run(): Node 20 has no `--test` globs. After the
-// last file, no process started under the run may still be alive (scripts/test-processes.ts): each
-// one left is listed, killed, and fails the run.
+// last file, no process started under the run may still be alive (scripts/test-processes.ts: the
+// run's environment mark, and the process tree watched while the files run): each one left is
+// listed, killed, and fails the run.
 // Usage: tsx scripts/run-tests.ts [dir-or-file ...]   (default: test/)
 // Env: TEST_CONCURRENCY (default: available cores), TEST_TIMEOUT_MS (per file, default 300000).
 import { readdirSync, statSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
-import { markTestRun, reapLeftovers } from './test-processes.js';
+import { markTestRun, RunWatch, reapLeftovers } from './test-processes.js';
 
 function collect(path: string, out: string[]): void {
   const st = statSync(path);
@@ -33,6 +34,7 @@ if (files.length === 0) {
 
 // inherited by the test files and everything they start
 const runId = markTestRun();
+const watch = new RunWatch(runId).start();
 const stream = run({
   files,
   concurrency: Number(process.env['TEST_CONCURRENCY'] ?? availableParallelism()),
@@ -47,7 +49,7 @@ const report = stream.compose(new spec());
 report.pipe(process.stdout);
 await finished(report);
 
-const left = await reapLeftovers(runId);
+const left = await reapLeftovers(runId, 10_000, watch);
 if (left.length > 0) {
   console.error(
     `\n✖ ${left.length} process(es) started by the tests were still running after the last file (killed now):\n${left

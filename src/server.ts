@@ -1,20 +1,23 @@
 import { join } from 'node:path';
-import { Hdr } from './message/constants.js';
-import { Auth, type AuthParams, type CredentialStore } from './modules/auth/index.js';
+// types only: every module is created through the registry (its exports' `create`)
+import type { Auth, AuthParams, CredentialStore } from './modules/auth/index.js';
+import type { ModuleContext, ModuleExports, ModuleInstance } from './modules/contract.js';
 import type { LocationStore } from './modules/location/binding.js';
-import { Nathelper, type NathelperParams } from './modules/nathelper/index.js';
-import { Outbound, type OutboundParams } from './modules/outbound/index.js';
-import { PathModule } from './modules/path/index.js';
-import { PermissionGroup, Permissions } from './modules/permissions/index.js';
-import { Pike, type PikeParams } from './modules/pike/index.js';
+import type { Nathelper, NathelperParams } from './modules/nathelper/index.js';
+import type { Outbound, OutboundParams } from './modules/outbound/index.js';
+import type { Permissions } from './modules/permissions/index.js';
+import type { Pike, PikeParams } from './modules/pike/index.js';
 import type { RegistrarApi } from './modules/registrar/api.js';
-import { DEFAULT_RR, RecordRoute, type RrParams } from './modules/rr/index.js';
-import { MessageTap, SipTrace, type SiptraceParams } from './modules/siptrace/index.js';
+import type { RegistrarFactory } from './modules/registrar/exports.js';
+import { closeModules, createModules, startModules } from './modules/registry.js';
+import type { RrParams } from './modules/rr/index.js';
+import type { MessageTap, SipTrace, SiptraceParams } from './modules/siptrace/index.js';
 import { ProxyCore } from './proxy/core.js';
 import { DestinationSet, type DestinationSetOptions } from './proxy/destination-set.js';
 import { Resolver } from './proxy/resolver.js';
 import { DEFAULT_TM, type ProxyLimits, type ProxyTransport, type TmParams } from './proxy/types.js';
 import { type Script, scriptHandlers } from './script/api.js';
+import type { ScriptEnv } from './script/env.js';
 import { staticScript } from './script/static.js';
 import { TransactionLayer } from './transaction/layer.js';
 import type { TransportPort, TxTimers } from './transaction/types.js';
@@ -30,13 +33,8 @@ import type {
 } from './transport/types.js';
 import { type Clock, RealClock } from './util/clock.js';
 import { type Logger, noopLogger } from './util/logger.js';
-import { loadOrCreateKey } from './util/secret-file.js';
 
-/** Builds a registrar module for a server (the registrar module provides this; see `registrarModule`). */
-export type RegistrarFactory = (
-  core: ProxyCore,
-  outbound: Outbound | undefined,
-) => RegistrarApi & { close?(): Promise<void> };
+export type { RegistrarFactory };
 
 /** Everything one SIP element (an edge, a registrar, or both in one) is made of. */
 export interface ServerOptions {
@@ -190,11 +188,6 @@ export function createServer(opts: ServerOptions): FlowgateServer {
   );
   layer.setUser(core);
   core.forwardStrayResponses = opts.forwardStrayResponses ?? false;
-  const permissions = new Permissions({
-    [PermissionGroup.Trusted]: opts.permissions?.trusted ?? [],
-    [PermissionGroup.Edges]: opts.permissions?.edges ?? [],
-    [PermissionGroup.Registrars]: opts.permissions?.registrars ?? [],
-  });
   const rs = opts.registrarSet;
   const registrars =
     rs === undefined
@@ -203,129 +196,75 @@ export function createServer(opts: ServerOptions): FlowgateServer {
           { ...rs, name: 'registrar' },
           { layer, transport, clock, logger, resolver: core.resolver },
         );
-  if (rs !== undefined && registrars !== undefined) {
-    core.addNextHopSet(rs.du, registrars);
-    // the addresses a registrar name resolves to are registrars too (permissions group 3)
-    if (registrars.hasNames)
-      permissions.addMatcher(PermissionGroup.Registrars, (ip, port) =>
-        registrars.isSource(ip, port),
-      );
-  }
-  const pike =
-    opts.pike === undefined
-      ? undefined
-      : new Pike(
-          opts.pike,
-          () => clock.wallNow(),
-          (ip, port) => permissions.exempt(ip, port),
-          {
-            banned: (ip, why, detail) =>
-              core.limitHit(
-                why === 'rate' ? 'pike' : 'auth_source',
-                `ban:${ip}`,
-                { src: ip, why, ban_s: opts.pike?.ban_time },
-                `source ${ip} banned for ${opts.pike?.ban_time} s: ${detail}`,
-              ),
-            dropped: () => {
-              core.stats.limits['banned_dropped'] = (core.stats.limits['banned_dropped'] ?? 0) + 1;
-            },
-          },
-        );
-  // pike first: a banned source costs one map lookup, nothing more (issue 10 §5)
-  if (pike !== undefined)
-    layer.requestFilter = (_req, i) => pike.checkRequest(i.remote.address, i.remote.port) >= 0;
-  if (pike !== undefined) {
-    // the edge sees the registrar's 401/407 to a request that carried credentials: a failed
-    // password from this client source (not a stale nonce, RFC 7616 §3.3)
-    core.relayedFinalHooks.push((req, info, res) => {
-      if (res.status !== 401 && res.status !== 407) return;
-      const h = res.status === 401 ? Hdr.Authorization : Hdr.ProxyAuthorization;
-      if (!req.hasHeader(h)) return;
-      const challenge = res.getHeader(
-        res.status === 401 ? Hdr.WwwAuthenticate : Hdr.ProxyAuthenticate,
-      );
-      if (challenge !== undefined && /\bstale\s*=\s*"?true/i.test(challenge)) return;
-      pike.authFailure(info.remote.address, info.remote.port);
-    });
-  }
-  const nathelper = opts.nathelper === undefined ? undefined : new Nathelper(core, opts.nathelper);
-  if (nathelper !== undefined)
-    core.isUdpFlowGone = (listenerId, address, port) => nathelper.isGone(listenerId, address, port);
-  const auth =
-    opts.auth === undefined
-      ? undefined
-      : new Auth(core, opts.auth.params, opts.auth.store, {
-          authFailure: (ip, port) => {
-            // a client behind one of our edges is counted (and banned) at the edge, not here
-            if (!permissions.allowSourceAddress(PermissionGroup.Edges, ip, port))
-              pike?.authFailure(ip, port);
-          },
-        });
-  const outbound =
-    opts.outbound === undefined
-      ? undefined
-      : new Outbound(
-          core,
-          opts.outbound,
-          opts.dataDir === undefined ? undefined : join(opts.dataDir, 'flow-token.key'),
-        );
-  const rr = new RecordRoute(
-    core,
-    {
-      ...DEFAULT_RR,
-      ...opts.rr,
-      dialog_key:
-        opts.signDialogs === true
-          ? loadOrCreateKey(
-              opts.dataDir === undefined ? undefined : join(opts.dataDir, 'dialog.key'),
-              32,
-            )
-          : undefined,
+  if (rs !== undefined && registrars !== undefined) core.addNextHopSet(rs.du, registrars);
+  // the modules: created once, in the registry's dependency order (Kamailio mod_init); each
+  // module's create registers its own hooks through these services
+  const dataDir = opts.dataDir;
+  const base: Omit<ModuleContext, 'params' | 'dep'> = {
+    services: core,
+    clock,
+    logger,
+    dataFile: (file) => (dataDir === undefined ? undefined : join(dataDir, file)),
+    element: {
+      name: opts.name ?? 'flowgate',
+      transport,
+      signDialogs: opts.signDialogs === true,
+      registrarSource:
+        registrars?.hasNames === true ? (ip, port) => registrars.isSource(ip, port) : undefined,
+      setRequestFilter: (filter) => {
+        layer.requestFilter = filter;
+      },
+      setUdpFlowGone: (gone) => {
+        core.isUdpFlowGone = gone;
+      },
+      countLimit: (limit) => {
+        core.stats.limits[limit] = (core.stats.limits[limit] ?? 0) + 1;
+      },
     },
-    outbound,
-  );
-  const path = (opts.path ?? outbound !== undefined) ? new PathModule(outbound) : undefined;
-  const registrar = opts.registrar?.(core, outbound);
+  };
+  const options = opts as unknown as Readonly<Record<string, unknown>>;
+  const created = createModules(base, (m: ModuleExports) => options[m.options ?? m.name]);
+  const instance = new Map<string, unknown>();
+  const env: Partial<Record<ModuleInstance, unknown>> = {};
+  const provided = new Map<string, unknown>();
+  for (const { module, handle } of created) {
+    instance.set(module.name, handle?.instance);
+    const key = module.instance ?? module.scriptEnv;
+    if (key !== undefined) env[key] = handle?.instance;
+    for (const [k, v] of Object.entries(handle?.provides ?? {})) provided.set(k, v);
+  }
   const script = opts.script ?? staticScript();
   core.setHandlers(
     scriptHandlers(script, {
+      ...(env as Pick<ScriptEnv, ModuleInstance>),
       core,
       logger,
-      rr,
-      path,
-      outbound,
-      registrar,
-      auth,
-      pike,
-      permissions,
-      nathelper,
       sanityAutodrop: opts.sanityAutodrop,
       supported: ['path', 'outbound', 'gruu'],
     }),
   );
-  const tap = new MessageTap({ name: opts.name ?? 'flowgate', transport });
-  const siptrace =
-    opts.siptrace === undefined ? undefined : new SipTrace(tap, opts.siptrace, { logger });
+  const tap = provided.get('tap') as MessageTap;
+  const mod = <T>(name: string): T | undefined => instance.get(name) as T | undefined;
   let listening: readonly ListenerInfo[] = [];
   return {
     name: opts.name ?? 'flowgate',
     transport,
     layer,
     core,
-    outbound,
-    registrar,
-    auth,
-    pike,
-    nathelper,
-    permissions,
+    outbound: mod<Outbound>('outbound'),
+    registrar: mod<RegistrarApi>('registrar'),
+    auth: mod<Auth>('auth'),
+    pike: mod<Pike>('pike'),
+    nathelper: mod<Nathelper>('nathelper'),
+    permissions: mod<Permissions>('permissions') as Permissions,
     registrars,
     tap,
-    siptrace,
+    siptrace: mod<SipTrace>('siptrace'),
     async listen() {
       await transport.listen?.();
       listening = transport.listeners;
       registrars?.start();
-      await siptrace?.start();
+      await startModules(created);
       return listening;
     },
     drain() {
@@ -335,13 +274,9 @@ export function createServer(opts: ServerOptions): FlowgateServer {
     async close() {
       registrars?.close();
       layer.clear();
-      tap.close();
-      await siptrace?.close();
       await transport.close?.();
-      const r = registrar as { close?(): Promise<void> } | undefined;
-      await r?.close?.();
-      await opts.location?.close();
-      await opts.auth?.store.close();
+      // reverse creation order: the registrar before its location store (Kamailio destroy)
+      await closeModules(created);
     },
   };
 }

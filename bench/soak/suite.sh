@@ -36,7 +36,9 @@ soak_one() { # setup
   mkdir -p "$dir/sipp"
   # the probe is a node flag: Kamailio set-ups ignore it; {name} = the process's config (one, edge, registrar)
   export SOAK_GC_OUT="$dir/gc-{name}.json"
-  if ! start_setup "$s" "$dir" --import "$SOAK_HERE/gc-probe.mjs"; then
+  # SOAK_NODE_FLAGS: extra node/V8 flags for the flowgate processes (to compare GC settings)
+  # shellcheck disable=SC2086
+  if ! start_setup "$s" "$dir" ${SOAK_NODE_FLAGS:-} --import "$SOAK_HERE/gc-probe.mjs"; then
     unset SOAK_GC_OUT
     log "soak ${NAME[$s]}: set-up did not start (see $dir)"; echo "status=start_failed" >"$dir/run.env"; stop_all; return
   fi

@@ -1,8 +1,18 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { ElementConfig } from '../config/types.js';
+import type { FlowgateServer } from '../server.js';
 import type { TlsConfig } from '../transport/types.js';
 import type { Logger } from '../util/logger.js';
-import type { RunningElement } from './instance.js';
+
+/**
+ * What a reload reads of a running element (instance.ts's `RunningElement` is one; declared here
+ * so that the two files do not import each other).
+ */
+interface RunningElement {
+  readonly config: Pick<ElementConfig, 'name' | 'tls'>;
+  readonly server: Pick<FlowgateServer, 'transport'>;
+}
 
 /** What reloading one element's TLS material did (the management API's JSON for it). */
 export interface TlsReloadResult {

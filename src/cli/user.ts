@@ -163,6 +163,9 @@ export function readHidden(
   write: (s: string) => void,
   prompt: string,
 ): Promise<string | undefined> {
+  // echo off before the prompt shows: a user (or a script) who types as soon as it appears must
+  // not see the password on the screen
+  input.setRawMode?.(true);
   write(prompt);
   return new Promise((resolve) => {
     let chars: string[] = [];
@@ -193,7 +196,6 @@ export function readHidden(
         else if (ch >= ' ') chars.push(ch);
       }
     };
-    input.setRawMode?.(true);
     input.setEncoding('utf8');
     input.on('data', onData);
     input.on('end', onEnd);

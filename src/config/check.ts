@@ -1,13 +1,15 @@
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
+import type { ModuleInstance } from '../modules/contract.js';
+import { FUNCTION_INDEX } from '../modules/registry.js';
 import { checkTlsFiles, errnoText } from './check-tls.js';
 import { type ConfigIssue, formatPath } from './errors.js';
 import { formatListen } from './listen.js';
 import { bindProblem, isWildcardAddress, probeBind, spaceOf } from './probe.js';
 import { loadScriptFile } from './script-file.js';
-import type { Config } from './types.js';
+import type { Config, ModulesConfig } from './types.js';
 
 /** What `checkConfig` looks at besides the files. */
 export interface CheckOptions {
@@ -158,4 +160,54 @@ export async function checkConfig(config: Config, opts: CheckOptions = {}): Prom
   // in file order, as loadConfig reports them (issues without a line, e.g. of --data-dir, last)
   const line = (i: ConfigIssue): number => i.line ?? Number.MAX_SAFE_INTEGER;
   return issues.sort((a, b) => line(a) - line(b) || (a.col ?? 0) - (b.col ?? 0));
+}
+
+/** The module instances an element's script environment holds (see `ModuleExports.instance`). */
+function loadedInstances(m: ModulesConfig): Set<ModuleInstance> {
+  // rr and permissions are always there (createServer makes them whatever the file says)
+  const out = new Set<ModuleInstance>(['rr', 'permissions']);
+  if (m.path) out.add('path');
+  if (m.outbound !== undefined) out.add('outbound');
+  if (m.registrar !== undefined) out.add('registrar');
+  if (m.auth !== undefined) out.add('auth');
+  if (m.pike !== undefined) out.add('pike');
+  if (m.nathelper !== undefined) out.add('nathelper');
+  return out;
+}
+
+/**
+ * Script functions a TypeScript/JavaScript script file calls (`ctx.save(`) whose module its
+ * element does not load, read from the module registry: each would fail with "the <module>
+ * module is not loaded" when a message reaches it. Notes, not problems: the call may sit on a
+ * branch the element never takes. (A `.cfg` file's calls are checked when it is compiled.)
+ */
+export async function scriptModuleNotes(
+  config: Config,
+  elements?: readonly string[],
+): Promise<string[]> {
+  const notes: string[] = [];
+  for (const name of elements ?? Object.keys(config.elements)) {
+    const el = config.elements[name];
+    if (el === undefined || el.script.kind !== 'file' || el.script.compiled !== undefined) continue;
+    let text: string;
+    try {
+      text = await readFile(el.script.path, 'utf8');
+    } catch {
+      continue; // checkConfig reports a script it cannot load
+    }
+    const loaded = loadedInstances(el.modules);
+    const seen = new Set<string>();
+    for (const m of text.matchAll(/\bctx\s*\.\s*([A-Za-z_]\w*)\s*\(/g)) {
+      const fn = m[1] as string;
+      const r = FUNCTION_INDEX.get(fn);
+      const inst = r?.module.instance;
+      if (r === undefined || inst === undefined || loaded.has(inst) || seen.has(fn)) continue;
+      seen.add(fn);
+      const line = text.slice(0, m.index).split('\n').length;
+      notes.push(
+        `${el.script.source}:${line}: ${name}: ctx.${fn}() needs the ${inst} module, which this element does not load (modules.${inst}: {})`,
+      );
+    }
+  }
+  return notes;
 }

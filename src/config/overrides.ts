@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import { DEFAULT_ELEMENTS } from './build.js';
 import { type ConfigIssue, formatPath, SECRET_KEYS } from './errors.js';
+import { isPrefix } from './load-redact.js';
 import { closest } from './suggest.js';
 import type { ConfigLocation } from './types.js';
 
@@ -86,11 +87,8 @@ interface Applied {
   readonly label: string;
 }
 
-function isPrefix(a: Path, b: Path): boolean {
-  return a.length <= b.length && a.every((seg, i) => String(seg) === String(b[i]));
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
+/** A plain object (not null, not an array): a YAML mapping. */
+export function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -1,39 +1,12 @@
-/** Edit distance with transpositions (optimal string alignment; small strings: config keys). */
-export function editDistance(a: string, b: string): number {
-  const m = a.length;
-  const n = b.length;
-  let prev2: number[] = [];
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        v = Math.min(v, (prev2[j - 2] ?? 0) + 1);
-      cur[j] = v;
-    }
-    prev2 = prev;
-    prev = cur;
-  }
-  return prev[n] ?? 0;
-}
+// The edit distance and the typo match are the .cfg interpreter's (one implementation for every
+// "did you mean" hint).
+import { nearest } from '../script/cfg/names.js';
+
+export { editDistance } from '../script/cfg/names.js';
 
 /** The closest candidate, when it is close enough to be a typo (or differs only in `-`/`_`/case). */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
-  const norm = (s: string): string => s.toLowerCase().replace(/[-_]/g, '');
-  let best: string | undefined;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    if (norm(c) === norm(word)) return c;
-    const dist = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (dist < bestD) {
-      bestD = dist;
-      best = c;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
-  return bestD <= limit ? best : undefined;
+  return nearest(word, candidates);
 }
 
 /**

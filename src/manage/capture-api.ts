@@ -10,6 +10,8 @@ import {
   traceEventJson,
 } from '../modules/siptrace/index.js';
 import type { Logger } from '../util/logger.js';
+import { HttpError, readJsonObject, sendJson } from './http.js';
+import { elementNamed } from './select.js';
 import type { ManagedElement, ManagedServer } from './view.js';
 
 /** The parts of a running element capture and trace use (`FlowgateServer` has them). */
@@ -29,50 +31,6 @@ const MAX_BACKLOG_BYTES = 1024 * 1024;
 /** Seconds between keep-alive lines on an idle trace (proxies close silent connections). */
 const KEEPALIVE_MS = 15_000;
 const MAX_BODY_BYTES = 1024;
-
-class ApiError extends Error {
-  override name = 'ApiError';
-  readonly status: number;
-  readonly error: string;
-  constructor(status: number, error: string, message: string) {
-    super(message);
-    this.status = status;
-    this.error = error;
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = req.headers['content-type'];
-  if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type))
-    throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new ApiError(413, 'too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new ApiError(400, 'bad_request', 'the body is not JSON');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new ApiError(400, 'bad_request', 'the body must be a JSON object');
-  return v as Record<string, unknown>;
-}
 
 /**
  * The capture and trace routes of one management server:
@@ -116,15 +74,15 @@ export class CaptureApi {
         return true;
       }
       this.#allow(res, method, path, ['GET', 'PUT']);
-      if (method === 'PUT') await this.#switch(await readJson(req));
+      if (method === 'PUT') await this.#switch(await readJsonObject(req, MAX_BODY_BYTES));
       else {
         const name = q.get('element');
         if (name !== null && name !== '') this.#named(name);
       }
-      send(res, 200, this.#status(q.get('element') ?? undefined));
+      sendJson(res, 200, this.#status(q.get('element') ?? undefined));
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      send(res, e.status, { error: e.error, message: e.message });
+      if (!(e instanceof HttpError)) throw e;
+      sendJson(res, e.httpStatus, { error: e.error, message: e.message });
     }
     return true;
   }
@@ -137,19 +95,15 @@ export class CaptureApi {
   #allow(res: ServerResponse, method: string, path: string, methods: readonly string[]): void {
     if (methods.includes(method) || (method === 'HEAD' && methods.includes('GET'))) return;
     res.setHeader('allow', methods.join(', '));
-    throw new ApiError(405, 'method_not_allowed', `${method} ${path}: use ${methods.join(' or ')}`);
+    throw new HttpError(
+      405,
+      'method_not_allowed',
+      `${method} ${path}: use ${methods.join(' or ')}`,
+    );
   }
 
   #named(name: string): ManagedElement {
-    const all = this.#elements();
-    const e = all.find((x) => x.server.name === name);
-    if (e === undefined)
-      throw new ApiError(
-        404,
-        'not_found',
-        `no element '${name}' (there are: ${all.map((x) => x.server.name).join(', ')})`,
-      );
-    return e;
+    return elementNamed(this.#elements(), name);
   }
 
   #status(element: string | undefined): unknown {
@@ -169,19 +123,19 @@ export class CaptureApi {
   async #switch(body: Record<string, unknown>): Promise<void> {
     for (const k of Object.keys(body))
       if (k !== 'enabled' && k !== 'element')
-        throw new ApiError(400, 'bad_request', `unknown field '${k}' (expected enabled, element)`);
+        throw new HttpError(400, 'bad_request', `unknown field '${k}' (expected enabled, element)`);
     const enabled = body['enabled'];
     if (typeof enabled !== 'boolean')
-      throw new ApiError(400, 'bad_request', 'enabled: expected true or false');
+      throw new HttpError(400, 'bad_request', 'enabled: expected true or false');
     const element = body['element'];
     if (element !== undefined && typeof element !== 'string')
-      throw new ApiError(400, 'bad_request', 'element: expected a string');
+      throw new HttpError(400, 'bad_request', 'element: expected a string');
     const targets =
       element === undefined
         ? this.#elements().filter((e) => viewOf(e).siptrace !== undefined)
         : [this.#named(element)];
     if (targets.length === 0 || targets.some((e) => viewOf(e).siptrace === undefined))
-      throw new ApiError(
+      throw new HttpError(
         404,
         'not_configured',
         element === undefined
@@ -193,7 +147,7 @@ export class CaptureApi {
       await st.setEnabled(enabled);
       const s = st.status();
       if (enabled && !s.enabled)
-        throw new ApiError(
+        throw new HttpError(
           502,
           'collector_unreachable',
           `element '${e.server.name}': cannot open the collector ${s.collector}: ${s.error ?? 'unknown error'}`,
@@ -213,9 +167,9 @@ export class CaptureApi {
       return t === undefined ? [] : [t];
     });
     if (taps.length === 0)
-      throw new ApiError(501, 'not_implemented', 'the elements here cannot be traced');
+      throw new HttpError(501, 'not_implemented', 'the elements here cannot be traced');
     if (this.#streams.size >= MAX_TRACE_STREAMS)
-      throw new ApiError(
+      throw new HttpError(
         503,
         'busy',
         `${MAX_TRACE_STREAMS} live traces are open already; close one (each one scans every message)`,

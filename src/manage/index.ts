@@ -5,6 +5,7 @@ export {
   type ManagementOptions,
   type ManagementServer,
   startManagementServer,
+  type TlsReloadOutcome,
 } from './http-api.js';
 export { type ProcessInfo, renderMetrics } from './metrics.js';
 export {
@@ -15,8 +16,18 @@ export {
   type MetricType,
   PrometheusText,
 } from './prometheus.js';
+export {
+  matchPath,
+  ROUTES,
+  type RouteAuth,
+  type RouteId,
+  type RouteMethod,
+  type RouteParam,
+  type RouteSpec,
+  routesFor,
+} from './routes.js';
 export { StoreMetrics, TimedLocationStore } from './timed-store.js';
-export { handleUsersRequest, type UsersApiOptions } from './users-api.js';
+export { type UsersApiOptions, usersHandlers } from './users-api.js';
 export {
   type BindingJson,
   bindingJson,

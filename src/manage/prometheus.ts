@@ -67,6 +67,11 @@ interface Series {
   count: number;
 }
 
+/** One label set of a {@link Histogram}. */
+export interface HistogramSeries {
+  observe(value: number): void;
+}
+
 /** A cumulative histogram per label set (Prometheus semantics: `le` buckets, `_sum`, `_count`). */
 export class Histogram {
   readonly #buckets: readonly number[];
@@ -77,16 +82,30 @@ export class Histogram {
   }
 
   observe(labels: Labels, value: number): void {
+    this.series(labels).observe(value);
+  }
+
+  /**
+   * The series of one label set, to observe into without a label object and key per call (a hot
+   * path resolves its series once: issue 12 §1, allocation per REGISTER).
+   */
+  series(labels: Labels): HistogramSeries {
     const key = JSON.stringify(labels);
     let s = this.#series.get(key);
     if (s === undefined) {
       s = { labels, counts: new Array<number>(this.#buckets.length).fill(0), sum: 0, count: 0 };
       this.#series.set(key, s);
     }
-    for (let i = 0; i < this.#buckets.length; i++)
-      if (value <= (this.#buckets[i] ?? 0)) s.counts[i] = (s.counts[i] ?? 0) + 1;
-    s.sum += value;
-    s.count++;
+    const series = s;
+    const buckets = this.#buckets;
+    return {
+      observe(value: number): void {
+        for (let i = 0; i < buckets.length; i++)
+          if (value <= (buckets[i] ?? 0)) series.counts[i] = (series.counts[i] ?? 0) + 1;
+        series.sum += value;
+        series.count++;
+      },
+    };
   }
 
   /** Writes the histogram's samples into a declared family. */

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, SipError } from '../errors/sip-error.js';
 import { Hdr, reasonPhrase } from './constants.js';
-import type { SipRequest, SipResponse } from './message.js';
+import { HSTRIDE, type SipRequest, type SipResponse } from './message.js';
 import { splitCommaOffsets } from './parse/split.js';
 import { scanMessage } from './scanner.js';
+import { WireBuilder } from './wire.js';
 
 const TAG_PREFIX = randomBytes(4).toString('hex');
 let tagCounter = 0;
@@ -69,46 +70,61 @@ export function buildResponseBytes(
   const reason = opts.reason ?? reasonPhrase(status);
   if (/[\r\n]/.test(reason))
     throw new InvalidArgumentError('the reason phrase must not contain CR or LF');
-  let out = `SIP/2.0 ${status} ${reason}\r\n`;
+  // the pieces go straight into the result (no string per header line, issue 12 §1)
+  const w = WIRE.start(req.buf);
+  w.text('SIP/2.0 ').text(String(status)).text(' ').text(reason).text('\r\n');
   let firstVia = true;
   const n = req.headerCount;
   for (let k = 0; k < n; k++) {
     if (req.headerIdAt(k) !== Hdr.Via) continue;
-    const v = req.headerValueAt(k);
     if (firstVia && opts.topVia !== undefined) {
       // the top Via value may share its header field with others: replace only the first value
+      const v = req.headerValueAt(k);
       const o = splitCommaOffsets(v);
       const rest = o.length > 2 ? v.slice(o[2]) : '';
-      out += `Via: ${opts.topVia}${rest === '' ? '' : `, ${rest}`}\r\n`;
-    } else out += `Via: ${v}\r\n`;
+      w.text('Via: ').text(opts.topVia);
+      if (rest !== '') w.text(', ').text(rest);
+      w.text('\r\n');
+    } else copyValue(w.text('Via: '), req, k).text('\r\n');
     firstVia = false;
   }
   const from = req.indexOf(Hdr.From);
-  if (from >= 0) out += `From: ${req.headerValueAt(from)}\r\n`;
+  if (from >= 0) copyValue(w.text('From: '), req, from).text('\r\n');
   const to = req.indexOf(Hdr.To);
   if (to >= 0) {
-    let tv = req.headerValueAt(to);
+    copyValue(w.text('To: '), req, to);
     // RFC 3261 §8.2.6.2: add a To tag unless the request had one; a 100 need not carry one
-    if (status > 100 && req.toTag === undefined) tv += `;tag=${opts.toTag ?? statelessToTag(req)}`;
-    out += `To: ${tv}\r\n`;
+    if (status > 100 && req.toTag === undefined)
+      w.text(';tag=').text(opts.toTag ?? statelessToTag(req));
+    w.text('\r\n');
   }
   const cid = req.indexOf(Hdr.CallId);
-  if (cid >= 0) out += `Call-ID: ${req.headerValueAt(cid)}\r\n`;
+  if (cid >= 0) copyValue(w.text('Call-ID: '), req, cid).text('\r\n');
   const cseq = req.indexOf(Hdr.CSeq);
-  if (cseq >= 0) out += `CSeq: ${req.headerValueAt(cseq)}\r\n`;
+  if (cseq >= 0) copyValue(w.text('CSeq: '), req, cseq).text('\r\n');
   // RFC 3261 §8.2.6.1: a 100 Trying copies Timestamp
   if (status === 100) {
     const ts = req.indexOf(Hdr.Timestamp);
-    if (ts >= 0) out += `Timestamp: ${req.headerValueAt(ts)}\r\n`;
+    if (ts >= 0) copyValue(w.text('Timestamp: '), req, ts).text('\r\n');
   }
   if (opts.recordRoute === true)
-    for (const v of req.getHeaders(Hdr.RecordRoute)) out += `Record-Route: ${v}\r\n`;
-  if (opts.headers) for (const h of opts.headers) out += `${h}\r\n`;
+    for (const v of req.getHeaders(Hdr.RecordRoute)) w.text('Record-Route: ').text(v).text('\r\n');
+  if (opts.headers) for (const h of opts.headers) w.text(h).text('\r\n');
   const body = opts.body;
-  out += `Content-Length: ${body?.length ?? 0}\r\n\r\n`;
-  if (body === undefined || body.length === 0) return Buffer.from(out, 'latin1');
-  const head = Buffer.from(out, 'latin1');
-  return Buffer.concat([head, body]);
+  w.text('Content-Length: ')
+    .text(String(body?.length ?? 0))
+    .text('\r\n\r\n');
+  if (body !== undefined) w.bytes(body);
+  return w.finish();
+}
+
+const WIRE = new WireBuilder();
+
+/** Appends header k's value as `headerValueAt` gives it: its bytes, or the unfolded text. */
+function copyValue(w: WireBuilder, req: SipRequest, k: number): WireBuilder {
+  if (req.folded) return w.text(req.headerValueAt(k));
+  const o = k * HSTRIDE;
+  return w.range(req.hdr[o + 3] ?? 0, req.hdr[o + 4] ?? 0);
 }
 
 /** Builds a response and scans it back into a {@link SipResponse}. */

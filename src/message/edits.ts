@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '../errors/sip-error.js';
 import { HDR_NAMES, Hdr } from './constants.js';
 import type { SipMessage } from './message.js';
-import { SipRequest } from './message.js';
+import { HSTRIDE, SipRequest } from './message.js';
+import { WireBuilder } from './wire.js';
 
 /** Throws unless `line` is one header line of wire text: `name: value`, no CR or LF. */
 function checkLine(line: string): void {
@@ -140,6 +141,13 @@ export function toWire(s: string): string {
 }
 
 const CL = HDR_NAMES[Hdr.ContentLength] as string;
+const WIRE = new WireBuilder();
+
+/** Writes header lines, each with its CRLF. */
+function lines(w: WireBuilder, ls: readonly string[] | undefined): void {
+  if (ls === undefined) return;
+  for (let i = 0; i < ls.length; i++) w.text(ls[i] ?? '').text('\r\n');
+}
 
 /**
  * Writes a message with the given edit lists applied, in order: the start line (with a new
@@ -166,41 +174,50 @@ export function serialize(msg: SipMessage, ...lists: (EditList | undefined)[]): 
   const clOk = clK >= 0 && msg.contentLength === bodyLen;
   if (edits.length === 0 && clOk) return msg.bytes;
 
-  const raw = msg.raw;
-  let out: string;
+  // the pieces go straight into the result (no string per header line, issue 12 §1)
+  const w = WIRE.start(msg.buf);
   if (ruri !== undefined && msg instanceof SipRequest)
-    out = `${msg.method} ${ruri} ${msg.version}\r\n`;
-  else out = raw.slice(msg.startLineStart, msg.headersStart);
-  for (const e of edits) if (e.top) for (const l of e.top) out += `${l}\r\n`;
+    w.text(msg.method).text(' ').text(ruri).text(' ').text(msg.version).text('\r\n');
+  else w.range(msg.startLineStart, msg.headersStart);
+  // indexed loops: no iterator per header and edit list
+  const ne = edits.length;
+  for (let x = 0; x < ne; x++) lines(w, edits[x]?.top);
   const n = msg.headerCount;
+  const hdr = msg.hdr;
   for (let k = 0; k < n; k++) {
-    for (const e of edits) {
-      const b = e.before?.get(k);
-      if (b) for (const l of b) out += `${l}\r\n`;
-    }
+    for (let x = 0; x < ne; x++) lines(w, edits[x]?.before?.get(k));
+    const o = k * HSTRIDE;
     if (k === clK) {
       // Content-Length belongs to serialize: kept in place, rewritten when wrong
-      out += clOk
-        ? raw.slice(msg.headerLineStart(k), msg.headerLineEnd(k))
-        : `${msg.headerNameAt(k)}: ${bodyLen}\r\n`;
+      if (clOk) w.range(msg.headerLineStart(k), msg.headerLineEnd(k));
+      else
+        w.range(hdr[o + 1] ?? 0, hdr[o + 2] ?? 0)
+          .text(': ')
+          .text(String(bodyLen))
+          .text('\r\n');
       continue;
     }
     let removed = false;
     let value: string | undefined;
-    for (const e of edits) {
+    for (let x = 0; x < ne; x++) {
+      const e = edits[x] as EditList;
       if (e.removed?.has(k)) removed = true;
       const v = e.replaced?.get(k);
       if (v !== undefined) value = v;
     }
     if (removed) continue;
-    if (value !== undefined) out += `${msg.headerNameAt(k)}: ${value}\r\n`;
-    else out += raw.slice(msg.headerLineStart(k), msg.headerLineEnd(k));
+    // a new value keeps the name as written
+    if (value !== undefined)
+      w.range(hdr[o + 1] ?? 0, hdr[o + 2] ?? 0)
+        .text(': ')
+        .text(value)
+        .text('\r\n');
+    else w.range(msg.headerLineStart(k), msg.headerLineEnd(k));
   }
-  for (const e of edits) if (e.end) for (const l of e.end) out += `${l}\r\n`;
-  if (clK < 0) out += `${CL}: ${bodyLen}\r\n`;
-  out += '\r\n';
-  if (bodyBuf === undefined)
-    return Buffer.from(out + raw.slice(msg.bodyStart, msg.bodyEnd), 'latin1');
-  const head = Buffer.from(out, 'latin1');
-  return Buffer.concat([head, bodyBuf], head.length + bodyBuf.length);
+  for (let x = 0; x < ne; x++) lines(w, edits[x]?.end);
+  if (clK < 0) w.text(CL).text(': ').text(String(bodyLen)).text('\r\n');
+  w.text('\r\n');
+  if (bodyBuf === undefined) w.range(msg.bodyStart, msg.bodyEnd);
+  else w.bytes(bodyBuf);
+  return w.finish();
 }

@@ -143,6 +143,11 @@ export abstract class SipMessage {
   #callId: Lazy<string> = undefined;
   #cseq: Lazy<CSeq> = undefined;
   #contacts: Lazy<ContactList> = undefined;
+  /** Route, Record-Route and Path lists, in fields: no Map and no key per message (issue 12 §1). */
+  #route: Lazy<NameAddr[]> = undefined;
+  #recordRoute: Lazy<NameAddr[]> = undefined;
+  #path: Lazy<NameAddr[]> = undefined;
+  /** Lists of other headers, by `#id` or lower-cased name. */
   #lists: Map<string, NameAddr[] | undefined> | undefined = undefined;
   #validated: Lazy<SipParseError> = undefined;
 
@@ -180,9 +185,12 @@ export abstract class SipMessage {
       m.#kContact = kContact;
     };
     messageCache.setAddressList = (m, id, list) => {
-      m.#lists ??= new Map();
-      const key = `#${id}`;
-      if (!m.#lists.has(key)) m.#lists.set(key, list);
+      if (m.#listSlot(id) === undefined) {
+        if (m.#setListSlot(id, list)) return;
+        m.#lists ??= new Map();
+        const key = `#${id}`;
+        if (!m.#lists.has(key)) m.#lists.set(key, list);
+      }
     };
   }
 
@@ -359,7 +367,10 @@ export abstract class SipMessage {
 
   /** Values of every header named `name`, one per header field. */
   getHeaders(name: HeaderName): string[] {
-    return this.indexesOf(name).map((k) => this.headerValueAt(k));
+    const out: string[] = [];
+    for (let k = this.indexOf(name); k >= 0; k = this.indexOf(name, k + 1))
+      out.push(this.headerValueAt(k));
+    return out;
   }
 
   /**
@@ -607,9 +618,54 @@ export abstract class SipMessage {
    */
   addressList(name: HeaderName): NameAddr[] | undefined {
     const id = typeof name === 'number' ? name : headerId(name);
+    const slot = this.#listSlot(id);
+    if (slot !== undefined) return slot ?? undefined;
+    if (id === Hdr.Route || id === Hdr.RecordRoute || id === Hdr.Path) {
+      const res = this.#parseList(name);
+      this.#setListSlot(id, res);
+      return res;
+    }
     const key = id !== Hdr.Other ? `#${id}` : (name as string).toLowerCase();
     this.#lists ??= new Map();
     if (this.#lists.has(key)) return this.#lists.get(key);
+    const res = this.#parseList(name);
+    this.#lists.set(key, res);
+    return res;
+  }
+
+  /** The list of a header that has a field: undefined when not parsed yet, null when malformed. */
+  #listSlot(id: Hdr): NameAddr[] | null | undefined {
+    switch (id) {
+      case Hdr.Route:
+        return this.#route;
+      case Hdr.RecordRoute:
+        return this.#recordRoute;
+      case Hdr.Path:
+        return this.#path;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Keeps a parsed list in its field; false when the header has none. */
+  #setListSlot(id: Hdr, list: NameAddr[] | undefined): boolean {
+    const v = list ?? null;
+    switch (id) {
+      case Hdr.Route:
+        this.#route = v;
+        return true;
+      case Hdr.RecordRoute:
+        this.#recordRoute = v;
+        return true;
+      case Hdr.Path:
+        this.#path = v;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  #parseList(name: HeaderName): NameAddr[] | undefined {
     const out: NameAddr[] = [];
     let bad = false;
     const field = typeof name === 'number' ? name.toString() : name;
@@ -617,9 +673,7 @@ export abstract class SipMessage {
       const t = valueText(this, k);
       bad = parseNameAddrList(t.b, t.s, field, t.a, t.z, out, false) !== undefined;
     }
-    const res = bad ? undefined : out;
-    this.#lists.set(key, res);
-    return res;
+    return bad ? undefined : out;
   }
 
   /** Route values (RFC 3261 §20.34). */
@@ -653,7 +707,8 @@ export abstract class SipMessage {
 
   /** True if any header named `name` lists option tag `tag` (case-insensitive). */
   hasOptionTag(name: HeaderName, tag: string): boolean {
-    return this.optionTags(name).includes(tag.toLowerCase());
+    // most messages have no such header: no list of tags to build then
+    return this.indexOf(name) >= 0 && this.optionTags(name).includes(tag.toLowerCase());
   }
 
   /** The method this message is about: request method, or the CSeq method of a response. */

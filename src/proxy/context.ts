@@ -2,7 +2,10 @@ import { EditList } from '../message/edits.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { parseUri, type Uri } from '../message/parse/uri.js';
 import type { ListenerInfo, ReceiveInfo } from '../transport/types.js';
+import type { BranchAttrs, BranchTarget } from './branch.js';
 import type { ProxyTransaction } from './stateful.js';
+
+export type { BranchAttrs, BranchTarget } from './branch.js';
 
 /**
  * Thrown (never as an Error: no stack is captured) to end script processing at once: Kamailio's
@@ -17,32 +20,6 @@ export class ExitSignal {
 }
 export const EXIT = new ExitSignal(false);
 export const DROP = new ExitSignal(true);
-
-/** Attributes a destination carries from the location service (Kamailio branch attributes). */
-export interface BranchAttrs {
-  ruid?: string | undefined;
-  instance?: string | undefined;
-  regId?: number | undefined;
-  q?: number | undefined;
-  userAgent?: string | undefined;
-}
-
-/** One destination of the destination set (Kamailio "branch"). */
-export interface BranchTarget extends BranchAttrs {
-  /** Request-URI for this branch. */
-  uri: string;
-  /** Next hop override (`$du`). */
-  du?: string | undefined;
-  /** Path vector: written as Route headers in front of the request (RFC 3327 §5.3). */
-  path?: readonly string[] | undefined;
-  /** Send over exactly this flow (RFC 5626 §5.3); gone -> 430. */
-  flowId?: string | undefined;
-  /** A flow token named a flow that no longer exists: the branch fails with 430 (RFC 5626 §5.3.1). */
-  flowGone?: boolean | undefined;
-  /** Send from this listener. */
-  listenerId?: number | undefined;
-  flags?: number | undefined;
-}
 
 /**
  * Computes header lines for one outgoing branch once its sockets are known (Kamailio lumps with
@@ -80,6 +57,9 @@ export interface ContactAvps {
   contactFlows: BranchTarget[];
 }
 
+/** A stateful proxy transaction of a request routed with a {@link RequestContext}. */
+export type ProxyTx = ProxyTransaction<RequestContext>;
+
 /** Which kind of route a context runs in. */
 export type RouteKind = 'request' | 'failure' | 'branch-failure' | 'reply';
 
@@ -116,7 +96,7 @@ export class RequestContext {
   /** `$var(...)`. */
   readonly vars: Record<string, string | number | undefined>;
   /** Stateful context, once created (t_relay / t_newtran), or the one a failure route runs for. */
-  tx: ProxyTransaction | undefined;
+  tx: ProxyTx | undefined;
   /** A final reply has been sent for this message (stateless or stateful). */
   finalSent = false;
   lastError: LastError | undefined;
@@ -198,7 +178,7 @@ export class ReplyContext {
   readonly info: ReceiveInfo;
   readonly edits = new EditList();
   /** The transaction the reply belongs to (undefined: stray reply). */
-  readonly tx: ProxyTransaction | undefined;
+  readonly tx: ProxyTx | undefined;
   readonly branchIndex: number;
   readonly vars: Record<string, string | number | undefined>;
   rc = 1;
@@ -209,7 +189,7 @@ export class ReplyContext {
   constructor(
     res: SipResponse,
     info: ReceiveInfo,
-    tx: ProxyTransaction | undefined,
+    tx: ProxyTx | undefined,
     branchIndex: number,
     vars: Record<string, string | number | undefined>,
   ) {

@@ -1,78 +1,55 @@
 import { Hdr } from '../message/constants.js';
 import { EditList, serialize } from '../message/edits.js';
-import type { SipResponse } from '../message/message.js';
-import type { ClientTransaction } from '../transaction/client.js';
+import type { SipRequest, SipResponse } from '../message/message.js';
 import { buildCancel } from '../transaction/client.js';
+import type { TransactionLayer } from '../transaction/layer.js';
 import type { ServerTransaction } from '../transaction/server.js';
 import { TxFailure } from '../transaction/types.js';
-import type { Timer } from '../util/clock.js';
+import type { ReceiveInfo } from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
 import { pickBest } from './best-response.js';
-import type { BranchTarget, RequestContext } from './context.js';
-import type { ProxyCore } from './core.js';
-import type { NextHop } from './resolver.js';
-import type { NextHopSet } from './types.js';
+import { type BranchTarget, ProxyBranch } from './branch.js';
+import type { TmParams } from './params.js';
 import { restAfterFirstValue } from './via.js';
 
-/** One outgoing branch of a proxied request (RFC 3261 §16.6; a Kamailio "branch"/uac). */
-export class ProxyBranch {
-  readonly index: number;
-  /** The destination; reduced to its attributes once the transaction is done (see ProxyTransaction). */
-  target: BranchTarget;
-  /** Failure-route pass the branch belongs to (failure_reply_mode bookkeeping). */
-  stage: number;
-  client: ClientTransaction | undefined;
-  /** Final status (0 while pending). */
-  status = 0;
-  reason = '';
-  /** The final response when it came from downstream. */
-  response: SipResponse | undefined;
-  /** Edits from onreply_route for the final response. */
-  responseEdits: EditList | undefined;
-  /** Got at least one response, provisional included (Kamailio `t_branch_replied`). */
-  replied = false;
-  /** Ended by a timer (Kamailio `t_branch_timeout`). */
-  timedOut = false;
-  /** A provisional arrived, so a CANCEL may be sent (RFC 3261 §9.1). */
-  provisional = false;
-  /** CANCEL requested. */
-  cancelled = false;
-  /** Replaced by a new branch in its branch-failure route: its reply no longer counts (decision Q-R8). */
-  superseded = false;
-  /** Event route to run when this branch fails. */
-  branchFailureRoute: string | undefined;
-  /** Arrival order of the final. */
-  order = 0;
-  timerC: Timer | undefined;
-  cancelSent = false;
-  /**
-   * The next hops of this branch when its destination gave several (RFC 3263 §4.3: a DNS name
-   * with several records, or a registrar set), tried in turn on a transport error, a timeout or a
-   * 503; `hopIndex` is the one in use.
-   */
-  hops: readonly NextHop[] | undefined;
-  hopIndex = 0;
-  /** The set the hops came from (told how each attempt went). */
-  hopSet: NextHopSet | undefined;
-  /** Requests sent for this branch (each next hop is a new client transaction, RFC 3263 §4.3). */
-  attempts = 0;
-  /** Gives up on the current hop when it has not answered at all within the set's timeout. */
-  hopTimer: Timer | undefined;
+export { ProxyBranch } from './branch.js';
 
-  constructor(
-    index: number,
-    target: BranchTarget,
-    stage: number,
-    branchFailureRoute: string | undefined,
-  ) {
-    this.index = index;
-    this.target = target;
-    this.stage = stage;
-    this.branchFailureRoute = branchFailureRoute;
-  }
+/**
+ * Called for every final response relayed upstream, with the request it answers and where that
+ * came from (the edge counts failed authentications per client source from 401/407; nathelper
+ * starts keep-alives from a REGISTER's 2xx).
+ */
+export type RelayedFinalHook = (req: SipRequest, info: ReceiveInfo, res: SipResponse) => void;
 
-  get pending(): boolean {
-    return this.status === 0;
-  }
+/** What a proxy transaction keeps of the request route that created it. */
+export interface TxOrigin {
+  readonly req: SipRequest;
+  readonly info: ReceiveInfo;
+}
+
+/**
+ * What a proxy transaction needs from the proxy core (implemented by `ProxyCore`; declared here so
+ * that this file does not import core.ts). `C` is the request context type (`RequestContext`),
+ * kept generic so that this file does not import context.ts either.
+ */
+export interface ProxyTxHost<C extends TxOrigin> {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly tm: TmParams;
+  readonly layer: Pick<TransactionLayer, 'sendRequest'>;
+  readonly relayedFinalHooks: readonly RelayedFinalHook[];
+  /** Sends branch `b`: next-hop choice, the request, its client transaction. */
+  sendBranch(ptx: ProxyTransaction<C>, b: ProxyBranch, ctx: C): void;
+  /** Runs the branch-failure route of `b` (a promise while an async route runs). */
+  runBranchFailure(ptx: ProxyTransaction<C>, b: ProxyBranch): void | Promise<void>;
+  /** Runs `failure_route[name]` (a promise while an async route runs). */
+  runFailure(ptx: ProxyTransaction<C>, name: string): void | Promise<void>;
+  /** Header lines of local replies (Server), plus `extra`. */
+  localHeaders(extra?: readonly string[]): string[];
+  /** The To-tag of this transaction's local replies. */
+  localTagFor(ptx: ProxyTransaction<C>): string;
+  countReply(status: number): void;
 }
 
 let orderCounter = 0;
@@ -81,11 +58,11 @@ let orderCounter = 0;
  * The response context of a stateful proxy transaction (RFC 3261 §16.7, §16.10; Kamailio tm
  * `cell`): the server transaction, its branches, best-response selection, failure routes, CANCEL.
  */
-export class ProxyTransaction {
-  readonly core: ProxyCore;
+export class ProxyTransaction<C extends TxOrigin = TxOrigin> {
+  readonly core: ProxyTxHost<C>;
   readonly server: ServerTransaction;
   /** The context of the request route that created it (message-wide edits, header generators); released once done. */
-  #ctx: RequestContext | undefined;
+  #ctx: C | undefined;
   #slim = false;
   readonly branches: ProxyBranch[] = [];
   failureRoute: string | undefined;
@@ -101,14 +78,14 @@ export class ProxyTransaction {
   /** Failure / branch-failure routes still running (an async route may yet add a branch). */
   routesInFlight = 0;
 
-  constructor(core: ProxyCore, server: ServerTransaction, ctx: RequestContext) {
+  constructor(core: ProxyTxHost<C>, server: ServerTransaction, ctx: C) {
     this.core = core;
     this.server = server;
     this.#ctx = ctx;
   }
 
   /** The request context (for failure routes); only while the transaction is still working. */
-  get ctx(): RequestContext {
+  get ctx(): C {
     if (this.#ctx === undefined) throw new Error('proxy transaction already completed');
     return this.#ctx;
   }
@@ -157,11 +134,7 @@ export class ProxyTransaction {
   // ---- sending
 
   /** Adds and sends a branch. Returns false if it failed at once (status set on the branch). */
-  addBranch(
-    target: BranchTarget,
-    branchFailureRoute: string | undefined,
-    ctx: RequestContext,
-  ): ProxyBranch {
+  addBranch(target: BranchTarget, branchFailureRoute: string | undefined, ctx: C): ProxyBranch {
     const b = new ProxyBranch(this.branches.length, target, this.stage, branchFailureRoute);
     this.branches.push(b);
     this.core.sendBranch(this, b, ctx);

@@ -1,4 +1,3 @@
-import type { SipRequest } from '../message/message.js';
 import type {
   Address,
   FlowInfo,
@@ -11,7 +10,37 @@ import type {
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ReplyContext, RequestContext } from './context.js';
-import type { NextHop, Resolver } from './resolver.js';
+import type { ProxyLimits, TmParams } from './params.js';
+import type { Resolver } from './resolver.js';
+
+export type { NextHopOutcome, NextHopSet } from './branch.js';
+export {
+  DEFAULT_PROXY_LIMITS,
+  DEFAULT_TM,
+  type ProxyLimits,
+  type TmParams,
+} from './params.js';
+
+/** Counters for metrics (`/metrics`, `flowgate ctl stats`). */
+export interface ProxyStats {
+  requests: Record<string, number>;
+  replies: Record<string, number>;
+  scriptErrors: number;
+  flowFailed430: number;
+  /** Broken or foreign flow tokens (loose_route -2, check_flow_token -4). */
+  flowTokenFailures: number;
+  /** New requests refused while draining. */
+  refusedDraining: number;
+  /** Requests, branches or sources refused by an abuse limit, by limit (issue 10 §5). */
+  limits: Record<string, number>;
+  /** Responses matching no client transaction, dropped (RFC 6026: never relayed statelessly). */
+  strayResponses: number;
+  /**
+   * Requests that went on to the next address of their destination after a transport error, a
+   * timeout or a 503 (RFC 3263 §4.3; a registrar set's failover).
+   */
+  nextHopFailovers: number;
+}
 
 /** What the proxy core needs from the transport layer (implemented by `TransportLayer`). */
 export interface ProxyTransport {
@@ -28,31 +57,6 @@ export interface ProxyTransport {
   findConnection(proto: Proto, remote: Address, localListenerId?: number): FlowInfo | undefined;
 }
 
-/** What became of one attempt of a request to a next hop (see {@link NextHopSet.report}). */
-export type NextHopOutcome =
-  | { readonly ok: true }
-  | {
-      readonly ok: false;
-      /** `timeout`, `transport error` or the status (503). */
-      readonly why: string;
-      /** The request went on to another next hop. */
-      readonly failedOver: boolean;
-    };
-
-/**
- * A named set of next hops with failover (a registrar set; Kamailio dispatcher): the proxy core
- * asks it for the hops of a request whose `$du` names it, and tells it how each attempt went.
- */
-export interface NextHopSet {
-  /** What the hops are, in logs (`registrar`). */
-  readonly name: string;
-  /** ms without any response from one hop before the request goes to the next one. */
-  readonly timeoutMs: number;
-  /** The hops to try for a request, best first; empty: none is available now. */
-  plan(req: SipRequest, ruri: string): NextHop[] | Promise<NextHop[]>;
-  report(hop: NextHop, outcome: NextHopOutcome): void;
-}
-
 /** The script, as the proxy core calls it (the script layer adapts user routes to this). */
 export interface RouteHandlers {
   /** request_route */
@@ -64,25 +68,6 @@ export interface RouteHandlers {
   /** event_route[tm:branch-failure:name] */
   branchFailure(name: string, ctx: RequestContext): void | Promise<void>;
 }
-
-/** tm module parameters (Kamailio names in comments). */
-export interface TmParams {
-  /** `failure_reply_mode` (default 3): which earlier replies count after a failure route adds branches. */
-  readonly failureReplyMode: number;
-  /** `restart_fr_on_each_reply` (default 1). */
-  readonly restartFrOnEachReply: boolean;
-  /** `fr_inv_timer` ms (default 120000): INVITE branch after a provisional (RFC 3261 timer C). */
-  readonly frInvTimer: number;
-  /** `auto_inv_100` (default on): send 100 Trying when an INVITE transaction is created. */
-  readonly autoInv100: boolean;
-}
-
-export const DEFAULT_TM: Readonly<TmParams> = Object.freeze({
-  failureReplyMode: 3,
-  restartFrOnEachReply: true,
-  frInvTimer: 120_000,
-  autoInv100: true,
-});
 
 export interface ProxyOptions {
   readonly clock: Clock;
@@ -98,19 +83,3 @@ export interface ProxyOptions {
   /** Caps on the transaction tables and on forking; default {@link DEFAULT_PROXY_LIMITS}. */
   readonly limits?: Partial<ProxyLimits> | undefined;
 }
-
-/** Abuse limits of the proxy core (issue 10 §5). */
-export interface ProxyLimits {
-  /** Server transactions in the table; a new request beyond gets 503 + Retry-After. */
-  readonly maxServerTransactions: number;
-  /** Client transactions; a branch beyond fails with 503. */
-  readonly maxClientTransactions: number;
-  /** Branches per request (Kamailio MAX_BRANCHES). */
-  readonly maxBranches: number;
-}
-
-export const DEFAULT_PROXY_LIMITS: Readonly<ProxyLimits> = Object.freeze({
-  maxServerTransactions: 200_000,
-  maxClientTransactions: 200_000,
-  maxBranches: 12,
-});

@@ -61,7 +61,7 @@ export function validateScript(s: unknown, source: string): Script {
 export function scriptHandlers(script: Script, env: Omit<ScriptEnv, 'runRoute'>): RouteHandlers {
   const full: ScriptEnv = {
     ...env,
-    runRoute: (name, ctx) => {
+    runRoute: (name: string, ctx: ScriptContext) => {
       const r = script.route?.[name];
       if (r === undefined) throw new Error(`route(${name}): no such route`);
       return r(ctx);

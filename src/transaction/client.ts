@@ -3,9 +3,8 @@ import type { SipRequest, SipResponse } from '../message/message.js';
 import { scanMessage } from '../message/scanner.js';
 import type { ListenerInfo, ReceiveInfo, SendResult, SendTarget } from '../transport/types.js';
 import { isReliable } from '../transport/types.js';
-import type { TransactionLayer } from './layer.js';
 import { Transaction } from './transaction.js';
-import { type ClientTransactionUser, TxFailure, TxState } from './types.js';
+import { type ClientTransactionUser, type TransactionHost, TxFailure, TxState } from './types.js';
 
 // timer slots
 const A_E = 0; // retransmission: A (INVITE) / E (non-INVITE)
@@ -35,7 +34,7 @@ export class ClientTransaction extends Transaction {
   lastStatus = 0;
 
   constructor(
-    layer: TransactionLayer,
+    layer: TransactionHost,
     key: string,
     branch: string,
     method: string,

@@ -7,6 +7,7 @@ import type {
   SendTarget,
   TransportUser,
 } from '../transport/types.js';
+import { ByteArena } from '../util/byte-arena.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { RealClock } from '../util/clock.js';
 import { detach } from '../util/detach.js';
@@ -18,7 +19,9 @@ import { ServerTransaction } from './server.js';
 import {
   type ClientTransactionUser,
   DEFAULT_TIMERS,
+  type KeyedTransaction,
   type ServerTransactionUser,
+  type TransactionHost,
   type TransactionUser,
   type TransportPort,
   type TxTimers,
@@ -48,7 +51,7 @@ export interface TransactionLayerOptions {
  * transaction user. Server transactions are created by the user (as Kamailio's `t_newtran` /
  * `t_relay` do), so stateless processing stays possible.
  */
-export class TransactionLayer implements TransportUser {
+export class TransactionLayer implements TransportUser, TransactionHost {
   readonly transport: TransportPort;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -71,6 +74,8 @@ export class TransactionLayer implements TransportUser {
    */
   readonly #retiredServers = new Map<string, Retired>();
   readonly #retiredClients = new Map<string, number>();
+  /** The retired finals' bytes, packed in deadline order. */
+  readonly #kept = new ByteArena();
   #sweep: Timer | undefined;
 
   constructor(transport: TransportPort, user: TransactionUser, opts: TransactionLayerOptions = {}) {
@@ -207,7 +212,7 @@ export class TransactionLayer implements TransportUser {
   }
 
   /** @internal */
-  removeServer(tx: ServerTransaction): void {
+  removeServer(tx: KeyedTransaction): void {
     if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
   }
 
@@ -215,14 +220,19 @@ export class TransactionLayer implements TransportUser {
    * @internal A non-INVITE server transaction sent its final over UDP: from now on it is only
    * `bytes` to resend to `target` until `ms` have passed (timer J).
    */
-  retireServer(tx: ServerTransaction, bytes: Buffer, target: SendTarget, ms: number): void {
+  retireServer(tx: KeyedTransaction, bytes: Buffer, target: SendTarget, ms: number): void {
     if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
-    this.#retiredServers.set(tx.key, { bytes, target, until: this.clock.now() + ms });
+    // kept 32 s: a copy of its own, not a slice pinning a shared pool slab (util/byte-arena.ts)
+    this.#retiredServers.set(tx.key, {
+      bytes: this.#kept.keep(bytes),
+      target,
+      until: this.clock.now() + ms,
+    });
     this.#armSweep();
   }
 
   /** @internal A non-INVITE client transaction got its final over UDP: only swallows retransmissions for `ms` (timer K). */
-  retireClient(tx: ClientTransaction, ms: number): void {
+  retireClient(tx: KeyedTransaction, ms: number): void {
     if (this.#clients.get(tx.key) === tx) this.#clients.delete(tx.key);
     this.#retiredClients.set(tx.key, this.clock.now() + ms);
     this.#armSweep();
@@ -277,7 +287,7 @@ export class TransactionLayer implements TransportUser {
   }
 
   /** @internal */
-  removeClient(tx: ClientTransaction): void {
+  removeClient(tx: KeyedTransaction): void {
     if (this.#clients.get(tx.key) === tx) this.#clients.delete(tx.key);
   }
 

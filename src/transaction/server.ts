@@ -2,10 +2,9 @@ import { buildResponseBytes } from '../message/build.js';
 import type { SipRequest } from '../message/message.js';
 import type { ReceiveInfo, SendTarget } from '../transport/types.js';
 import { isReliable, Proto } from '../transport/types.js';
-import type { TransactionLayer } from './layer.js';
 import { responseTarget } from './response-target.js';
 import { Transaction } from './transaction.js';
-import { type ServerTransactionUser, TxState } from './types.js';
+import { type ServerTransactionUser, type TransactionHost, TxState } from './types.js';
 
 // timer slots
 const G = 0; // response retransmission (INVITE, UDP)
@@ -34,7 +33,7 @@ export class ServerTransaction extends Transaction {
   context: unknown;
 
   constructor(
-    layer: TransactionLayer,
+    layer: TransactionHost,
     key: string,
     req: SipRequest,
     info: ReceiveInfo,

@@ -1,18 +1,17 @@
 import type { Timer } from '../util/clock.js';
 import { channels } from '../util/diagnostics.js';
-import type { TransactionLayer } from './layer.js';
-import { TxState } from './types.js';
+import { type TransactionHost, TxState } from './types.js';
 
 /** What every transaction shares: its key, state and timers (set on enter, cleared on leave). */
 export abstract class Transaction {
   readonly key: string;
   /** Monotonic ms (Clock.now) the transaction was created (management views show its age). */
   readonly createdAt: number;
-  protected readonly layer: TransactionLayer;
+  protected readonly layer: TransactionHost;
   #state: TxState;
   #timers: (Timer | undefined)[] = [];
 
-  constructor(layer: TransactionLayer, key: string, initial: TxState) {
+  constructor(layer: TransactionHost, key: string, initial: TxState) {
     this.layer = layer;
     this.key = key;
     this.createdAt = layer.clock.now();

@@ -8,6 +8,7 @@ import type {
   SendResult,
   SendTarget,
 } from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
 
 /** Transaction states (RFC 3261 §17, RFC 6026 adds Accepted). */
 export const TxState = {
@@ -65,6 +66,30 @@ export interface TransportPort {
   holdFlow?(id: FlowId): void;
   /** The transaction that held flow `id` ended. */
   releaseFlow?(id: FlowId): void;
+}
+
+/** A transaction as the table that holds it knows it: by its key. */
+export interface KeyedTransaction {
+  readonly key: string;
+}
+
+/**
+ * What a transaction needs from the table that owns it (implemented by `TransactionLayer`), so
+ * that client.ts and server.ts need not import layer.ts, which creates them.
+ */
+export interface TransactionHost {
+  readonly transport: TransportPort;
+  readonly clock: Clock;
+  readonly timers: TxTimers;
+  /** Kamailio `force_rport`: reply to the source port even without `rport` (RFC 3581). */
+  readonly forceRport: boolean;
+  /** The transaction ended: it leaves the table. */
+  removeServer(tx: KeyedTransaction): void;
+  removeClient(tx: KeyedTransaction): void;
+  /** A finished non-INVITE server transaction over UDP is kept only as `bytes` to resend to `target` for `ms` (timer J). */
+  retireServer(tx: KeyedTransaction, bytes: Buffer, target: SendTarget, ms: number): void;
+  /** A finished non-INVITE client transaction over UDP only swallows retransmissions for `ms` (timer K). */
+  retireClient(tx: KeyedTransaction, ms: number): void;
 }
 
 /** Upcalls from the transaction layer to its user (the proxy core). */

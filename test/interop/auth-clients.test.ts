@@ -674,12 +674,14 @@ describe('real clients with passwords (baresip, sipp) through `flowgate start -c
   });
 
   test('sipp: carol registers a sipp UAS with [authentication]; sipp calls carol and bob (baresip) through a 407; 200s; her Authorization replayed is refused', async (t) => {
-    const uas = await sippNs('uas-answer.xml', { ip: '127.0.0.1', port: 5090, timeoutMs: 25_000 });
+    // carol registers from the port she answers on, as a phone does: her Contact names no reg-id,
+    // so the edge reaches her at the address her REGISTER came from (nathelper, decision Q-E1),
+    // not at the Contact; the UAS takes that port once the registering sipp has ended
     const reg = await (
       await sippNs('uac-register-auth.xml', {
         target: `${EDGE.ip}:${EDGE.port}`,
         ip: '127.0.0.1',
-        port: 5091,
+        port: 5090,
         keys: { user: 'carol', expires: 600, contact_ip: '127.0.0.1', contact_port: 5090 },
         auth: { user: 'carol', password: PASSWORDS.carol },
       })
@@ -689,6 +691,7 @@ describe('real clients with passwords (baresip, sipp) through `flowgate start -c
     const carol = bindingsOf('carol');
     assert.equal(carol.length, 1, JSON.stringify(carol));
     assert.equal((carol[0] as Binding).contact, 'sip:carol@127.0.0.1:5090;transport=UDP');
+    const uas = await sippNs('uas-answer.xml', { ip: '127.0.0.1', port: 5090, timeoutMs: 25_000 });
 
     // alice (sipp) calls carol (the sipp UAS): INVITE, 407, ACK, INVITE with credentials, 200, ACK, BYE, 200
     const call = await (

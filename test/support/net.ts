@@ -53,25 +53,36 @@ export function waitFor(
 }
 
 /** A free port on `host` (bind to 0, read it, close). Prefer binding listeners to port 0 directly. */
-export function freePort(proto: 'tcp' | 'udp', host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** True when `port` could be bound on `host` over `proto` just now (the socket is closed again). */
+function canBind(proto: 'tcp' | 'udp', host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     if (proto === 'udp') {
       const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-      s.once('error', reject);
-      s.bind(0, host, () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
+      s.once('error', () => {
+        s.close();
+        resolve(false);
       });
+      s.bind(port, host, () => s.close(() => resolve(true)));
       return;
     }
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const a = srv.address();
-      const p = typeof a === 'object' && a !== null ? a.port : 0;
-      srv.close(() => resolve(p));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port free on `host` for both UDP and TCP (tests often listen on both), chosen below the
+ * kernel's ephemeral range (32768-60999 on Linux): a port the kernel handed out for `bind(0)`
+ * could be handed out again, for another test's outgoing connection, before the server under
+ * test binds it. `proto` is kept for the callers' intent; both are checked.
+ */
+export async function freePort(_proto: 'tcp' | 'udp', host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await canBind('tcp', host, port)) && (await canBind('udp', host, port))) return port;
+  }
+  throw new Error(`no free port on ${host} between 20000 and 32000`);
 }
 
 /** A UDP client that queues what it receives. */

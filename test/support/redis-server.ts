@@ -2,10 +2,11 @@
 // way nats.js's NatsServer.start() runs a real peer. No persistence (`--save '' --appendonly no`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort as freeNetPort } from './net.js';
 
 /** Path of the redis-server binary ($REDIS_SERVER, else the first on $PATH), or undefined. */
 export function findRedisServer(): string | undefined {
@@ -34,16 +35,9 @@ export function redisSkipReason(): string | false {
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; the tiny race is handled by start() retrying). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  const addr = srv.address();
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
+/** A free TCP port on 127.0.0.1 (see net.ts). */
+export function freePort(): Promise<number> {
+  return freeNetPort('tcp');
 }
 
 /** One PING; true when the server answered +PONG within `timeoutMs`. */

@@ -89,6 +89,8 @@ export const WHY = {
   modules:
     'changes module parameters (outbound), which the running Kamailio has from the file only',
   dns: 'an unresolvable $du would make Kamailio send a DNS query off the loopback',
+  render:
+    'renders the file with other #!subst addresses; the running Kamailio has the file as rendered for this suite',
 } as const;
 
 // ---------------------------------------------------------------------------------- wire

@@ -20,7 +20,6 @@ export type {
   PathTokenJson,
 } from './types.js';
 export {
-  type ConsoleRoute,
   DEFAULT_ASSETS_DIR,
   SESSION_COOKIE,
   WebConsole,

@@ -4,6 +4,7 @@ import type { ClientTransaction } from '../../transaction/client.js';
 import type { ServerTransaction } from '../../transaction/server.js';
 import { canonicalIp } from '../../transport/ip.js';
 import type { FlowInfo, SendTarget } from '../../transport/types.js';
+import { storesOf } from '../select.js';
 import { flowsOf, type ManagedElement } from '../view.js';
 import type {
   ConsoleBinding,
@@ -157,16 +158,6 @@ function listed<T>(rows: T[], limit: number, total: number | null, more = false)
   };
 }
 
-/** Every store once (elements may share one), with the first element that uses it. */
-function storesOf(elements: readonly ManagedElement[]): ManagedElement[] {
-  const seen = new Set<LocationStore>();
-  return elements.filter((e) => {
-    if (e.location === undefined || seen.has(e.location)) return false;
-    seen.add(e.location);
-    return true;
-  });
-}
-
 async function scanStore(
   loc: LocationStore,
   max: number,
@@ -245,7 +236,8 @@ export async function buildState(
   let bindingTotal: number | null = 0;
   let matched = 0;
   let scannedAll = true;
-  for (const e of storesOf(elements)) {
+  // every store once (elements may share one), with the first element that uses it
+  for (const e of storesOf(elements, undefined)) {
     const loc = e.location as LocationStore;
     const name = e.server.name;
     let found: Binding[] = [];

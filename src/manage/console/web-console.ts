@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../util/logger.js';
+import { HttpError, type RouteRequest, sendJson } from '../http.js';
 import { flowsOf, type ManagedElement } from '../view.js';
 import { RateHistory } from './rates.js';
 import {
@@ -19,18 +20,6 @@ import {
   type ConsoleState,
   type ConsoleView,
 } from './types.js';
-
-/** The request as the management API has routed it so far. */
-export interface ConsoleRoute {
-  /** Path without trailing slashes (`/` for the root). */
-  readonly path: string;
-  /** The path as sent (`/console/` keeps its slash). */
-  readonly rawPath: string;
-  readonly method: string;
-  readonly query: URLSearchParams;
-  /** The request carried the management token (`Authorization: Bearer`). */
-  readonly authorized: boolean;
-}
 
 /** Settings of the web console. */
 export interface WebConsoleOptions {
@@ -101,16 +90,6 @@ interface Asset {
   readonly etag: string;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
-
 /** Sum of a counter kept per method or per status. */
 function total(counts: Readonly<Record<string, number>>): number {
   let n = 0;
@@ -141,7 +120,8 @@ function cookieValue(req: IncomingMessage, name: string): string | undefined {
  * first trades its token (sent as a header) for an HttpOnly, SameSite=Strict session cookie that
  * opens `GET /v1/events` and nothing else. Every write (unregister, close a flow) goes to the
  * existing `/v1` routes with the token in the header, so no request a foreign page can make
- * carries authority (no CSRF). The management API's Host check runs before all of this.
+ * carries authority (no CSRF). The management API's Host check runs before all of this; its route
+ * table (routes.ts) says who may call what, and dispatches to the methods below.
  */
 export class WebConsole {
   readonly #opts: WebConsoleOptions;
@@ -204,115 +184,80 @@ export class WebConsole {
     this.#streams.clear();
   }
 
-  /**
-   * Answers the console's routes; false for any other request (and for a console data route
-   * without authority, which the API then refuses with its usual 401).
-   */
-  async handle(req: IncomingMessage, res: ServerResponse, r: ConsoleRoute): Promise<boolean> {
-    const { path, method } = r;
-    const read = method === 'GET' || method === 'HEAD';
-    // a browser opening the API's address lands on the console
-    if (path === '/' && read && req.headers.authorization === undefined) {
-      res.writeHead(302, { location: '/console/', 'content-length': 0 }).end();
-      return true;
-    }
-    if (path === '/console' || path.startsWith('/console/')) {
-      if (!read) {
-        res.setHeader('allow', 'GET, HEAD');
-        sendJson(res, 405, { error: 'method_not_allowed', message: `${method} ${path}: use GET` });
-        return true;
-      }
-      if (r.rawPath === '/console') {
-        res.writeHead(301, { location: '/console/', 'content-length': 0 }).end();
-        return true;
-      }
-      await this.#serveAsset(req, res, path === '/console' ? 'index.html' : path.slice(9));
-      return true;
-    }
-    if (path === '/v1/events') {
-      const session = this.#session(req);
-      if (!r.authorized && session === undefined) return false;
-      if (!read) {
-        res.setHeader('allow', 'GET');
-        sendJson(res, 405, { error: 'method_not_allowed', message: `${method} ${path}: use GET` });
-        return true;
-      }
-      // a cookie is sent only by a page of this origin (SameSite=Strict); refuse what a browser
-      // marks as coming from elsewhere all the same
-      const site = req.headers['sec-fetch-site'];
-      if (!r.authorized && site !== undefined && site !== 'same-origin' && site !== 'none') {
-        sendJson(res, 403, {
-          error: 'forbidden',
-          message: 'the event stream is for the console page',
-        });
-        return true;
-      }
-      const view = this.#view(res, r.query);
-      if (view !== undefined) this.#openStream(res, r.query.get('q') ?? '', view);
-      return true;
-    }
-    if (!path.startsWith('/v1/console/')) return false;
-    if (!r.authorized) return false;
-    if (path === '/v1/console/session') {
-      if (method === 'POST') {
-        const sid = this.#newSession();
-        const maxAge = Math.round((this.#opts.sessionTtlMs ?? 12 * 3600_000) / 1000);
-        res.setHeader(
-          'set-cookie',
-          `${SESSION_COOKIE}=${sid}; Path=/v1/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
-        );
-        sendJson(res, 200, { expires_in: maxAge });
-        return true;
-      }
-      if (method === 'DELETE') {
-        const sid = cookieValue(req, SESSION_COOKIE);
-        if (sid !== undefined) this.#sessions.delete(sid);
-        res.setHeader(
-          'set-cookie',
-          `${SESSION_COOKIE}=; Path=/v1/; HttpOnly; SameSite=Strict; Max-Age=0`,
-        );
-        sendJson(res, 200, { ended: sid !== undefined });
-        return true;
-      }
-      res.setHeader('allow', 'POST, DELETE');
-      sendJson(res, 405, { error: 'method_not_allowed', message: `${method} ${path}: use POST` });
-      return true;
-    }
-    if (path === '/v1/console/stats') {
-      if (!read) {
-        res.setHeader('allow', 'GET');
-        sendJson(res, 405, { error: 'method_not_allowed', message: `${method} ${path}: use GET` });
-        return true;
-      }
-      sendJson(res, 200, this.stats());
-      return true;
-    }
-    if (path === '/v1/console/state' || path === '/v1/console/rates') {
-      if (!read) {
-        res.setHeader('allow', 'GET');
-        sendJson(res, 405, { error: 'method_not_allowed', message: `${method} ${path}: use GET` });
-        return true;
-      }
-      if (path === '/v1/console/rates') {
-        sendJson(res, 200, this.#rates.snapshot());
-        return true;
-      }
-      const view = this.#view(res, r.query);
-      if (view !== undefined) sendJson(res, 200, await this.#state(r.query.get('q') ?? '', view));
-      return true;
-    }
-    return false;
+  /** A browser opening the API's address lands on the console (with a token, `/` is the API). */
+  root(r: RouteRequest): void {
+    if (r.req.headers.authorization !== undefined)
+      throw new HttpError(404, 'not_found', `no route ${r.method} ${r.path}`);
+    r.res.writeHead(302, { location: '/console/', 'content-length': 0 }).end();
   }
 
-  /** `?view=` (default all), or undefined after answering 400. */
-  #view(res: ServerResponse, q: URLSearchParams): ConsoleView | undefined {
+  /** `/console/` (the page; `/console` redirects there) and `/console/:file`. */
+  async page(r: RouteRequest): Promise<void> {
+    if (r.rawPath === '/console') {
+      r.res.writeHead(301, { location: '/console/', 'content-length': 0 }).end();
+      return;
+    }
+    await this.#serveAsset(r.req, r.res, r.params['file'] ?? 'index.html');
+  }
+
+  /** The request carries the cookie of a live console session (it opens `GET /v1/events` only). */
+  hasSession(req: IncomingMessage): boolean {
+    return this.#session(req) !== undefined;
+  }
+
+  /** `GET /v1/events`: the token, or a session cookie sent by a page of this origin. */
+  events(r: RouteRequest): void {
+    // a cookie is sent only by a page of this origin (SameSite=Strict); refuse what a browser
+    // marks as coming from elsewhere all the same
+    const site = r.req.headers['sec-fetch-site'];
+    if (!r.authorized && site !== undefined && site !== 'same-origin' && site !== 'none')
+      throw new HttpError(403, 'forbidden', 'the event stream is for the console page');
+    const view = this.#view(r.query);
+    this.#openStream(r.res, r.query.get('q') ?? '', view);
+  }
+
+  /** `POST /v1/console/session`: trades the token (in the header) for a session cookie. */
+  openSession(r: RouteRequest): void {
+    const sid = this.#newSession();
+    const maxAge = Math.round((this.#opts.sessionTtlMs ?? 12 * 3600_000) / 1000);
+    r.res.setHeader(
+      'set-cookie',
+      `${SESSION_COOKIE}=${sid}; Path=/v1/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
+    );
+    sendJson(r.res, 200, { expires_in: maxAge });
+  }
+
+  /** `DELETE /v1/console/session`: ends the cookie's session. */
+  closeSession(r: RouteRequest): void {
+    const sid = cookieValue(r.req, SESSION_COOKIE);
+    if (sid !== undefined) this.#sessions.delete(sid);
+    r.res.setHeader(
+      'set-cookie',
+      `${SESSION_COOKIE}=; Path=/v1/; HttpOnly; SameSite=Strict; Max-Age=0`,
+    );
+    sendJson(r.res, 200, { ended: sid !== undefined });
+  }
+
+  /** `GET /v1/console/state`. */
+  async state(r: RouteRequest): Promise<void> {
+    const view = this.#view(r.query);
+    sendJson(r.res, 200, await this.#state(r.query.get('q') ?? '', view));
+  }
+
+  /** `GET /v1/console/rates`. */
+  rates(r: RouteRequest): void {
+    sendJson(r.res, 200, this.#rates.snapshot());
+  }
+
+  /** `?view=` (default all); 400 for another value. */
+  #view(q: URLSearchParams): ConsoleView {
     const v = q.get('view') ?? 'all';
     if ((CONSOLE_VIEWS as readonly string[]).includes(v)) return v as ConsoleView;
-    sendJson(res, 400, {
-      error: 'bad_request',
-      message: `view: expected one of ${CONSOLE_VIEWS.join(', ')}, got '${v.slice(0, 40)}'`,
-    });
-    return undefined;
+    throw new HttpError(
+      400,
+      'bad_request',
+      `view: expected one of ${CONSOLE_VIEWS.join(', ')}, got '${v.slice(0, 40)}'`,
+    );
   }
 
   #state(query: string, view: ConsoleView): Promise<ConsoleState> {

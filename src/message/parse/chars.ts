@@ -132,6 +132,9 @@ export function unquote(q: string): string {
 
 /** Writes `text` as a quoted-string, escaping `"` and `\` (RFC 3261 §25.1 quoted-pair). */
 export function quote(text: string): string {
+  // the usual case (a +sip.instance, an address) has nothing to escape: one string, not one per
+  // character (issue 12 §1)
+  if (!text.includes('"') && !text.includes('\\')) return `"${text}"`;
   let out = '"';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

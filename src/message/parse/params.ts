@@ -15,8 +15,14 @@ import {
  * keep their quotes).
  */
 export class Params {
-  readonly names: string[] = [];
-  readonly values: (string | null)[] = [];
+  readonly names: string[];
+  readonly values: (string | null)[];
+
+  /** Empty, or over the given lists (same length; the Params owns them from then on). */
+  constructor(names: string[] = [], values: (string | null)[] = []) {
+    this.names = names;
+    this.values = values;
+  }
 
   /** Number of parameters. */
   get size(): number {
@@ -149,16 +155,47 @@ export function nextParam(b: Uint8Array, i: number, end: number): number {
 
 /** Parses `*( SEMI generic-param )` from `i` (at `;` or LWS before it) in b/s up to `end`. */
 export function parseParamsAt(b: Uint8Array, s: string, i: number, end: number): ParamsScan {
-  const params = new Params();
+  // offsets first, then lists of the exact size (pushing grows a list's storage to 16 slots)
+  let n = 0;
+  let stop: number;
+  let bad = false;
   for (;;) {
     const r = nextParam(b, i, end);
-    if (r === NO_PARAM) return { params, end: PARAM[0] ?? end, bad: false };
-    if (r === BAD_PARAM) return { params, end: i, bad: true };
-    const vs = PARAM[2] ?? -1;
-    params.names.push(s.slice(PARAM[0], PARAM[1]));
-    params.values.push(vs < 0 ? null : s.slice(vs, PARAM[3]));
+    if (r === NO_PARAM) {
+      stop = PARAM[0] ?? end;
+      break;
+    }
+    if (r === BAD_PARAM) {
+      stop = i;
+      bad = true;
+      break;
+    }
+    OFFSETS[n++] = PARAM[0] ?? 0;
+    OFFSETS[n++] = PARAM[1] ?? 0;
+    OFFSETS[n++] = PARAM[2] ?? -1;
+    OFFSETS[n++] = PARAM[3] ?? -1;
     i = r;
   }
+  return { params: paramsOf(s, OFFSETS, n / 4), end: stop, bad };
+}
+
+/** Scratch offsets of {@link parseParamsAt} (name start, name end, value start or -1, value end). */
+const OFFSETS: number[] = [];
+
+/**
+ * The Params of `count` parameters whose offsets in `s` are in `o` (name start, name end, value
+ * start or -1 for none, value end), in lists of exactly that size.
+ */
+export function paramsOf(s: string, o: readonly number[], count: number): Params {
+  if (count === 0) return new Params();
+  const names = new Array<string>(count);
+  const values = new Array<string | null>(count);
+  for (let k = 0, j = 0; k < count; k++, j += 4) {
+    names[k] = s.slice(o[j], o[j + 1]);
+    const vs = o[j + 2] ?? -1;
+    values[k] = vs < 0 ? null : s.slice(vs, o[j + 3]);
+  }
+  return new Params(names, values);
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   SCHEME,
   USER,
 } from './chars.js';
-import { Params } from './params.js';
+import { Params, paramsOf } from './params.js';
 
 /** A `sip:` or `sips:` URI (RFC 3261 §19.1). Fields keep their escaped, as-written form. */
 export class SipUri {
@@ -504,7 +504,8 @@ export function uriScheme(s: string): string | undefined {
 }
 
 function uriParams(b: Uint8Array, s: string, x: number, y: number): Params {
-  const params = new Params();
+  // offsets first, then lists of the exact size (pushing grows a list's storage to 16 slots)
+  let n = 0;
   let i = x;
   while (i < y) {
     const ns = i + 1;
@@ -512,12 +513,17 @@ function uriParams(b: Uint8Array, s: string, x: number, y: number): Params {
     while (j < y && b[j] !== 0x3b) j++;
     let eq = ns;
     while (eq < j && b[eq] !== 0x3d) eq++;
-    params.names.push(s.slice(ns, eq));
-    params.values.push(eq < j ? s.slice(eq + 1, j) : null);
+    URI_PARAMS[n++] = ns;
+    URI_PARAMS[n++] = eq;
+    URI_PARAMS[n++] = eq < j ? eq + 1 : -1;
+    URI_PARAMS[n++] = j;
     i = j;
   }
-  return params;
+  return paramsOf(s, URI_PARAMS, n / 4);
 }
+
+/** Scratch offsets of {@link uriParams}, as {@link paramsOf} reads them. */
+const URI_PARAMS: number[] = [];
 
 /** Parses the URI in b/s[x, y) (wire text as in a Request-URI or inside `<>`). */
 export function parseUriAt(b: Uint8Array, s: string, x: number, y: number): ParseResult<Uri> {

@@ -3,8 +3,8 @@ import type { SipRequest } from '../../message/message.js';
 import { percentDecode } from '../../message/parse/chars.js';
 import { SipUri } from '../../message/parse/uri.js';
 import type { RequestContext } from '../../proxy/context.js';
-import type { ProxyCore } from '../../proxy/core.js';
 import { BanTable } from '../../util/ban-table.js';
+import type { ProxyServices } from '../proxy-api.js';
 import type { CredentialStore, Subscriber } from './credentials.js';
 import {
   type DigestParams,
@@ -125,7 +125,7 @@ function fnv(s: string): number {
  * failures. Unknown users and wrong passwords give the same answer.
  */
 export class Auth {
-  readonly #core: ProxyCore;
+  readonly #core: ProxyServices;
   readonly #params: AuthParams;
   readonly #store: CredentialStore;
   readonly #nonces: NonceManager;
@@ -136,7 +136,7 @@ export class Auth {
   readonly stats: AuthStats = { results: {}, challenges: 0, lockouts: 0 };
 
   constructor(
-    core: ProxyCore,
+    core: ProxyServices,
     params: AuthParams,
     store: CredentialStore,
     limits?: AuthLimitsHook,

@@ -12,7 +12,7 @@ import { LocationStoreError } from './errors.js';
 import { type LocationStoreOptions, resolveStoreOptions } from './options.js';
 import { assertListLimit, decodeCursor, toPage } from './order.js';
 import { Sweeper } from './sweeper.js';
-import { assertValidChanges, readStoredBinding, ruidTaken } from './validate.js';
+import { adoptStoredBinding, assertValidChanges, ruidTaken } from './validate.js';
 
 type Db = BetterSqlite3.Database;
 type Stmt = BetterSqlite3.Statement<unknown[], unknown>;
@@ -125,7 +125,8 @@ function parseJson(s: string | null): unknown {
 }
 
 function fromRow(r: Row): Binding {
-  const b = readStoredBinding({
+  // the row's strings are SQLite's own, not slices of a message: no copy needed
+  const b = adoptStoredBinding({
     ruid: r.ruid,
     aor: r.aor,
     contact: r.contact,
@@ -288,7 +289,12 @@ export class SqliteLocationStore implements LocationStore {
 
   async get(aor: string): Promise<Binding[]> {
     const st = this.#statements();
-    const rows = this.#run(() => st.get.all(aor, this.#clock.wallNow()) as Row[]);
+    let rows: Row[];
+    try {
+      rows = st.get.all(aor, this.#clock.wallNow()) as Row[];
+    } catch (err) {
+      throw storeError(err);
+    }
     return rows.map(fromRow);
   }
 
@@ -413,10 +419,15 @@ export class SqliteLocationStore implements LocationStore {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof InvalidArgumentError || err instanceof LocationStoreError) throw err;
-      throw new LocationStoreError(`location store (sqlite): ${String(err)}`, { cause: err });
+      throw storeError(err);
     }
   }
+}
+
+/** An error of the driver as a store error (flowgate's own errors pass unchanged). */
+function storeError(err: unknown): Error {
+  if (err instanceof InvalidArgumentError || err instanceof LocationStoreError) return err;
+  return new LocationStoreError(`location store (sqlite): ${String(err)}`, { cause: err });
 }
 
 interface PendingApply {

@@ -46,31 +46,35 @@ export function checkBinding(b: unknown, aor: string): string | undefined {
   ) {
     return 'ruid must be 1..255 visible characters';
   }
-  const where = `binding ${ruid}`;
-  if (r.aor !== aor) return `${where}: aor ${JSON.stringify(r.aor)} is not ${JSON.stringify(aor)}`;
+  // the message is built only for an invalid binding (every stored binding is checked on read)
+  const where = (what: string): string => `binding ${ruid}: ${what}`;
+  if (r.aor !== aor) return where(`aor ${JSON.stringify(r.aor)} is not ${JSON.stringify(aor)}`);
   if (typeof r.contact !== 'string' || r.contact === '')
-    return `${where}: contact must be a non-empty string`;
+    return where('contact must be a non-empty string');
   if (typeof r.callId !== 'string' || r.callId === '')
-    return `${where}: callId must be a non-empty string`;
+    return where('callId must be a non-empty string');
   if (!isSafeUint(r.expires) || r.expires === 0)
-    return `${where}: expires must be a positive integer (epoch ms)`;
-  for (const k of ['cseq', 'regId', 'flags', 'lastModified', 'seq'] as const) {
-    if (!isSafeUint(r[k])) return `${where}: ${k} must be a non-negative integer`;
+    return where('expires must be a positive integer (epoch ms)');
+  for (const k of UINT_FIELDS) {
+    if (!isSafeUint(r[k])) return where(`${k} must be a non-negative integer`);
   }
   const q = r.q;
   if (q !== undefined && !(Number.isInteger(q) && typeof q === 'number' && q >= 0 && q <= 1000)) {
-    return `${where}: q must be undefined or an integer 0..1000`;
+    return where('q must be undefined or an integer 0..1000');
   }
-  for (const k of ['received', 'userAgent', 'instance', 'flowId', 'socket'] as const) {
-    if (!isOptString(r[k])) return `${where}: ${k} must be a string or undefined`;
+  for (const k of OPT_STRING_FIELDS) {
+    if (!isOptString(r[k])) return where(`${k} must be a string or undefined`);
   }
-  if (!isStringArray(r.path)) return `${where}: path must be an array of strings`;
-  if (!isStringArray(r.tempGruus)) return `${where}: tempGruus must be an array of strings`;
+  if (!isStringArray(r.path)) return where('path must be an array of strings');
+  if (!isStringArray(r.tempGruus)) return where('tempGruus must be an array of strings');
   if (r.methods !== undefined && !isStringArray(r.methods)) {
-    return `${where}: methods must be undefined or an array of strings`;
+    return where('methods must be undefined or an array of strings');
   }
   return undefined;
 }
+
+const UINT_FIELDS = ['cseq', 'regId', 'flags', 'lastModified', 'seq'] as const;
+const OPT_STRING_FIELDS = ['received', 'userAgent', 'instance', 'flowId', 'socket'] as const;
 
 /**
  * Validates a whole `apply(aor, changes)` before a store touches anything, so an invalid change
@@ -142,6 +146,29 @@ export function normalizeBinding(b: Binding): Binding {
     seq: b.seq,
     tempGruus: frozenList(b.tempGruus.map(detach)),
   });
+}
+
+/** A binding object with every field still to be checked (a row or decoded JSON being read). */
+export type UncheckedBinding = { -readonly [K in keyof Binding]: unknown };
+
+/** A list the caller owns, frozen in place (the shared empty one when empty). */
+function frozenOwn(v: readonly string[]): readonly string[] {
+  return v.length === 0 ? EMPTY : Object.freeze(v);
+}
+
+/**
+ * Like {@link readStoredBinding} for an object the caller has just built from a stored row, with
+ * exactly the {@link Binding} fields in their order, from strings and arrays of its own (decoded,
+ * not substrings of a message): checked, then frozen in place, without a second copy (issue 12 §1).
+ */
+export function adoptStoredBinding(v: UncheckedBinding): Binding | undefined {
+  const aor = v.aor;
+  if (typeof aor !== 'string' || checkBinding(v, aor) !== undefined) return undefined;
+  const b = v as { -readonly [K in keyof Binding]: Binding[K] };
+  b.path = frozenOwn(b.path);
+  b.tempGruus = frozenOwn(b.tempGruus);
+  if (b.methods !== undefined) b.methods = frozenOwn(b.methods);
+  return Object.freeze(b);
 }
 
 /**

@@ -3,9 +3,9 @@ import { Hdr } from '../../message/constants.js';
 import type { SipRequest, SipResponse } from '../../message/message.js';
 import { SipUri } from '../../message/parse/uri.js';
 import type { RequestContext } from '../../proxy/context.js';
-import type { ProxyCore } from '../../proxy/core.js';
 import type { ListenerInfo, Proto, ReceiveInfo } from '../../transport/types.js';
 import type { Timer } from '../../util/clock.js';
+import type { ProxyServices } from '../proxy-api.js';
 
 /** `modparam("nathelper", …)` (seconds). */
 export interface NathelperParams {
@@ -117,7 +117,7 @@ const PING_BRANCH = 'z9hG4bK.fgnatping.';
  * a request to it fails at once (430) instead of waiting for fr_timer.
  */
 export class Nathelper {
-  readonly #core: ProxyCore;
+  readonly #core: ProxyServices;
   readonly #params: NathelperParams;
   readonly #pinged = new Map<string, Pinged>();
   /** Requests whose REGISTER reply starts (or ends) pinging: the flow they came on. */
@@ -126,7 +126,7 @@ export class Nathelper {
   #callSeq = 0;
   readonly stats = { pings: 0, answers: 0, gone: 0 };
 
-  constructor(core: ProxyCore, params: NathelperParams) {
+  constructor(core: ProxyServices, params: NathelperParams) {
     this.#core = core;
     this.#params = params;
     core.relayedFinalHooks.push((req, _info, res) => this.#onFinal(req, res));

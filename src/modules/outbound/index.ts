@@ -2,10 +2,10 @@ import { Hdr } from '../../message/constants.js';
 import { SipUri } from '../../message/parse/uri.js';
 import { validateMessage } from '../../message/validate.js';
 import type { RequestContext } from '../../proxy/context.js';
-import type { ProxyCore } from '../../proxy/core.js';
 import type { FlowCloseReason, ListenerInfo, Proto, ReceiveInfo } from '../../transport/types.js';
 import { FlowCloseReason as Reason } from '../../transport/types.js';
 import { RateLimitedLog } from '../../util/logger.js';
+import type { ProxyServices } from '../proxy-api.js';
 import {
   canonicalIp,
   type DecodeResult,
@@ -69,7 +69,7 @@ export function validateFlag(name: string, v: number): void {
  * routing by token, `check_flow_token`. The path and rr modules bind to it when it is loaded.
  */
 export class Outbound {
-  readonly #core: ProxyCore;
+  readonly #core: ProxyServices;
   readonly #key: Buffer;
   /** The keys a token may be signed with: the current one first, then the previous one. */
   readonly #keys: readonly Buffer[];
@@ -81,7 +81,7 @@ export class Outbound {
   /** "flow gone" lines: one a minute per connection, however many requests follow it. */
   readonly #goneLog = new RateLimitedLog(60_000);
 
-  constructor(core: ProxyCore, params: OutboundParams, keyFile?: string) {
+  constructor(core: ProxyServices, params: OutboundParams, keyFile?: string) {
     validateFlag('force_outbound_flag', params.force_outbound_flag);
     validateFlag('force_no_outbound_flag', params.force_no_outbound_flag);
     this.#core = core;

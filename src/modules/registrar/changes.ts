@@ -51,17 +51,19 @@ export function computeChanges(
   env: ChangeEnv,
 ): ChangeResult {
   const { now, params: p } = env;
-  const stored = new Set<string>();
-  const working = new Map<string, Binding>();
-  for (const b of current) {
-    if (b.expires <= now) continue;
-    stored.add(b.ruid);
-    working.set(b.ruid, b);
-  }
-  const changed = new Map<string, Binding>();
-  const removed = new Set<string>();
-  /** Bindings this REGISTER already wrote: a later contact matching one merges into it. */
-  const touched = new Set<string>();
+  // Lists keyed by ruid, in insertion order (a replaced entry keeps its place): an AoR has a few
+  // bindings, and lists cost less than Maps per REGISTER (issue 12 §1)
+  // (a copy of the exact size when all are live, the usual case)
+  const working = current.every((b) => b.expires > now)
+    ? current.slice()
+    : current.filter((b) => b.expires > now);
+  /**
+   * Bindings this REGISTER wrote. Of the bindings still in `working`, these are the ones it
+   * already touched: a later contact matching one merges into it.
+   */
+  const changed: Binding[] = [];
+  /** Made only when something is removed (a refresh removes nothing). */
+  let removed: string[] | undefined;
   let inserted = 0;
   let updated = 0;
   let deleted = 0;
@@ -69,15 +71,16 @@ export function computeChanges(
   const nonce = env.newNonce ?? newTempGruuNonce;
   const gruu = p.gruu_enabled === 1;
   const remove = (ruid: string): void => {
-    removed.add(ruid);
-    changed.delete(ruid);
-    working.delete(ruid);
+    removed ??= [];
+    if (!removed.includes(ruid)) removed.push(ruid);
+    drop(changed, ruid);
+    drop(working, ruid);
   };
 
   if (plan.star) {
     // RFC 3261 §10.3 step 6: "*" with Expires 0 removes every binding of the AoR
-    for (const ruid of [...working.keys()]) {
-      remove(ruid);
+    while (working.length > 0) {
+      remove((working[0] as Binding).ruid);
       deleted++;
     }
   }
@@ -109,14 +112,13 @@ export function computeChanges(
         // RFC 5627 §5.4: a temp-GRUU for every binding with an instance
         tempGruus: gruu && c.instance !== undefined ? [nonce()] : [],
       };
-      working.set(b.ruid, b);
-      changed.set(b.ruid, b);
-      touched.add(b.ruid);
+      working.push(b);
+      changed.push(b);
       inserted++;
       if (b.regId > 0) outboundApplied = true;
       continue;
     }
-    if (!touched.has(match.ruid) && match.callId === plan.callId) {
+    if (!has(changed, match.ruid) && match.callId === plan.callId) {
       const recent = now - match.lastModified < p.cseq_delay * 1000;
       if (c.instance === undefined) {
         // RFC 3261 §10.3 step 7: same Call-ID needs a higher CSeq; an equal one shortly after the
@@ -140,14 +142,19 @@ export function computeChanges(
       continue;
     }
     const newCallId = match.callId !== plan.callId;
-    if (c.instance !== undefined && newCallId && !touched.has(match.ruid)) {
+    if (c.instance !== undefined && newCallId && !has(changed, match.ruid)) {
       // outbound.md §2.4 / RFC 5626 §6: a new Call-ID means the instance restarted: its other
       // flows (any reg-id) are stale
-      for (const o of [...working.values()]) {
-        if (o.ruid !== match.ruid && !touched.has(o.ruid) && sameInstance(o.instance, c.instance)) {
-          remove(o.ruid);
+      for (let i = 0; i < working.length; ) {
+        const o = working[i] as Binding;
+        if (
+          o.ruid !== match.ruid &&
+          !has(changed, o.ruid) &&
+          sameInstance(o.instance, c.instance)
+        ) {
+          remove(o.ruid); // takes it out of `working`: the next one is now at i
           deleted++;
-        }
+        } else i++;
       }
     }
     // RFC 5627 §5.4: a new temp-GRUU per refresh; the earlier ones stay valid until the Call-ID changes
@@ -172,15 +179,14 @@ export function computeChanges(
       lastModified: now,
       tempGruus,
     };
-    working.set(b.ruid, b);
-    changed.set(b.ruid, b);
-    touched.add(b.ruid);
+    put(working, b);
+    put(changed, b);
     updated++;
     if (b.regId > 0) outboundApplied = true;
   }
 
   // RFC 3261 §10.3 (local policy): max_contacts bounds the AoR's bindings when this REGISTER adds some
-  if (inserted > 0 && p.max_contacts > 0 && working.size > p.max_contacts)
+  if (inserted > 0 && p.max_contacts > 0 && working.length > p.max_contacts)
     return { ok: false, code: 'REG_ERR_TOO_MANY' };
 
   const rc =
@@ -194,13 +200,46 @@ export function computeChanges(
   return {
     ok: true,
     changes: {
-      upsert: [...changed.values()],
-      remove: [...removed].filter((r) => stored.has(r)),
-      bindings: [...working.values()].sort(compareBindings),
+      upsert: changed,
+      // only stored bindings are deleted (one inserted and removed by this REGISTER never was)
+      remove: removed === undefined ? [] : removed.filter((r) => isStored(current, r, now)),
+      bindings: working.sort(compareBindings),
       rc,
       outboundApplied,
     },
   };
+}
+
+/** Whether the list holds the binding `ruid`. */
+function has(list: readonly Binding[], ruid: string): boolean {
+  for (const b of list) if (b.ruid === ruid) return true;
+  return false;
+}
+
+/** Replaces the binding of b's ruid in place, or appends b (Map.set order). */
+function put(list: Binding[], b: Binding): void {
+  for (let i = 0; i < list.length; i++) {
+    if ((list[i] as Binding).ruid === b.ruid) {
+      list[i] = b;
+      return;
+    }
+  }
+  list.push(b);
+}
+
+/** Removes the binding `ruid` from the list, if there. */
+function drop(list: Binding[], ruid: string): void {
+  for (let i = 0; i < list.length; i++) {
+    if ((list[i] as Binding).ruid === ruid) {
+      list.splice(i, 1);
+      return;
+    }
+  }
+}
+
+function isStored(current: readonly Binding[], ruid: string, now: number): boolean {
+  for (const b of current) if (b.ruid === ruid && b.expires > now) return true;
+  return false;
 }
 
 /**
@@ -208,8 +247,8 @@ export function computeChanges(
  * instance and reg-id (RFC 5626 §6, RFC 5627 §5.2); without, the one with the byte-equal Contact URI
  * (usrloc matching_mode 0).
  */
-function findMatch(working: ReadonlyMap<string, Binding>, c: ContactPlan): Binding | undefined {
-  for (const b of working.values()) {
+function findMatch(working: readonly Binding[], c: ContactPlan): Binding | undefined {
+  for (const b of working) {
     if (c.instance !== undefined) {
       if (sameInstance(b.instance, c.instance) && b.regId === c.regId) return b;
     } else if (b.contact === c.uri) return b;

@@ -1,5 +1,5 @@
-import type { ProxyCore } from '../../proxy/core.js';
 import type { LocationStore } from '../location/binding.js';
+import type { ProxyServices } from '../proxy-api.js';
 import { type RegistrarParams, resolveRegistrarParams } from './params.js';
 import { Registrar, type RegistrarOptions } from './registrar.js';
 
@@ -43,8 +43,8 @@ export function registrarModule(
   params: RegistrarParams,
   store: LocationStore,
   options: RegistrarOptions = {},
-): (core: ProxyCore, outbound?: unknown) => Registrar {
+): (core: ProxyServices, outbound?: unknown) => Registrar {
   // validate now, not when the first request arrives
   const resolved = resolveRegistrarParams(params);
-  return (core: ProxyCore) => new Registrar(core, store, resolved, options);
+  return (core: ProxyServices) => new Registrar(core, store, resolved, options);
 }

@@ -5,22 +5,29 @@
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<void>>();
 
-  /** Runs `fn` after every earlier task of `key` has settled; resolves or rejects with it. */
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#tails.get(key) ?? Promise.resolve();
-    let release: () => void = () => {};
-    const mine = new Promise<void>((r) => {
-      release = r;
-    });
-    const tail = prev.then(() => mine);
-    this.#tails.set(key, tail);
-    try {
-      await prev;
-      return await fn();
-    } finally {
-      release();
+  /**
+   * Runs `fn` after every earlier task of `key` has settled; resolves or rejects with it. With no
+   * earlier task, `fn` starts at once: the common case (one REGISTER per AoR at a time) costs one
+   * promise and one closure besides `fn`'s own (issue 12 §1).
+   */
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key);
+    let p: Promise<T>;
+    if (prev === undefined) {
+      try {
+        p = fn();
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+    } else p = prev.then(fn);
+    // the tail never rejects: the next task waits for this one to settle, whatever its outcome;
+    // the last task of a key removes it
+    const settled = (): void => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
+    };
+    const tail = p.then(settled, settled);
+    this.#tails.set(key, tail);
+    return p;
   }
 
   /** Number of keys with a task running or waiting. */

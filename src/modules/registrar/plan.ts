@@ -166,11 +166,12 @@ export function planRegister(
   if (hasPath && p.use_path === 1) {
     if (!(firstPathUri instanceof SipUri) || !firstPathUri.hasParam('lr'))
       return fail('REG_ERR_PATH_PARSE');
-    pathValues = req.getValues(Hdr.Path).map((v) => v.trim());
-    pathEcho = req
-      .getHeaders(Hdr.Path)
-      .map((v) => v.trim())
-      .join(',');
+    pathValues = req.getValues(Hdr.Path);
+    for (let i = 0; i < pathValues.length; i++) pathValues[i] = (pathValues[i] ?? '').trim();
+    const fields = req.getHeaders(Hdr.Path);
+    // one Path header (an edge's): its value as it is, without a list and a join
+    pathEcho =
+      fields.length === 1 ? (fields[0] ?? '').trim() : fields.map((v) => v.trim()).join(',');
     if (pathEcho.length > MAX_PATH) return fail('REG_ERR_PATH_PARSE');
   }
   // step 4: outbound option tags (RFC 5626 §6)
@@ -230,8 +231,14 @@ export function planRegister(
   }
   // decision Q-R2 (RFC 5626 §6): a reg-id registers one flow: with it, only one contact may carry a
   // non-zero expiry
-  const live = contacts.filter((c) => c.expires > 0);
-  if (live.length > 1 && live.some((c) => c.regId > 0)) return fail('REG_ERR_MULTI_REGID');
+  let live = 0;
+  let liveRegId = false;
+  for (const c of contacts) {
+    if (c.expires <= 0) continue;
+    live++;
+    if (c.regId > 0) liveRegId = true;
+  }
+  if (live > 1 && liveRegId) return fail('REG_ERR_MULTI_REGID');
   const ua = req.getHeader(Hdr.UserAgent);
   return {
     ok: true,

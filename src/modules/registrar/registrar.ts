@@ -3,11 +3,11 @@ import { percentDecode as uriUnescape } from '../../message/parse/chars.js';
 import { parseNameAddr } from '../../message/parse/name-addr.js';
 import { parseUri, SipUri } from '../../message/parse/uri.js';
 import type { BranchTarget, RequestContext } from '../../proxy/context.js';
-import type { ProxyCore } from '../../proxy/core.js';
 import type { ReceiveInfo } from '../../transport/types.js';
 import { RateLimitedLog } from '../../util/logger.js';
 import type { Binding, LocationStore } from '../location/binding.js';
 import { SeqSource } from '../location/seq.js';
+import type { ProxyServices } from '../proxy-api.js';
 import { extractAor } from './aor.js';
 import { LookupRc, type RegistrarApi, SaveFlags, SaveRc, UnregisterRc } from './api.js';
 import { computeChanges } from './changes.js';
@@ -52,7 +52,7 @@ function uriOfNameAddr(v: string): string | undefined {
  */
 export class Registrar implements RegistrarApi {
   readonly params: ResolvedRegistrarParams;
-  readonly #core: ProxyCore;
+  readonly #core: ProxyServices;
   readonly #store: LocationStore;
   readonly #ruids: RuidSource;
   readonly #seqs: SeqSource;
@@ -60,10 +60,13 @@ export class Registrar implements RegistrarApi {
   /** Store outages fail every request: logged once per 10 s per operation, with a count. */
   readonly #storeErrorLog = new RateLimitedLog(10_000);
   readonly #newNonce: (() => string) | undefined;
+  // made once, not per REGISTER (issue 12 §1)
+  readonly #newRuid = (): string => this.#ruids.next();
+  readonly #newSeq = (): number => this.#seqs.next();
 
   /** @throws InvalidArgumentError for invalid parameters. */
   constructor(
-    core: ProxyCore,
+    core: ProxyServices,
     store: LocationStore,
     params: RegistrarParams = {},
     options: RegistrarOptions = {},
@@ -109,8 +112,8 @@ export class Registrar implements RegistrarApi {
           params: p,
           flowId: ctx.info.flowId,
           socket: socketOf(ctx.info),
-          newRuid: () => this.#ruids.next(),
-          newSeq: () => this.#seqs.next(),
+          newRuid: this.#newRuid,
+          newSeq: this.#newSeq,
           newNonce: this.#newNonce,
         });
         if (!computed.ok) return this.#fail(ctx, computed.code, flags);
@@ -123,7 +126,7 @@ export class Registrar implements RegistrarApi {
         if (ch.upsert.length > 0 || ch.remove.length > 0) {
           try {
             // one call: all or nothing (LocationStore.apply)
-            await this.#store.apply(aor, { upsert: ch.upsert, remove: ch.remove });
+            await this.#store.apply(aor, ch);
           } catch (err) {
             return this.#storeFailure(ctx, err, flags, 'apply', aor);
           }

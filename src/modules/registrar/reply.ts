@@ -43,12 +43,15 @@ export function successHeaders(
   p: ResolvedRegistrarParams,
 ): string[] {
   const out: string[] = [];
-  const live = bindings.filter((b) => b.expires > now);
   // RFC 5627 §5.4: GRUUs only for a UA that lists `gruu` in Supported
   const gruuAor = p.gruu_enabled === 1 && plan.supportsGruu ? plan.aor : undefined;
-  // RFC 3261 §10.3 step 8: the 200 OK lists all current bindings
-  if (live.length > 0)
-    out.push(`Contact: ${live.map((b) => formatBindingContact(b, now, gruuAor)).join(', ')}`);
+  // RFC 3261 §10.3 step 8: the 200 OK lists all current bindings (one string, no lists in between)
+  let contact = '';
+  for (const b of bindings) {
+    if (b.expires <= now) continue;
+    contact += `${contact === '' ? 'Contact: ' : ', '}${formatBindingContact(b, now, gruuAor)}`;
+  }
+  if (contact !== '') out.push(contact);
   // RFC 3327 §5.3: echo the Path (path_mode 2: always, the UA supports it; 1: only when supported)
   if (
     plan.pathEcho !== undefined &&

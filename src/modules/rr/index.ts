@@ -5,9 +5,9 @@ import type { NameAddr } from '../../message/parse/name-addr.js';
 import { splitCommaOffsets } from '../../message/parse/split.js';
 import { SipUri } from '../../message/parse/uri.js';
 import type { RequestContext } from '../../proxy/context.js';
-import type { ProxyCore } from '../../proxy/core.js';
 import type { Outbound } from '../outbound/index.js';
 import { UseOutbound } from '../outbound/index.js';
+import type { ProxyServices } from '../proxy-api.js';
 import { differentSocket, socketUri } from './uri.js';
 
 /** `modparam("rr", …)`. */
@@ -59,11 +59,11 @@ export const LooseRouteRc = {
  * with RFC 5626 flow tokens when the outbound module is loaded (Kamailio rr).
  */
 export class RecordRoute {
-  readonly #core: ProxyCore;
+  readonly #core: ProxyServices;
   readonly #params: RrParams;
   readonly #ob: Outbound | undefined;
 
-  constructor(core: ProxyCore, params: RrParams, outbound?: Outbound) {
+  constructor(core: ProxyServices, params: RrParams, outbound?: Outbound) {
     this.#core = core;
     this.#params = params;
     this.#ob = outbound;

@@ -1,7 +1,7 @@
 import { Hdr } from '../../message/constants.js';
 import type { SipRequest } from '../../message/message.js';
 import { parseNameAddr } from '../../message/parse/name-addr.js';
-import { parseUri } from '../../message/parse/uri.js';
+import { validateMessage } from '../../message/validate.js';
 import type { RequestContext } from '../../proxy/context.js';
 
 /**
@@ -35,6 +35,14 @@ export interface SanityFailure {
 
 const SCHEMES = new Set(['sip', 'sips', 'tel', 'tels', 'urn']);
 
+const REQUIRED_HEADERS = [
+  [Hdr.From, 'From'],
+  [Hdr.To, 'To'],
+  [Hdr.CallId, 'Call-ID'],
+  [Hdr.CSeq, 'CSeq'],
+  [Hdr.Via, 'Via'],
+] as const;
+
 /**
  * Runs the selected checks on a request; returns the first failure or undefined.
  * `supported` lists the option tags this proxy understands (for Proxy-Require).
@@ -49,20 +57,15 @@ export function sanityCheck(
     return { check: 'ruri_sip_version', status: 505, reason: 'Version Not Supported (R-URI)' };
   }
   if (msgChecks & SanityCheck.RuriScheme) {
-    const r = parseUri(req.uri);
-    if (!r.ok) return { check: 'ruri_scheme', status: 400, reason: 'Bad Request URI' };
+    // the message's parsed Request-URI: parsed once, kept for whoever reads it next
+    const r = req.ruri;
+    if (r === undefined) return { check: 'ruri_scheme', status: 400, reason: 'Bad Request URI' };
     // RFC 3261 §8.2.2.1 / RFC 4475 §3.3.2: unknown scheme -> 416
-    if (!SCHEMES.has(r.value.scheme))
+    if (!SCHEMES.has(r.scheme))
       return { check: 'ruri_scheme', status: 416, reason: 'Unsupported URI Scheme in Request URI' };
   }
   if (msgChecks & SanityCheck.RequiredHeaders) {
-    for (const [id, name] of [
-      [Hdr.From, 'From'],
-      [Hdr.To, 'To'],
-      [Hdr.CallId, 'Call-ID'],
-      [Hdr.CSeq, 'CSeq'],
-      [Hdr.Via, 'Via'],
-    ] as const) {
+    for (const [id, name] of REQUIRED_HEADERS) {
       if (!req.hasHeader(id))
         return { check: 'required_headers', status: 400, reason: `Missing ${name} Header` };
     }
@@ -101,7 +104,7 @@ export function sanityCheck(
     if (e !== undefined && (!/^\s*\d{1,10}\s*$/.test(e) || Number(e) > 0xffffffff))
       return { check: 'expires_value', status: 400, reason: 'Expires value is illegal' };
   }
-  if (msgChecks & SanityCheck.ProxyRequire) {
+  if (msgChecks & SanityCheck.ProxyRequire && req.hasHeader(Hdr.ProxyRequire)) {
     // RFC 3261 §16.3 step 5: option tags in Proxy-Require this proxy does not know -> 420
     const known = new Set(supported.map((s) => s.toLowerCase()));
     const unsupported = req.optionTags(Hdr.ProxyRequire).filter((t) => !known.has(t));
@@ -109,14 +112,18 @@ export function sanityCheck(
       return { check: 'proxy_require', status: 420, reason: 'Bad Extension', unsupported };
   }
   if (msgChecks & SanityCheck.ParseUris) {
-    if (uriChecks & SanityUri.Ruri && !parseUri(req.uri).ok)
+    if (uriChecks & SanityUri.Ruri && req.ruri === undefined)
       return { check: 'parse_uri', status: 400, reason: 'Bad Request URI' };
-    if (uriChecks & SanityUri.From) {
+    // a message that passed validateMessage (every received one, cached) had its From and To
+    // parsed with their URIs checked: they need no second parse
+    const valid =
+      (uriChecks & (SanityUri.From | SanityUri.To)) !== 0 && validateMessage(req) === undefined;
+    if (uriChecks & SanityUri.From && !valid) {
       const f = req.getHeader(Hdr.From);
       if (f !== undefined && !parseNameAddr(f, 'From').ok)
         return { check: 'parse_uri', status: 400, reason: 'Invalid From Header' };
     }
-    if (uriChecks & SanityUri.To) {
+    if (uriChecks & SanityUri.To && !valid) {
       const t = req.getHeader(Hdr.To);
       if (t !== undefined && !parseNameAddr(t, 'To').ok)
         return { check: 'parse_uri', status: 400, reason: 'Invalid To Header' };

@@ -80,8 +80,18 @@ export interface HepPacket {
   readonly captureId: number;
   readonly authKey?: string | undefined;
   readonly payload: Buffer;
-  /** The Call-ID, for a SIP message. */
-  readonly correlationId?: string | undefined;
+  /**
+   * The Call-ID, for a SIP message: as text, or (on the capture path, without making a string of
+   * it) where it is in some bytes.
+   */
+  readonly correlationId?: string | ByteSpan | undefined;
+}
+
+/** Octets `[start, end)` of `buf`. */
+export interface ByteSpan {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
 }
 
 const CHUNK_HEADER = 6;
@@ -91,22 +101,36 @@ function isV6(address: string): boolean {
 }
 
 /** Address octets by text, per family (a proxy talks to few addresses; cleared when it grows). */
-const ipCache: [Map<string, Buffer>, Map<string, Buffer>] = [new Map(), new Map()];
+const ipCache: [Map<string, number[]>, Map<string, number[]>] = [new Map(), new Map()];
 const IP_CACHE_MAX = 4096;
 
 /** An address for a packet of `family` (an IPv4 one as `::ffff:a.b.c.d` in an IPv6 packet). */
-function ipBytes(address: string, family: 4 | 6): Buffer {
+function ipBytes(address: string, family: 4 | 6): number[] {
   const cache = ipCache[family === 4 ? 0 : 1];
   let b = cache.get(address);
   if (b === undefined) {
-    b =
-      family === 4
+    b = [
+      ...(family === 4
         ? ipv4ToBytes(address)
-        : ipv6ToBytes(isV6(address) ? address : `::ffff:${address}`);
+        : ipv6ToBytes(isV6(address) ? address : `::ffff:${address}`)),
+    ];
     if (cache.size >= IP_CACHE_MAX) cache.clear();
     cache.set(address, b);
   }
   return b;
+}
+
+/** Copies small arrays of octets without a call into native code (the capture path's rule). */
+function putBytes(out: Buffer, o: number, b: readonly number[] | Buffer): number {
+  for (let i = 0; i < b.length; i++) out[o + i] = b[i] ?? 0;
+  return o + b.length;
+}
+
+/** Octets of a string in UTF-8: its length when it is ASCII (a Call-ID nearly always is). */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++)
+    if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+  return s.length;
 }
 
 let lastKey: string | undefined;
@@ -150,7 +174,7 @@ function u32At(out: Buffer, o: number, v: number): number {
 export interface HepLayout {
   readonly family: 4 | 6;
   readonly auth: Buffer | undefined;
-  readonly corr: string | undefined;
+  readonly corr: string | ByteSpan | undefined;
   readonly corrLen: number;
   /** Octets before the payload's value (the header and every chunk before it). */
   readonly headLen: number;
@@ -165,9 +189,12 @@ export function hepLayout(p: HepPacket): HepLayout | undefined {
   const family = p.family === 6 || isV6(p.src.address) || isV6(p.dst.address) ? 6 : 4;
   const ipLen = family === 4 ? 4 : 16;
   const auth = p.authKey === undefined ? undefined : keyBytes(p.authKey);
+  const c = p.correlationId;
+  // an empty Call-ID (text or span) gets no chunk
   const corr =
-    p.correlationId === undefined || p.correlationId === '' ? undefined : p.correlationId;
-  const corrLen = corr === undefined ? 0 : Buffer.byteLength(corr, 'utf8');
+    c === undefined || (typeof c === 'string' ? c === '' : c.end <= c.start) ? undefined : c;
+  const corrLen =
+    corr === undefined ? 0 : typeof corr === 'string' ? utf8Length(corr) : corr.end - corr.start;
   const headLen =
     6 + // HEP3 + length
     (CHUNK_HEADER + 1) * 2 + // family, protocol
@@ -205,21 +232,29 @@ function writeHead(out: Buffer, o: number, p: HepPacket, l: HepLayout): number {
   out[o++] = p.protoType & 0xff;
   o = u32At(out, chunkAt(out, o, HepChunk.CaptureId, 4), p.captureId);
   o = chunkAt(out, o, family === 4 ? HepChunk.Ipv4Src : HepChunk.Ipv6Src, ipLen);
-  o += ipBytes(p.src.address, family).copy(out, o);
+  o = putBytes(out, o, ipBytes(p.src.address, family));
   o = chunkAt(out, o, family === 4 ? HepChunk.Ipv4Dst : HepChunk.Ipv6Dst, ipLen);
-  o += ipBytes(p.dst.address, family).copy(out, o);
+  o = putBytes(out, o, ipBytes(p.dst.address, family));
   if (l.auth !== undefined) {
     o = chunkAt(out, o, HepChunk.AuthKey, l.auth.length);
-    o += l.auth.copy(out, o);
+    o = putBytes(out, o, l.auth);
   }
   return chunkAt(out, o, HepChunk.Payload, p.payload.length);
 }
 
 /** Writes the chunks after the payload at `o`; returns where they end. */
 function writeTail(out: Buffer, o: number, l: HepLayout): number {
-  if (l.corr === undefined) return o;
+  const c = l.corr;
+  if (c === undefined) return o;
   o = chunkAt(out, o, HepChunk.CorrelationId, l.corrLen);
-  return o + out.write(l.corr, o, l.corrLen, 'utf8');
+  if (typeof c !== 'string') {
+    const b = c.buf;
+    for (let i = c.start; i < c.end; i++) out[o++] = b[i] ?? 0;
+    return o;
+  }
+  if (l.corrLen !== c.length) return o + out.write(c, o, l.corrLen, 'utf8');
+  for (let i = 0; i < c.length; i++) out[o++] = c.charCodeAt(i);
+  return o;
 }
 
 /**
@@ -227,9 +262,10 @@ function writeTail(out: Buffer, o: number, l: HepLayout): number {
  * relay does straight into its ring, without allocating. Returns the octets written (`l.total`).
  */
 export function writeHep(out: Buffer, at: number, p: HepPacket, l: HepLayout): number {
-  let o = writeHead(out, at, p, l);
-  o += p.payload.copy(out, o);
-  return writeTail(out, o, l) - at;
+  const o = writeHead(out, at, p, l);
+  // TypedArray#set: a V8 builtin, no call into Node's C++
+  out.set(p.payload, o);
+  return writeTail(out, o + p.payload.length, l) - at;
 }
 
 /**

@@ -8,6 +8,7 @@ export {
   parseCollectorUri,
 } from './collector.js';
 export {
+  type ByteSpan,
   type DecodedHep,
   decodeHep,
   encodeHep,
@@ -15,10 +16,13 @@ export {
   HEP_MAX_LENGTH,
   HepChunk,
   HepFamily,
+  type HepLayout,
   type HepPacket,
   HepProtoType,
+  hepLayout,
   IpProto,
   splitHepStream,
+  writeHep,
 } from './hep.js';
 export {
   isoMicros,
@@ -27,7 +31,7 @@ export {
   TraceSession,
   traceEventJson,
 } from './live-trace.js';
-export { callIdOf, headerValue, startLine } from './sip-text.js';
+export { callIdOf, callIdSpan, headerValue, startLine } from './sip-text.js';
 export { SipTrace, type SiptraceParams, type SiptraceStatus } from './siptrace.js';
 export {
   type CapturedMessage,

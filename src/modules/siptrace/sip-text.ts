@@ -1,3 +1,5 @@
+import type { ByteSpan } from './hep.js';
+
 /**
  * Light reads of the header block of SIP bytes that were not scanned (what the transport sends):
  * enough for a capture's correlation id and the live trace's filters, without building a message.
@@ -48,24 +50,33 @@ export function startLine(bytes: Buffer): string {
 
 const CALL_ID = /\n(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)/i;
 const CALL_ID_LINE = Buffer.from('\r\nCall-ID:', 'latin1');
-const CRLF = Buffer.from('\r\n', 'latin1');
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 /**
- * The Call-ID of SIP bytes. On the capture path: the usual spelling `Call-ID:` is found by a
- * native search of the bytes; other spellings (`call-id`, compact `i`) by one regular expression.
+ * Where the Call-ID's value is in SIP bytes (trimmed), or undefined. On the capture path: the usual
+ * spelling `Call-ID:` is found by one native search (and checked to be in the header block), the
+ * end of the line by a short loop; other spellings (`call-id`, compact `i`) by a regular expression.
  */
-export function callIdOf(bytes: Buffer): string | undefined {
+export function callIdSpan(bytes: Buffer): ByteSpan | undefined {
   const i = bytes.indexOf(CALL_ID_LINE);
-  if (i >= 0) {
-    const end = bytes.indexOf(CRLFCRLF);
-    if (end < 0 || i < end) {
-      const from = i + CALL_ID_LINE.length;
-      const eol = bytes.indexOf(CRLF, from);
-      return bytes.toString('latin1', from, eol < 0 ? bytes.length : eol).trim();
-    }
+  if (i >= 0 && bytes.lastIndexOf(CRLFCRLF, i) < 0) {
+    let from = i + CALL_ID_LINE.length;
+    let end = from;
+    while (end < bytes.length && bytes[end] !== 0x0d && bytes[end] !== 0x0a) end++;
+    while (from < end && (bytes[from] === 0x20 || bytes[from] === 0x09)) from++;
+    while (end > from && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)) end--;
+    return { buf: bytes, start: from, end };
   }
   const s = bytes.toString('latin1', 0, Math.min(bytes.length, 16_384));
   const m = CALL_ID.exec(s.slice(0, headerEnd(s)));
-  return m?.[1]?.trim();
+  if (m?.[1] === undefined) return undefined;
+  const v = m[1];
+  const start = m.index + m[0].length - v.length + (v.length - v.trimStart().length);
+  return { buf: bytes, start, end: start + v.trim().length };
+}
+
+/** The Call-ID of SIP bytes. */
+export function callIdOf(bytes: Buffer): string | undefined {
+  const span = callIdSpan(bytes);
+  return span === undefined ? undefined : bytes.toString('latin1', span.start, span.end);
 }

@@ -6,9 +6,21 @@ import {
   type HepSenderOptions,
   parseCollectorUri,
 } from './collector.js';
-import { HepProtoType, IpProto } from './hep.js';
-import { callIdOf } from './sip-text.js';
+import { type ByteSpan, HepProtoType, IpProto } from './hep.js';
+import { callIdSpan } from './sip-text.js';
 import type { CapturedMessage, MessageTap } from './tap.js';
+
+/**
+ * The Call-ID of a captured message as the correlation id: the scanned message's (received, and
+ * ASCII as RFC 3261 §25.1 `word` makes it), else where it is in the bytes. The scanner reads octets
+ * as latin1, so a Call-ID with other octets goes as its bytes, as a sent message's does.
+ */
+function correlationOf(m: CapturedMessage): string | ByteSpan | undefined {
+  const id = m.msg?.callId;
+  if (id === undefined) return callIdSpan(m.bytes);
+  for (let i = 0; i < id.length; i++) if (id.charCodeAt(i) > 0x7f) return callIdSpan(m.bytes);
+  return id;
+}
 
 /** `modparam("siptrace", …)` of one element, Kamailio names (HEPv3 only: `hep_mode_on` is implied). */
 export interface SiptraceParams {
@@ -149,7 +161,7 @@ export class SipTrace {
       captureId: this.params.hep_capture_id,
       authKey: this.params.auth_key,
       payload: m.bytes,
-      correlationId: m.msg !== undefined ? m.msg.callId : callIdOf(m.bytes),
+      correlationId: correlationOf(m),
     });
   }
 }

@@ -1,191 +1,83 @@
+import type { ArgKind, ModuleFunction, ModuleKind, RouteKind } from '../../modules/contract.js';
+import { MODULE_REGISTRY } from '../../modules/registry.js';
+
 /**
- * What the Kamailio configuration interpreter knows, in one place: modules, their functions and
- * parameters, core globals and pseudo-variables, each mapped onto flowgate (the script context's
- * methods in `src/script/context.ts`, the configuration keys of `src/config/schema.ts`).
- *
- * These tables are the interpreter's view of flowgate's modules until modules declare themselves
- * in one module registry (issue 11 §2); then this file reads that registry instead.
+ * What the Kamailio configuration interpreter knows: modules, their functions and parameters
+ * (derived from the module registry, `src/modules/registry.ts`, so that the interpreter, the
+ * script context, `flowgate check` and the configuration reference cannot disagree), and what
+ * only the interpreter needs: core globals, pseudo-variables, selects, unsupported functions.
  */
 
-/** Where a function may be used. */
-export type RouteKind = 'request' | 'failure' | 'branch-failure' | 'reply' | 'xhttp' | 'event';
+export type { ArgKind, RouteKind };
 
-/** What kind of value an argument is. */
-export type ArgKind =
-  /** A string with `$pv` references substituted (a format). */
-  | 'fmt'
-  /** A literal string taken as it is. */
-  | 'static'
-  /** An integer (given as a number or a string of digits). */
-  | 'int'
-  /** A regular expression. */
-  | 'regex'
-  /** The name of a `failure_route`. */
-  | 'failure-route'
-  /** The name of an `event_route[tm:branch-failure:NAME]`. */
-  | 'branch-failure-route'
-  /** A log level (`L_ERR`, …). */
-  | 'level'
-  /** A location table name (`location`). */
-  | 'table';
-
-/** A function a configuration may call. */
-export interface CfgFunction {
+/** A function a configuration may call: a module function with the module that exports it. */
+export interface CfgFunction extends Omit<ModuleFunction, 'name' | 'returns' | 'doc'> {
   /** Kamailio module that exports it (`core`: always there). */
   readonly module: string;
-  readonly args: readonly ArgKind[];
-  /** Arguments that may be left out (from the end). */
-  readonly optional?: number;
-  /** The script context's method (default: the same name). */
-  readonly method?: string;
-  /** Returns a promise: the route awaits it. */
-  readonly async?: boolean;
-  /** Where it can be used; default everywhere except the xhttp route. */
-  readonly routes?: readonly RouteKind[];
-  /** Argument indexes the context method formats itself (`$pv` substitution at run time). */
-  readonly formats?: readonly number[];
 }
 
-const REQ: readonly RouteKind[] = ['request', 'failure', 'branch-failure'];
-const ANY: readonly RouteKind[] = ['request', 'failure', 'branch-failure', 'reply'];
-const XHTTP: readonly RouteKind[] = ['xhttp'];
+/** How a module maps onto flowgate (see `ModuleKind`). */
+export interface CfgModule {
+  readonly kind: ModuleKind;
+  /** What loading it means in flowgate (for docs and notes). */
+  readonly note: string;
+}
+
+/** The value type of a parameter (as the configuration schema checks it). */
+export type ParamValue = 'int' | 'flag' | 'string';
+
+/**
+ * A module parameter: where it goes in an element of the configuration (`to`, a path below
+ * `elements.<name>`), or `special` (converted by the configuration layer), or `none` (accepted,
+ * no effect, with the reason).
+ */
+export type CfgParam =
+  | { readonly to: readonly string[]; readonly value: ParamValue }
+  | { readonly special: string }
+  | { readonly none: string };
+
+interface CfgView {
+  readonly functions: Record<string, CfgFunction>;
+  readonly modules: Record<string, CfgModule>;
+  readonly params: Record<string, Record<string, CfgParam>>;
+}
+
+/** The interpreter's view of the module registry, built once when this file loads. */
+function cfgView(): CfgView {
+  const view: CfgView = { functions: {}, modules: {}, params: {} };
+  for (const m of MODULE_REGISTRY) {
+    for (const f of m.functions) {
+      const { name, returns: _r, doc: _d, ...rest } = f;
+      view.functions[name] = { module: m.name, ...rest };
+    }
+    // the core needs no loadmodule; a flowgate module Kamailio has differently is not loadable
+    if (m.notInCfg !== undefined) continue;
+    view.modules[m.name] = { kind: m.kind, note: m.note };
+    const params: Record<string, CfgParam> = {};
+    for (const p of m.params) {
+      if (p.yamlOnly === true) continue;
+      const to = p.to;
+      if (to !== undefined && !('key' in to)) params[p.name] = to;
+      else if (p.type === 'list')
+        throw new Error(`module registry: ${m.name}.${p.name}: a list parameter needs a mapping`);
+      else
+        params[p.name] = {
+          to: to?.key ?? ['modules', m.config ?? m.name, p.name],
+          value: p.type,
+        };
+    }
+    if (Object.keys(params).length > 0) view.params[m.name] = params;
+  }
+  return view;
+}
+
+const VIEW = cfgView();
 
 /**
  * Every function flowgate runs from a configuration, by Kamailio name. `core` functions need no
  * `loadmodule`; the others need their module loaded, as in Kamailio.
  */
-export const FUNCTIONS: Readonly<Record<string, CfgFunction>> = {
-  // core
-  setflag: { module: 'core', args: ['int'], routes: REQ },
-  resetflag: { module: 'core', args: ['int'], routes: REQ },
-  isflagset: { module: 'core', args: ['int'], routes: REQ },
-  append_branch: { module: 'core', args: ['fmt'], optional: 1, routes: REQ },
-  is_myself: { module: 'core', args: ['fmt'], formats: [0], routes: [...ANY, 'xhttp'] },
-  set_reply_close: { module: 'core', args: [], routes: XHTTP },
-  set_reply_no_connect: { module: 'core', args: [], routes: XHTTP },
-  // maxfwd
-  mf_process_maxfwd_header: { module: 'maxfwd', args: ['int'], routes: REQ },
-  // sanity
-  sanity_check: { module: 'sanity', args: ['int', 'int'], optional: 2, routes: REQ },
-  // textops
-  is_method: { module: 'textops', args: ['static'] },
-  remove_hf: { module: 'textops', args: ['static'] },
-  insert_hf: { module: 'textops', args: ['fmt', 'static'], optional: 1, formats: [0] },
-  append_hf: { module: 'textops', args: ['fmt'], formats: [0] },
-  // siputils
-  has_totag: { module: 'siputils', args: [] },
-  // rr
-  record_route: { module: 'rr', args: ['fmt'], optional: 1, routes: REQ },
-  loose_route: { module: 'rr', args: [], routes: REQ },
-  // path
-  add_path: { module: 'path', args: ['fmt', 'fmt'], optional: 2, routes: REQ },
-  add_path_received: { module: 'path', args: ['fmt', 'fmt'], optional: 2, routes: REQ },
-  // outbound
-  check_flow_token: { module: 'outbound', args: [], routes: REQ },
-  // tm
-  t_relay: { module: 'tm', args: [], routes: REQ },
-  t_newtran: { module: 'tm', args: [], routes: REQ },
-  t_check_trans: { module: 'tm', args: [], routes: ANY },
-  t_on_failure: { module: 'tm', args: ['failure-route'], routes: REQ },
-  t_on_branch_failure: { module: 'tm', args: ['branch-failure-route'], routes: REQ },
-  t_branch_timeout: { module: 'tm', args: [], routes: ANY },
-  t_branch_replied: { module: 'tm', args: [], routes: ANY },
-  t_check_status: { module: 'tm', args: ['regex'], routes: ANY },
-  t_load_contacts: { module: 'tm', args: [], routes: REQ },
-  t_next_contacts: { module: 'tm', args: [], routes: REQ },
-  t_next_contact_flow: { module: 'tm', args: [], routes: REQ },
-  t_reply: { module: 'tm', args: ['int', 'fmt'], routes: REQ },
-  // sl
-  sl_send_reply: { module: 'sl', args: ['int', 'fmt'], routes: REQ },
-  send_reply: { module: 'sl', args: ['int', 'fmt'], routes: REQ },
-  sl_reply_error: { module: 'sl', args: [], routes: REQ },
-  // registrar
-  save: { module: 'registrar', args: ['table', 'int'], optional: 1, async: true, routes: REQ },
-  lookup: {
-    module: 'registrar',
-    args: ['table', 'fmt'],
-    optional: 1,
-    async: true,
-    routes: REQ,
-    formats: [1],
-  },
-  unregister: {
-    module: 'registrar',
-    args: ['table', 'fmt', 'fmt'],
-    optional: 1,
-    async: true,
-    routes: REQ,
-    formats: [1, 2],
-  },
-  // xlog
-  xlog: { module: 'xlog', args: ['level', 'fmt'], optional: 1, formats: [1] },
-  xdbg: { module: 'xlog', args: ['fmt'], method: 'xlog', formats: [0] },
-  xinfo: { module: 'xlog', args: ['fmt'], method: 'xlog', formats: [0] },
-  xnotice: { module: 'xlog', args: ['fmt'], method: 'xlog', formats: [0] },
-  xwarn: { module: 'xlog', args: ['fmt'], method: 'xlog', formats: [0] },
-  xerr: { module: 'xlog', args: ['fmt'], method: 'xlog', formats: [0] },
-  xbug: { module: 'xlog', args: ['fmt'], method: 'xlog', formats: [0] },
-  xcrit: { module: 'xlog', args: ['fmt'], method: 'xlog', formats: [0] },
-  xalert: { module: 'xlog', args: ['fmt'], method: 'xlog', formats: [0] },
-  // auth
-  www_challenge: { module: 'auth', args: ['fmt', 'int'], routes: REQ, formats: [0] },
-  proxy_challenge: { module: 'auth', args: ['fmt', 'int'], routes: REQ, formats: [0] },
-  auth_challenge: { module: 'auth', args: ['fmt', 'int'], routes: REQ, formats: [0] },
-  consume_credentials: { module: 'auth', args: [], routes: REQ },
-  has_credentials: { module: 'auth', args: ['fmt'], routes: REQ, formats: [0] },
-  // auth_db
-  www_authorize: {
-    module: 'auth_db',
-    args: ['fmt', 'static'],
-    async: true,
-    routes: REQ,
-    formats: [0],
-  },
-  www_authenticate: {
-    module: 'auth_db',
-    args: ['fmt', 'static'],
-    async: true,
-    routes: REQ,
-    formats: [0],
-  },
-  proxy_authorize: {
-    module: 'auth_db',
-    args: ['fmt', 'static'],
-    async: true,
-    routes: REQ,
-    formats: [0],
-  },
-  proxy_authenticate: {
-    module: 'auth_db',
-    args: ['fmt', 'static'],
-    async: true,
-    routes: REQ,
-    formats: [0],
-  },
-  auth_check: {
-    module: 'auth_db',
-    args: ['fmt', 'static', 'int'],
-    async: true,
-    routes: REQ,
-    formats: [0],
-  },
-  // permissions
-  allow_source_address: { module: 'permissions', args: ['int'], optional: 1 },
-  // pike
-  pike_check_req: { module: 'pike', args: [] },
-  // domain
-  is_domain_local: { module: 'domain', args: ['fmt'], formats: [0] },
-  // nathelper
-  nat_uac_test: { module: 'nathelper', args: ['int'], routes: REQ },
-  fix_nated_contact: { module: 'nathelper', args: [], routes: REQ },
-  fix_nated_register: { module: 'nathelper', args: [], routes: REQ },
-  add_contact_alias: { module: 'nathelper', args: [], routes: REQ },
-  handle_ruri_alias: { module: 'nathelper', args: [], routes: REQ },
-  nat_keepalive: { module: 'nathelper', args: [], routes: REQ },
-  // xhttp + websocket: only in event_route[xhttp:request], which flowgate's WebSocket transport replaces
-  xhttp_reply: { module: 'xhttp', args: ['int', 'fmt', 'fmt', 'fmt'], routes: XHTTP },
-  ws_handle_handshake: { module: 'websocket', args: [], routes: XHTTP },
-};
+export const FUNCTIONS: Readonly<Record<string, CfgFunction>> = VIEW.functions;
 
 /** The log level a `xinfo()`-style function logs at. */
 export const XLOG_SHORTHANDS: Readonly<Record<string, string>> = {
@@ -241,55 +133,8 @@ export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
   log: 'use xlog("L_INFO", "…")',
 };
 
-/** How a module maps onto flowgate. */
-export interface CfgModule {
-  /**
-   * `flowgate`: a flowgate module with the same name and parameters; `builtin`: flowgate does this
-   * itself (no run-time effect of loading it); `mapped`: its parameters map onto other settings.
-   */
-  readonly kind: 'flowgate' | 'builtin' | 'mapped';
-  /** What loading it means in flowgate (for docs and notes). */
-  readonly note: string;
-}
-
 /** Every Kamailio module a configuration may load. */
-export const MODULES: Readonly<Record<string, CfgModule>> = {
-  tm: { kind: 'flowgate', note: 'transactions (the proxy core)' },
-  sl: { kind: 'builtin', note: 'stateless replies (the proxy core)' },
-  rr: { kind: 'flowgate', note: 'Record-Route / loose routing' },
-  outbound: { kind: 'flowgate', note: 'RFC 5626 flow tokens (modules.outbound)' },
-  path: { kind: 'flowgate', note: 'Path headers (modules.path)' },
-  maxfwd: { kind: 'builtin', note: 'Max-Forwards (max_limit applies to mf_process_maxfwd_header)' },
-  sanity: { kind: 'flowgate', note: 'sanity checks (modules.sanity)' },
-  textops: { kind: 'builtin', note: 'header functions' },
-  siputils: { kind: 'builtin', note: 'has_totag' },
-  registrar: { kind: 'flowgate', note: 'save / lookup / unregister (modules.registrar)' },
-  usrloc: { kind: 'mapped', note: 'the location store (modules.usrloc)' },
-  auth: { kind: 'flowgate', note: 'digest authentication (modules.auth)' },
-  auth_db: { kind: 'mapped', note: 'the credentials store (modules.auth_db)' },
-  db_text: { kind: 'builtin', note: 'only as the db_url of auth_db / usrloc' },
-  db_sqlite: { kind: 'builtin', note: 'only as the db_url of auth_db / usrloc' },
-  db_redis: { kind: 'builtin', note: 'only as the db_url of auth_db / usrloc' },
-  permissions: { kind: 'flowgate', note: 'allow_source_address (modules.permissions)' },
-  pike: { kind: 'flowgate', note: 'per-source rate limit (modules.pike)' },
-  nathelper: { kind: 'flowgate', note: 'NAT helpers (modules.nathelper)' },
-  websocket: {
-    kind: 'flowgate',
-    note: "WebSocket keep-alive (modules.websocket); the handshake is flowgate's WebSocket transport",
-  },
-  xhttp: { kind: 'builtin', note: "HTTP upgrade to WebSocket: flowgate's WebSocket transport" },
-  stun: { kind: 'builtin', note: 'STUN on UDP listeners: always on in flowgate (RFC 5626 §8)' },
-  pv: { kind: 'builtin', note: 'pseudo-variables' },
-  xlog: { kind: 'builtin', note: "xlog, logged through flowgate's logger" },
-  tmx: { kind: 'builtin', note: 'tm extensions ($T_reply_ruid)' },
-  ctl: { kind: 'mapped', note: 'the management API (binrpc "tcp:host:port" → HTTP there)' },
-  kex: { kind: 'builtin', note: 'core extensions' },
-  corex: { kind: 'builtin', note: 'core extensions' },
-  domain: { kind: 'builtin', note: 'is_domain_local over the alias= names and listen addresses' },
-  tls: { kind: 'mapped', note: 'certificate and key of tls: listeners' },
-  jsonrpcs: { kind: 'builtin', note: "RPC over HTTP: flowgate's management API answers instead" },
-  mi_fifo: { kind: 'builtin', note: "RPC over a FIFO: flowgate's management API answers instead" },
-};
+export const MODULES: Readonly<Record<string, CfgModule>> = VIEW.modules;
 
 /** Kamailio modules flowgate does not have (named as such, never silently ignored). */
 export const KAMAILIO_ONLY_MODULES: readonly string[] = [
@@ -343,131 +188,8 @@ export const KAMAILIO_ONLY_MODULES: readonly string[] = [
   'utils',
 ];
 
-/** The value type of a parameter (as the configuration schema checks it). */
-export type ParamValue = 'int' | 'flag' | 'string';
-
-/**
- * A module parameter: where it goes in an element of the configuration (`to`, a path below
- * `elements.<name>`), or `special` (converted by the configuration layer), or `none` (accepted,
- * no effect, with the reason).
- */
-export type CfgParam =
-  | { readonly to: readonly string[]; readonly value: ParamValue }
-  | { readonly special: string }
-  | { readonly none: string };
-
-const p = (to: readonly string[], value: ParamValue): CfgParam => ({ to, value });
-const mod = (m: string, k: string, value: ParamValue): CfgParam => p(['modules', m, k], value);
-
 /** Parameters of every module that has any, by module and Kamailio name. */
-export const PARAMS: Readonly<Record<string, Readonly<Record<string, CfgParam>>>> = {
-  tm: {
-    failure_reply_mode: mod('tm', 'failure_reply_mode', 'int'),
-    restart_fr_on_each_reply: mod('tm', 'restart_fr_on_each_reply', 'flag'),
-    fr_timer: mod('tm', 'fr_timer', 'int'),
-    fr_inv_timer: mod('tm', 'fr_inv_timer', 'int'),
-    retr_timer1: mod('tm', 'retr_timer1', 'int'),
-    retr_timer2: mod('tm', 'retr_timer2', 'int'),
-    auto_inv_100: mod('tm', 'auto_inv_100', 'flag'),
-    contacts_avp: mod('tm', 'contacts_avp', 'string'),
-    contact_flows_avp: mod('tm', 'contact_flows_avp', 'string'),
-  },
-  rr: {
-    append_fromtag: mod('rr', 'append_fromtag', 'flag'),
-    enable_double_rr: mod('rr', 'enable_double_rr', 'int'),
-  },
-  outbound: {
-    force_outbound_flag: mod('outbound', 'force_outbound_flag', 'int'),
-    force_no_outbound_flag: mod('outbound', 'force_no_outbound_flag', 'int'),
-    flow_token_secret: mod('outbound', 'flow_token_secret', 'string'),
-    flow_token_secret_previous: mod('outbound', 'flow_token_secret_previous', 'string'),
-    direction_match: mod('outbound', 'direction_match', 'string'),
-  },
-  websocket: {
-    keepalive_timeout: mod('websocket', 'keepalive_timeout', 'int'),
-    keepalive_interval: mod('websocket', 'keepalive_interval', 'int'),
-  },
-  sanity: {
-    autodrop: mod('sanity', 'autodrop', 'flag'),
-  },
-  maxfwd: {
-    max_limit: { special: 'maxfwd.max_limit' },
-  },
-  registrar: {
-    default_expires: mod('registrar', 'default_expires', 'int'),
-    min_expires: mod('registrar', 'min_expires', 'int'),
-    min_expires_mode: mod('registrar', 'min_expires_mode', 'flag'),
-    max_expires: mod('registrar', 'max_expires', 'int'),
-    max_contacts: mod('registrar', 'max_contacts', 'int'),
-    default_q: mod('registrar', 'default_q', 'int'),
-    append_branches: mod('registrar', 'append_branches', 'flag'),
-    case_sensitive: mod('registrar', 'case_sensitive', 'flag'),
-    method_filtering: mod('registrar', 'method_filtering', 'flag'),
-    contact_max_size: mod('registrar', 'contact_max_size', 'int'),
-    retry_after: mod('registrar', 'retry_after', 'int'),
-    use_path: mod('registrar', 'use_path', 'flag'),
-    path_mode: mod('registrar', 'path_mode', 'int'),
-    gruu_enabled: mod('registrar', 'gruu_enabled', 'flag'),
-    outbound_mode: mod('registrar', 'outbound_mode', 'int'),
-    regid_mode: mod('registrar', 'regid_mode', 'flag'),
-    flow_timer: mod('registrar', 'flow_timer', 'int'),
-    temp_gruu_max: mod('registrar', 'temp_gruu_max', 'int'),
-  },
-  usrloc: {
-    db_mode: { special: 'usrloc.db_mode' },
-    db_url: { special: 'usrloc.db_url' },
-    timer_interval: mod('usrloc', 'timer_interval', 'int'),
-    use_domain: mod('usrloc', 'use_domain', 'flag'),
-    cseq_delay: mod('usrloc', 'cseq_delay', 'int'),
-  },
-  auth: {
-    secret: mod('auth', 'secret', 'string'),
-    nonce_expire: mod('auth', 'nonce_expire', 'int'),
-    nonce_count: mod('auth', 'nonce_count', 'flag'),
-    nc_array_size: mod('auth', 'nc_array_size', 'int'),
-    qop: mod('auth', 'qop', 'string'),
-    algorithm: { special: 'auth.algorithm' },
-    realm: mod('auth', 'realm', 'string'),
-    user_failures: mod('auth', 'user_failures', 'int'),
-    user_failure_window: mod('auth', 'user_failure_window', 'int'),
-    user_lockout: mod('auth', 'user_lockout', 'int'),
-  },
-  auth_db: {
-    db_url: { special: 'auth_db.db_url' },
-    use_domain: mod('auth_db', 'use_domain', 'flag'),
-    calculate_ha1: {
-      none: 'flowgate stores HA1 values only (flowgate user add computes them from the password)',
-    },
-    load_credentials: { special: 'auth_db.load_credentials' },
-  },
-  permissions: {
-    trusted: { special: 'permissions.trusted' },
-    edges: { special: 'permissions.edges' },
-  },
-  pike: {
-    sampling_time_unit: mod('pike', 'sampling_time_unit', 'int'),
-    reqs_density_per_unit: mod('pike', 'reqs_density_per_unit', 'int'),
-    ban_time: mod('pike', 'ban_time', 'int'),
-    auth_failures: mod('pike', 'auth_failures', 'int'),
-    auth_failure_window: mod('pike', 'auth_failure_window', 'int'),
-  },
-  nathelper: {
-    natping_interval: mod('nathelper', 'natping_interval', 'int'),
-    keepalive_timeout: mod('nathelper', 'keepalive_timeout', 'int'),
-    sipping_from: mod('nathelper', 'sipping_from', 'string'),
-  },
-  ctl: {
-    binrpc: { special: 'ctl.binrpc' },
-    mode: { none: 'the management API is HTTP with a bearer token, not a socket file' },
-    user: { none: 'the management API is HTTP with a bearer token, not a socket file' },
-    group: { none: 'the management API is HTTP with a bearer token, not a socket file' },
-  },
-  tls: {
-    certificate: { special: 'tls.certificate' },
-    private_key: { special: 'tls.private_key' },
-    ca_list: { special: 'tls.ca_list' },
-  },
-};
+export const PARAMS: Readonly<Record<string, Readonly<Record<string, CfgParam>>>> = VIEW.params;
 
 /** Modules whose parameters are all accepted without effect (flowgate does their job itself). */
 export function acceptsAnyParam(module: string): boolean {

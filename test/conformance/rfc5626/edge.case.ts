@@ -1263,7 +1263,7 @@ Content-Length: 0
       );
 
       it('§6.9 #114 #!subst with another registrar address: the REGISTER follows it', {
-        kamailio: WHY.listeners,
+        kamailio: WHY.render,
       }, async () => {
         const h = await edge({ registrar: '127.0.0.2:5070' });
         h.inject(register(), UA);

@@ -123,6 +123,29 @@ describe('flowgate --help for every command and subcommand', () => {
     assert.match(overview.stdout, /^ {2}flowgate help \[command \[subcommand\]\]$/m);
   });
 
+  test('cfg: in the overview; help cfg, help cfg translate, cfg --help and cfg translate -h agree', async () => {
+    const overview = await cli(['help']);
+    assert.match(overview.stdout, /^ {2}flowgate cfg translate \[-A NAME\] <file\.cfg>$/m);
+    const flag = await cli(['cfg', '--help']);
+    assert.equal(flag.code, 0, flag.stderr);
+    assert.equal(flag.stderr, '');
+    assertHelp(flag.stdout, /^Usage: flowgate cfg translate /, 'cfg --help');
+    assert.match(flag.stdout, /\nOptions:\n/);
+    for (const args of [
+      ['help', 'cfg'],
+      ['help', 'cfg', 'translate'],
+      ['cfg', '-h'],
+      ['cfg', 'translate', '--help'],
+    ]) {
+      const r = await cli(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, flag.stdout, args.join(' '));
+    }
+    const sub = await cli(['help', 'cfg', 'frob']);
+    assert.equal(sub.code, 2);
+    assert.match(sub.stderr, /^flowgate: no help for 'cfg frob': cfg has no subcommand 'frob'$/m);
+  });
+
   test('ctl: ctl help, ctl --help, every ctl command with --help, -h and ctl help <command>', async () => {
     for (const args of [
       ['ctl', 'help'],
@@ -201,7 +224,7 @@ describe('flowgate usage errors: plain messages, exit 2', () => {
     assert.equal(nope.code, 2);
     assert.equal(
       nope.stderr,
-      "flowgate: no command 'nope' (commands: start, check, ctl, user, version, help)\nRun 'flowgate help' for usage.\n",
+      "flowgate: no command 'nope' (commands: start, check, ctl, user, cfg, version, help)\nRun 'flowgate help' for usage.\n",
     );
     const sub = await cli(['help', 'ctl', 'frob']);
     assert.equal(sub.code, 2);
@@ -232,7 +255,7 @@ describe('flowgate usage errors: plain messages, exit 2', () => {
     assert.equal(health.code, 2);
     assert.match(
       health.stderr,
-      /^flowgate ctl: --element does not apply to 'health' \(only to elements, bindings, unbind, flows, close-flow, stats, loglevel(, [a-z-]+)*\)$/m,
+      /^flowgate ctl: --element does not apply to 'health' \(only to elements, bindings, unbind, flows, close-flow, stats(, [a-z-]+)*\)$/m,
     );
     const transport = await cli(['ctl', ...url, 'flows', '--transport', 'xyz']);
     assert.equal(transport.code, 1);

@@ -74,6 +74,12 @@ elements:
     assert.equal(inv.uri, 'sip:k3j2h1@df7jal23ls0d.invalid;transport=tcp');
     ua.close();
     await waitFor(() => ua.closed, 2000, 'the UA connection closed');
+    // and the edge has seen it close (its only TCP connection): the next INVITE finds no flow
+    await waitFor(
+      () => !(edgeServer()?.transport.flows?.() ?? []).some((f) => String(f.proto) === 'tcp'),
+      2000,
+      'the edge to see the connection close',
+    );
     const again = await caller.call('sip:sipjs@example.com', '127.0.0.1', regPort);
     assert.equal(again.status, 480, 'the flow is gone: 430 at the edge, 480 to the caller');
     assert.ok(Date.now() - t0 < 5000, 'at once, not after fr_timer');

@@ -4,16 +4,19 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   callIdOf,
+  callIdSpan,
   decodeHep,
   encodeHep,
   encodeHepParts,
   HepChunk,
   type HepPacket,
   headerValue,
+  hepLayout,
   isoMicros,
   parseCollectorUri,
   splitHepStream,
   startLine,
+  writeHep,
 } from '../../../../src/modules/siptrace/index.js';
 
 const SIP = Buffer.from(
@@ -96,6 +99,24 @@ describe('HEPv3 encoder', () => {
     assert.equal(d.packet.family, 6);
     assert.equal(d.packet.src.address, '::1');
     assert.equal(d.packet.dst.address, '::ffff:198.51.100.1');
+  });
+
+  test('the correlation id as a span of the message bytes is written like the string', () => {
+    const span = callIdSpan(SIP);
+    assert.ok(span !== undefined);
+    assert.equal(SIP.toString('latin1', span.start, span.end), 'abc@host');
+    const out = Buffer.alloc(2000, 0xee);
+    for (const correlationId of [span, 'abc@host', 'ünï@x']) {
+      const l = hepLayout({ ...V4, correlationId });
+      assert.ok(l !== undefined);
+      const n = writeHep(out, 3, { ...V4, correlationId }, l);
+      assert.equal(n, l.total);
+      const want = encodeHep({
+        ...V4,
+        correlationId: typeof correlationId === 'string' ? correlationId : 'abc@host',
+      });
+      assert.deepEqual(out.subarray(3, 3 + n), want);
+    }
   });
 
   test('parts: the payload buffer is not copied; too long for the 16-bit length: undefined', () => {
@@ -241,6 +262,77 @@ describe('header reads of sent bytes', () => {
     assert.equal(headerValue(SIP, 'from', 'f'), '<sip:alice@example.com>;tag=1');
     assert.equal(headerValue(SIP, 'contact', 'm'), undefined);
     assert.equal(startLine(SIP), 'REGISTER sip:example.com SIP/2.0');
+  });
+
+  test('Call-ID as a span of the bytes: long, compact and odd spellings; never from the body', () => {
+    const text = (b: Buffer): string | undefined => {
+      const s = callIdSpan(b);
+      if (s === undefined) return undefined;
+      assert.equal(s.buf, b, 'a span of the bytes themselves (no copy)');
+      assert.ok(s.start <= s.end && s.end <= b.length);
+      return b.toString('latin1', s.start, s.end);
+    };
+    const msg = (head: string, body = ''): Buffer =>
+      Buffer.from(
+        `OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n${head}CSeq: 1 OPTIONS\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        'latin1',
+      );
+    const cases: [string, Buffer, string | undefined][] = [
+      ['usual spelling', msg('Call-ID: a1@h\r\n'), 'a1@h'],
+      ['spaces and tabs around the value', msg('Call-ID: \t a2@h \t\r\n'), 'a2@h'],
+      ['compact i:', msg('i: a3@h\r\n'), 'a3@h'],
+      ['compact I with space before the colon', msg('I :\ta4@h\r\n'), 'a4@h'],
+      ['lower case', msg('call-id:a5@h\r\n'), 'a5@h'],
+      ['upper case, space before the colon', msg('CALL-ID  : a6@h\r\n'), 'a6@h'],
+      // a sipfrag body carries another message's Call-ID: the header's is the one
+      [
+        'compact in the header, usual spelling in the body',
+        msg('i: a7@h\r\n', 'Call-ID: body@h\r\n'),
+        'a7@h',
+      ],
+      ['only in the body', msg('', 'Call-ID: body@h\r\n'), undefined],
+      ['only in the body, right after the empty line', msg('', 'Call-ID: b@h'), undefined],
+      ['absent', msg('Call-Info: <http://x>\r\n'), undefined],
+      ['empty value', msg('Call-ID:\r\n'), ''],
+      ['LF line ends', Buffer.from('OPTIONS sip:a SIP/2.0\nCall-ID: a8@h\n\nx', 'latin1'), 'a8@h'],
+      [
+        'no header end (cut short)',
+        Buffer.from('OPTIONS sip:a SIP/2.0\r\nCall-ID: a9@h', 'latin1'),
+        'a9@h',
+      ],
+    ];
+    for (const [what, b, want] of cases) {
+      assert.equal(text(b), want, what);
+      assert.equal(callIdOf(b), want, what);
+    }
+  });
+
+  test('a span correlation id encodes as the same octets as the Call-ID text', () => {
+    for (const head of ['Call-ID:  x-1@h \r\n', 'i:x-2@h\r\n', 'call-id : x-3@h\r\n']) {
+      const payload = Buffer.from(
+        `SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n${head}Content-Length: 0\r\n\r\n`,
+        'latin1',
+      );
+      const span = callIdSpan(payload);
+      assert.ok(span !== undefined, head);
+      const id = callIdOf(payload) ?? '';
+      const a = encodeHep({ ...V4, payload, correlationId: span });
+      const b = encodeHep({ ...V4, payload, correlationId: id });
+      assert.ok(a !== undefined && b !== undefined);
+      assert.deepEqual(a, b, head);
+      const d = decodeHep(a);
+      assert.ok(d.ok);
+      assert.equal(d.packet.correlationId, id.trim(), head);
+      assert.deepEqual(d.packet.payload, payload);
+    }
+    // an empty Call-ID: no correlation chunk, as with empty text
+    const empty = Buffer.from('OPTIONS sip:a SIP/2.0\r\nCall-ID: \r\n\r\n', 'latin1');
+    const span = callIdSpan(empty);
+    assert.ok(span !== undefined && span.start === span.end);
+    const e = decodeHep(encodeHep({ ...V4, payload: empty, correlationId: span }) as Buffer);
+    assert.ok(e.ok);
+    assert.equal(e.packet.correlationId, undefined);
+    assert.ok(!e.packet.chunks.some((c) => c.type === HepChunk.CorrelationId));
   });
 
   test('ISO time with microseconds', () => {

@@ -15,6 +15,8 @@ import type { FlowInfo, ListenerInfo, ReceiveInfo } from '../../../../src/transp
 
 const IN = channel('flowgate:message:in');
 const OUT = channel('flowgate:message:out');
+const OPEN = channel('flowgate:flow:open');
+const CLOSE = channel('flowgate:flow:close');
 
 function listener(id: number, address: string, port: number): ListenerInfo {
   return Object.freeze({ id, proto: 'udp', address, port, family: 4, advertise: undefined });
@@ -34,11 +36,16 @@ Content-Length: 0
 
 `);
 
-function inEvent(buf: Buffer, l: ListenerInfo, flowId = 'w0/u1/192.0.2.5:5080'): MessageInEvent {
+function inEvent(
+  buf: Buffer,
+  l: ListenerInfo,
+  flowId = 'w0/u1/192.0.2.5:5080',
+  proto: 'udp' | 'tcp' = 'udp',
+): MessageInEvent {
   const msg = scanMessage(buf).msg;
   assert.ok(msg !== undefined);
   const info: ReceiveInfo = {
-    proto: 'udp',
+    proto,
     local: { address: l.address, port: l.port },
     remote: { address: '192.0.2.5', port: 5080 },
     flowId,
@@ -138,6 +145,83 @@ describe('MessageTap', () => {
         { address: '0.0.0.0', port: 5060 },
       ],
     );
+  });
+
+  test('an outgoing connection: sent while connecting, captured once open with its real source port', () => {
+    const l: ListenerInfo = { ...listener(3, '127.0.0.1', 5060), proto: 'tcp' };
+    const tap = new MessageTap({
+      name: 'edge',
+      transport: { listeners: [l], getFlow: () => undefined },
+    });
+    const got: CapturedMessage[] = [];
+    tap.add((m) => got.push(m));
+    const out = (flowId: string, port: number): MessageOutEvent => ({
+      buf: REGISTER,
+      flowId,
+      proto: 'tcp',
+      listener: l,
+      remote: { address: '127.0.0.1', port: 5070 },
+      local: { address: '127.0.0.1', port },
+    });
+    const flow = (id: string, port: number): FlowInfo =>
+      ({
+        id,
+        proto: 'tcp',
+        listener: l,
+        local: { address: '127.0.0.1', port },
+        remote: { address: '127.0.0.1', port: 5070 },
+      }) as FlowInfo;
+    try {
+      OUT.publish(out('w0/c9', 0));
+      OUT.publish(out('w0/c9', 0));
+      assert.equal(got.length, 0, 'held until the connection is open');
+      OPEN.publish(flow('w0/c9', 40123));
+      OUT.publish(out('w0/c9', 40123));
+      // the reply on it was sent to the connection's port, not the listener's
+      IN.publish(inEvent(REGISTER, l, 'w0/c9', 'tcp'));
+      assert.deepEqual(
+        got.map((m) => [m.direction, m.src.port, m.dst.port]),
+        [
+          ['out', 40123, 5070],
+          ['out', 40123, 5070],
+          ['out', 40123, 5070],
+          ['in', 5080, 40123],
+        ],
+      );
+      assert.ok((got[0]?.timeUs ?? 0) <= (got[1]?.timeUs ?? 0), 'each keeps its own time');
+      CLOSE.publish({ flow: flow('w0/c9', 40123), reason: 'remote' });
+      got.length = 0;
+      IN.publish(inEvent(REGISTER, l, 'w0/c9', 'tcp'));
+      assert.equal(got[0]?.dst.port, 5060, 'closed and unknown: the listener');
+      // connections that never open publish no close: swept (sent as they were) once many wait
+      got.length = 0;
+      for (let i = 0; i < 33; i++) OUT.publish(out(`w0/d${i}`, 0));
+      assert.equal(got.length, 32);
+      assert.ok(got.every((m) => m.src.port === 0));
+    } finally {
+      tap.close();
+    }
+  });
+
+  test('a sink added twice (capture switched on while on) gets each message once', () => {
+    const a = listener(1, '198.51.100.1', 5060);
+    const tap = new MessageTap({ name: 'edge', transport: { listeners: [a] } });
+    let n = 0;
+    const sink = (): void => {
+      n++;
+    };
+    tap.add(sink);
+    tap.add(sink);
+    try {
+      IN.publish(inEvent(REGISTER, a));
+      assert.equal(n, 1);
+      assert.equal(tap.sinkCount, 1);
+    } finally {
+      tap.remove(sink);
+    }
+    assert.equal(IN.hasSubscribers, false, 'one remove undoes it');
+    IN.publish(inEvent(REGISTER, a));
+    assert.equal(n, 1);
   });
 
   test('a sink that throws does not reach the transport', () => {
