@@ -92,8 +92,12 @@ export class ProxyCore implements ProxyTxHost<RequestContext> {
   readonly #myself: Myself;
   #serverHeader: string | undefined;
   #localTags = new WeakMap<ProxyTx, string>();
-  /** INVITE transactions by Call-ID/From-tag/CSeq, for end-to-end ACK checks. */
-  #invites = new Map<string, ProxyTx>();
+  /**
+   * INVITE transactions by Call-ID/From-tag/CSeq, for end-to-end ACK checks. The value is the
+   * server transaction, which lets go of the request when it ends: V8 keeps a replaced Map table's
+   * entries, and the proxy transaction would keep the whole request there (issue 12 §1).
+   */
+  #invites = new Map<string, object>();
   /** Listeners of the flows that closed, for `onFlowClose` subscribers. */
   flowCloseHooks: ((flow: FlowInfo, reason: FlowCloseReason) => void)[] = [];
   /** Sets of next hops by the `$du` that names them (the edge's registrar set). */
@@ -318,21 +322,20 @@ export class ProxyCore implements ProxyTxHost<RequestContext> {
   /** Creates the stateful context for a request; undefined when it is a retransmission of a known one. */
   #createTx(ctx: RequestContext): ProxyTx | undefined {
     const req = ctx.req;
-    let ptx: ProxyTx | undefined;
     // the closure keeps only the key, not the request (finished transactions stay light)
     const inviteKey = req.method === 'INVITE' ? detach(this.#inviteKey(req)) : undefined;
     const server = this.layer.createServer(req, ctx.info, {
       onTerminated: () => {
-        if (ptx !== undefined && inviteKey !== undefined && this.#invites.get(inviteKey) === ptx)
+        if (inviteKey !== undefined && this.#invites.get(inviteKey) === server)
           this.#invites.delete(inviteKey);
       },
     });
     if (server === undefined) return undefined;
-    ptx = new ProxyTransaction<RequestContext>(this, server, ctx);
+    const ptx = new ProxyTransaction<RequestContext>(this, server, ctx);
     server.context = ptx;
     ctx.tx = ptx;
     if (req.method === 'INVITE') {
-      if (inviteKey !== undefined) this.#invites.set(inviteKey, ptx);
+      if (inviteKey !== undefined) this.#invites.set(inviteKey, server);
       // RFC 3261 §16.2: a stateful proxy sends 100 Trying for INVITE at once (Kamailio auto_inv_100)
       if (this.tm.autoInv100) server.reply(100, 'Trying', this.localHeaders());
     }

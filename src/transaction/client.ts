@@ -6,6 +6,12 @@ import { isReliable } from '../transport/types.js';
 import { Transaction } from './transaction.js';
 import { type ClientTransactionUser, type TransactionHost, TxFailure, TxState } from './types.js';
 
+/**
+ * The user of a transaction that no longer passes anything up. A finished transaction drops its
+ * real user: that one's closures reach the whole proxy transaction of the request.
+ */
+const DONE: ClientTransactionUser = { onResponse() {}, onFailure() {} };
+
 // timer slots
 const A_E = 0; // retransmission: A (INVITE) / E (non-INVITE)
 const B_F = 1; // timeout: B / F
@@ -116,8 +122,9 @@ export class ClientTransaction extends Transaction {
   #onSendError(_code: string, message: string): void {
     if (this.state === TxState.Terminated) return;
     const kind = _code === 'SIP_ERR_FLOW_GONE' ? TxFailure.FlowGone : TxFailure.Transport;
+    const user = this.#user; // terminating lets go of it
     this.setState(TxState.Terminated);
-    this.#user.onFailure(kind, message);
+    user.onFailure(kind, message);
   }
 
   #retransmit(): void {
@@ -148,8 +155,9 @@ export class ClientTransaction extends Transaction {
     // the proxy's own timer C (fr_inv_timer) decides.
     if (this.isInvite ? s !== TxState.Calling : s !== TxState.Trying && s !== TxState.Proceeding)
       return;
+    const user = this.#user;
     this.setState(TxState.Terminated);
-    this.#user.onFailure(TxFailure.Timeout, this.isInvite ? 'timer B fired' : 'timer F fired');
+    user.onFailure(TxFailure.Timeout, this.isInvite ? 'timer B fired' : 'timer F fired');
   }
 
   /** A response matched this transaction (RFC 3261 §17.1.3). */
@@ -205,13 +213,21 @@ export class ClientTransaction extends Transaction {
       else this.layer.retireClient(this, t.t4);
     }
     this.#user.onResponse(res, info);
-    if (status >= 200) this.#release();
+    // RFC 3261 §17.1.2.2: Completed only absorbs retransmitted finals, nothing goes up any more
+    if (status >= 200) {
+      this.#release();
+      this.#user = DONE;
+    }
   }
 
-  /** After the final: only the ACK (non-2xx INVITE) is still needed. */
+  /**
+   * After the final: only the ACK (non-2xx INVITE) is still needed. The INVITE's user stays until
+   * the transaction ends (RFC 6026 §7.2: Accepted passes further 2xx up).
+   */
   #release(): void {
     this.#request = undefined;
     this.#parsed = undefined;
+    if (this.isInvite && this.state !== TxState.Accepted) this.#user = DONE;
   }
 
   #sendAck(res: SipResponse): void {
@@ -229,6 +245,13 @@ export class ClientTransaction extends Transaction {
     if (this.#held !== undefined) this.layer.transport.releaseFlow?.(this.#held);
     this.#held = undefined;
     this.layer.removeClient(this);
+    // issue 12 §1: let go of everything the request hung on this object. The layer's table no
+    // longer holds it, but V8's Map keeps a replaced hash table's entries (it links each old
+    // table to its successor), and an old table promoted once keeps every later one, with the
+    // transactions in them, alive through scavenges: what they reference must be small.
+    this.#release();
+    this.#ack = undefined;
+    this.#user = DONE;
   }
 }
 

@@ -189,8 +189,9 @@ export class ServerTransaction extends Transaction {
 
   #ackTimeout(): void {
     // RFC 3261 §17.2.1: timer H fired, the ACK never came
+    const user = this.#user; // terminating lets go of it
     this.setState(TxState.Terminated);
-    this.#user?.onAckTimeout?.();
+    user?.onAckTimeout?.();
   }
 
   /** A request matched this transaction: a retransmission, or the ACK of a non-2xx final. */
@@ -219,5 +220,12 @@ export class ServerTransaction extends Transaction {
     if (this.reliable) this.layer.transport.releaseFlow?.(this.info.flowId);
     this.layer.removeServer(this);
     this.#user?.onTerminated?.();
+    // issue 12 §1: nothing of the request stays reachable from here. V8's Map links a replaced
+    // hash table to its successor and keeps the entries it had, so a table promoted once keeps
+    // the later ones, and the transactions in them, alive through scavenges.
+    this.#user = undefined;
+    this.#request = undefined;
+    this.#last = undefined;
+    this.context = undefined;
   }
 }
