@@ -243,7 +243,13 @@ export class BranchSender {
           this.#nextHop(ptx, b, ctx, kind === TxFailure.Timeout ? 'timeout' : 'transport error')
         )
           return;
-        ptx.onClientFailure(b, kind);
+        // RFC 5626 §5.3: a branch bound to the flow a token named cannot go anywhere else; a
+        // transport error on it (the peer reset the connection under our write) is that flow
+        // failing: 430, as when the flow was already gone, never a 503 (500 at the caller)
+        ptx.onClientFailure(
+          b,
+          kind === TxFailure.Transport && b.target.flowId !== undefined ? TxFailure.FlowGone : kind,
+        );
       },
     };
     const sent = host.layer.sendRequest(buf, branchId, ctx.req.method, target, user);

@@ -860,11 +860,12 @@ export function runRegistrarSuite(t: RegistrarTarget): void {
           const r = await registrar();
           const c = '<sip:alice@192.0.2.21:5070>';
           await doRegister(r, { contact: c, callId: 'k', cseq: 10 }, UA);
-          await r.h.advance(19_000);
+          // 15 s, not 19: against Kamailio the time is real, and a loaded machine adds to it
+          await r.h.advance(15_000);
           const again = await doRegister(r, { contact: c, callId: 'k', cseq: 10 }, UA);
           assert.equal(again.status, 200);
           assert.equal(replyContacts(again).length, 1);
-          await r.h.advance(2_000);
+          await r.h.advance(6_000);
           assert.equal(
             (await doRegister(r, { contact: c, callId: 'k', cseq: 10 }, UA)).status,
             400,

@@ -145,3 +145,22 @@ test('add_contact_alias then handle_ruri_alias: the request goes to the alias ad
     ['SIP/2.0 430 Flow Failed'],
   );
 });
+
+test('a branch bound to a connection that fails under the write (reset by the peer): 430, not 503 (RFC 5626 §5.3)', () => {
+  const x = h((ctx) => {
+    ctx.handle_ruri_alias();
+  });
+  const flow = x.transport.connect('tcp', { address: '192.0.2.7', port: 40002 }, 1);
+  x.inject(req({ ruri: 'sip:aliased@192.0.2.7:5060;alias=192.0.2.7~40002~2' }), '192.0.2.50:5060');
+  const out = x.take().find((s) => s.msg.isRequest);
+  assert.equal(out?.to, flow.id, 'sent over the existing connection only');
+  // the kernel took the bytes; then the connection reports an error (ECONNRESET, EPIPE)
+  out?.onError?.('SIP_ERR_TRANSPORT_SEND', 'write ECONNRESET');
+  const finals = x
+    .take()
+    .filter((s) => !s.msg.isRequest && (s.msg as unknown as { status: number }).status >= 200);
+  assert.deepEqual(
+    finals.map((s) => firstLine(s as never)),
+    ['SIP/2.0 430 Flow Failed'],
+  );
+});
