@@ -11,13 +11,13 @@
 // change the result beyond the profiler's sampling noise (a few %).
 //   npx tsx bench/micro/alloc-register.ts [--users 10000] [--n 20000] [--top 25] [--interval 8192]
 //     [--dist DIR] [--json]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { oneProcessYaml, startRegisterClient } from './register-load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,75 +38,6 @@ const TOP = Number(args.top);
 const INTERVAL = Number(args.interval);
 const WINDOW = Number(args.window);
 
-// --- the client (a worker: plain JS, its allocations live in another isolate) -------------------
-const CLIENT = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createSocket } = require('node:dgram');
-const { randomUUID } = require('node:crypto');
-const { port, users, window } = workerData;
-const sock = createSocket('udp4');
-const uuids = [];
-for (let i = 0; i < users; i++) uuids.push(randomUUID());
-let seq = 0;
-const pending = new Map(); // Call-ID -> { bytes, timer }
-let todo = 0, done = 0, nextUser = 0, failed = 0;
-function request(u) {
-  const user = 'ob' + String(u + 1).padStart(5, '0');
-  const { address, port: lport } = sock.address();
-  const n = ++seq;
-  const callId = n + '-' + process.pid + '@' + address;
-  const text =
-    'REGISTER sip:example.com SIP/2.0\\r\\n' +
-    'Via: SIP/2.0/UDP ' + address + ':' + lport + ';branch=z9hG4bK-' + n + '-' + u + ';rport\\r\\n' +
-    'Max-Forwards: 70\\r\\n' +
-    'From: <sip:' + user + '@example.com>;tag=' + process.pid + 'R' + n + '\\r\\n' +
-    'To: <sip:' + user + '@example.com>\\r\\n' +
-    'Call-ID: ' + callId + '\\r\\n' +
-    'CSeq: 1 REGISTER\\r\\n' +
-    'Contact: <sip:' + user + '@' + address + ':' + lport + ';transport=UDP>;reg-id=1;+sip.instance="<urn:uuid:' + uuids[u] + '>"\\r\\n' +
-    'Supported: path, outbound\\r\\n' +
-    'Expires: 600\\r\\n' +
-    'Content-Length: 0\\r\\n\\r\\n';
-  return { callId, bytes: Buffer.from(text) };
-}
-function send(r) {
-  sock.send(r.bytes, port, '127.0.0.1');
-  // RFC 3261 17.1.2.2 timer E (lengthened): a lost datagram on a busy machine must not stall the run
-  r.timer = setTimeout(() => { failed++; send(r); }, 2000);
-}
-function fill() {
-  while (todo > 0 && pending.size < window) {
-    todo--;
-    const r = request(nextUser);
-    nextUser = (nextUser + 1) % users;
-    pending.set(r.callId, r);
-    send(r);
-  }
-  if (todo === 0 && pending.size === 0) parentPort.postMessage({ done, retransmitted: failed });
-}
-sock.on('message', (m) => {
-  const s = m.toString('latin1');
-  const code = s.slice(8, 11);
-  if (code === '100') return;
-  const i = s.search(/\\r\\n(Call-ID|i):/i);
-  const callId = s.slice(s.indexOf(':', i) + 1, s.indexOf('\\r\\n', i + 2)).trim();
-  const r = pending.get(callId);
-  if (r === undefined) return;
-  if (code !== '200') { console.error('unexpected reply', s); process.exit(1); }
-  if (!/\\r\\nRequire: *outbound/i.test(s) || !/\\r\\nFlow-Timer: *[0-9]+/i.test(s)) {
-    console.error('200 without Require: outbound / Flow-Timer', s); process.exit(1);
-  }
-  clearTimeout(r.timer);
-  pending.delete(callId);
-  done++;
-  fill();
-});
-sock.bind(0, '127.0.0.1', () => {
-  parentPort.on('message', (count) => { todo = count; done = 0; failed = 0; fill(); });
-  parentPort.postMessage('ready');
-});
-`;
-
 // --- the server ---
 const root = args.dist === undefined ? '../../src' : pathToFileURL(resolve(args.dist)).href;
 const { startInstance } = (await import(
@@ -119,17 +50,8 @@ const { noopLogger } = (await import(
   `${root}/util/logger.js`
 )) as typeof import('../../src/util/logger.js');
 
-const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fg-alloc-'));
-const template = readFileSync(join(here, '../chain/one.yaml.in'), 'utf8');
-const yaml = `data_dir: ${dir}\n${template}`
-  .replace(/^ *registrar: "sip:@REG_IP@:@REG_PORT@"\n/m, '') // default: this file's registrar
-  .replace('listen: @MGMT@', 'listen: false')
-  .replace('level: info', 'level: silent')
-  .replaceAll('@EDGE_IP@', '127.0.0.1')
-  .replaceAll('@REG_IP@', '127.0.0.1')
-  .replace(/@(EDGE|WS|REG)_PORT@/g, '0')
-  .replaceAll('@BACKEND@', 'sqlite');
+const yaml = oneProcessYaml(dir);
 const inst = await startInstance(parseConfig(yaml, join(dir, 'flowgate.yaml')), {
   logger: noopLogger,
   version: 'alloc-register',
@@ -141,17 +63,13 @@ const edgePort =
   inst.elements.find((e) => e.config.name === 'edge')?.listeners.find((l) => l.proto === 'udp')
     ?.port ?? 0;
 
-const worker = new Worker(CLIENT, {
-  eval: true,
-  workerData: { port: edgePort, users: USERS, window: WINDOW },
+const client = await startRegisterClient({
+  port: edgePort,
+  users: USERS,
+  window: WINDOW,
+  outbound: true,
 });
-await new Promise<void>((resolve) => worker.once('message', () => resolve()));
-function drive(count: number): Promise<{ done: number; retransmitted: number }> {
-  return new Promise((resolve) => {
-    worker.once('message', resolve);
-    worker.postMessage(count);
-  });
-}
+const drive = client.drive;
 
 const session = new Session();
 session.connect();
@@ -295,7 +213,7 @@ try {
   }
 } finally {
   session.disconnect();
-  await worker.terminate();
+  await client.terminate();
   await inst.stop(0);
   rmSync(dir, { recursive: true, force: true });
 }

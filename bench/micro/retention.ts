@@ -15,18 +15,17 @@
 //   node --allow-natives-syntax --expose-gc --import tsx bench/micro/retention.ts [--users 2000]
 //     [--n 4000] [--window 32] [--wait 1000] [--paths 2] [--target edge|registrar]
 //     [--classes ServerTransaction,ClientTransaction,...]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GCProfiler } from 'node:v8';
-import { Worker } from 'node:worker_threads';
 import { startInstance } from '../../src/cli/instance.js';
 import { parseConfig } from '../../src/config/load.js';
 import { TransactionLayer } from '../../src/transaction/layer.js';
 import { noopLogger } from '../../src/util/logger.js';
+import { oneProcessYaml, startRegisterClient } from './register-load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,70 +50,6 @@ const USERS = Number(args.users);
 const N = Number(args.n);
 const PATHS = Number(args.paths);
 const CLASSES = args.classes.split(',');
-
-// --- the client: a worker, plain JS (same messages as bench/soak/reg_refresh.xml) ---
-const CLIENT = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createSocket } = require('node:dgram');
-const { randomUUID } = require('node:crypto');
-const { port, users, window } = workerData;
-const sock = createSocket('udp4');
-const uuids = [];
-for (let i = 0; i < users; i++) uuids.push(randomUUID());
-let seq = 0, todo = 0, done = 0, nextUser = 0, resent = 0;
-const pending = new Map();
-function request(u) {
-  const user = 'ob' + String(u + 1).padStart(5, '0');
-  const { address, port: lport } = sock.address();
-  const n = ++seq;
-  const callId = n + '-' + process.pid + '@' + address;
-  const text =
-    'REGISTER sip:example.com SIP/2.0\\r\\n' +
-    'Via: SIP/2.0/UDP ' + address + ':' + lport + ';branch=z9hG4bK-' + n + '-' + u + ';rport\\r\\n' +
-    'Max-Forwards: 70\\r\\n' +
-    'From: <sip:' + user + '@example.com>;tag=' + process.pid + 'R' + n + '\\r\\n' +
-    'To: <sip:' + user + '@example.com>\\r\\n' +
-    'Call-ID: ' + callId + '\\r\\n' +
-    'CSeq: 1 REGISTER\\r\\n' +
-    'Contact: <sip:' + user + '@' + address + ':' + lport + ';transport=UDP>;reg-id=1;+sip.instance="<urn:uuid:' + uuids[u] + '>"\\r\\n' +
-    'Supported: path, outbound\\r\\n' +
-    'Expires: 600\\r\\n' +
-    'Content-Length: 0\\r\\n\\r\\n';
-  return { callId, bytes: Buffer.from(text) };
-}
-function send(r) {
-  sock.send(r.bytes, port, '127.0.0.1');
-  r.timer = setTimeout(() => { resent++; send(r); }, 2000);
-}
-function fill() {
-  while (todo > 0 && pending.size < window) {
-    todo--;
-    const r = request(nextUser);
-    nextUser = (nextUser + 1) % users;
-    pending.set(r.callId, r);
-    send(r);
-  }
-  if (todo === 0 && pending.size === 0) parentPort.postMessage({ done, resent });
-}
-sock.on('message', (m) => {
-  const s = m.toString('latin1');
-  const code = s.slice(8, 11);
-  if (code === '100') return;
-  const i = s.search(/\\r\\n(Call-ID|i):/i);
-  const callId = s.slice(s.indexOf(':', i) + 1, s.indexOf('\\r\\n', i + 2)).trim();
-  const r = pending.get(callId);
-  if (r === undefined) return;
-  if (code !== '200') { console.error('unexpected reply', s); process.exit(1); }
-  clearTimeout(r.timer);
-  pending.delete(callId);
-  done++;
-  fill();
-});
-sock.bind(0, '127.0.0.1', () => {
-  parentPort.on('message', (count) => { todo = count; done = 0; resent = 0; fill(); });
-  parentPort.postMessage('ready');
-});
-`;
 
 // --- ages: with --allow-natives-syntax, how old each transaction is when it finishes, and
 // whether V8 already moved it to the old generation (it then survived two scavenges)
@@ -169,39 +104,25 @@ if (young !== undefined) {
   }
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fg-retain-'));
-const template = readFileSync(join(here, '../chain/one.yaml.in'), 'utf8');
-const yaml = `data_dir: ${dir}\n${template}`
-  .replace(/^ *registrar: "sip:@REG_IP@:@REG_PORT@"\n/m, '')
-  .replace('listen: @MGMT@', 'listen: false')
-  .replace('level: info', 'level: silent')
-  .replaceAll('@EDGE_IP@', '127.0.0.1')
-  .replaceAll('@REG_IP@', '127.0.0.1')
-  .replace(/@(EDGE|WS|REG)_PORT@/g, '0')
-  .replaceAll('@BACKEND@', 'sqlite');
+const yaml = oneProcessYaml(dir);
 const inst = await startInstance(parseConfig(yaml, join(dir, 'flowgate.yaml')), {
   logger: noopLogger,
   version: 'retention',
 });
-const worker = new Worker(CLIENT, {
-  eval: true,
-  workerData: {
-    port:
-      inst.elements
-        .find((e) => e.config.name === args.target)
-        ?.listeners.find((l) => l.proto === 'udp')?.port ?? 0,
-    users: USERS,
-    window: Number(args.window),
-  },
+const client = await startRegisterClient({
+  port:
+    inst.elements
+      .find((e) => e.config.name === args.target)
+      ?.listeners.find((l) => l.proto === 'udp')?.port ?? 0,
+  users: USERS,
+  window: Number(args.window),
+  // through the edge every 200 carries Require: outbound and a Flow-Timer; straight to the
+  // registrar there is no Flow-Timer
+  outbound: args.target === 'edge',
 });
 try {
-  await new Promise<void>((resolve) => worker.once('message', () => resolve()));
-  const drive = (count: number): Promise<{ done: number; resent: number }> =>
-    new Promise((resolve) => {
-      worker.once('message', resolve);
-      worker.postMessage(count);
-    });
+  const drive = client.drive;
   // a first round creates every binding (inserts); the measured round refreshes them
   await drive(USERS);
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -252,7 +173,7 @@ try {
     report(await snapshot(), r);
   }
 } finally {
-  await worker.terminate();
+  await client.terminate();
   await inst.stop(0);
   rmSync(dir, { recursive: true, force: true });
 }
