@@ -250,7 +250,8 @@ export const slExports: ModuleExports = {
   params: [],
 };
 
-const XLOG_LEVEL: Readonly<Record<string, string>> = {
+/** The log level each `xinfo()`-style shorthand of xlog logs at. */
+export const XLOG_LEVEL: Readonly<Record<string, string>> = {
   xdbg: 'L_DBG',
   xinfo: 'L_INFO',
   xnotice: 'L_NOTICE',

@@ -1,3 +1,4 @@
+import { XLOG_LEVEL } from '../../modules/builtin.js';
 import type { ArgKind, ModuleFunction, ModuleKind, RouteKind } from '../../modules/contract.js';
 import { MODULE_REGISTRY } from '../../modules/registry.js';
 
@@ -79,17 +80,8 @@ const VIEW = cfgView();
  */
 export const FUNCTIONS: Readonly<Record<string, CfgFunction>> = VIEW.functions;
 
-/** The log level a `xinfo()`-style function logs at. */
-export const XLOG_SHORTHANDS: Readonly<Record<string, string>> = {
-  xdbg: 'L_DBG',
-  xinfo: 'L_INFO',
-  xnotice: 'L_NOTICE',
-  xwarn: 'L_WARN',
-  xerr: 'L_ERR',
-  xbug: 'L_BUG',
-  xcrit: 'L_CRIT',
-  xalert: 'L_ALERT',
-};
+/** The log level a `xinfo()`-style function logs at (the xlog module's own table). */
+export const XLOG_SHORTHANDS: Readonly<Record<string, string>> = XLOG_LEVEL;
 
 /** xlog levels. */
 export const XLOG_LEVELS: readonly string[] = [
