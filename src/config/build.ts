@@ -312,6 +312,7 @@ export function buildConfig(
       data_dir: dataDir,
       log,
       management: { listen: mgmtListen, token, hosts: raw.management?.hosts ?? [] },
+      warmup: raw.warmup ?? ROOT_DEFAULTS.warmup,
       elements,
     },
   };

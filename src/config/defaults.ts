@@ -165,6 +165,8 @@ export const ROOT_DEFAULTS = {
   data_dir: '.data',
   log: { level: 'info', pretty: false, file: undefined },
   management: { listen: '127.0.0.1:8081', token: undefined },
+  /** REGISTERs of `flowgate start`'s warm-up (src/cli/warmup.ts): ~0.5 s of a 2-core machine. */
+  warmup: 3000,
 } as const;
 
 /** Values of the built-in edge script (the seed's `#!substdef "/FLOW_TIMER/20/"`). */

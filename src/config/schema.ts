@@ -184,6 +184,10 @@ export const configSchema = z.strictObject({
     }),
     'Management API.',
   ),
+  warmup: d(
+    int('an integer 0 or more (REGISTERs)', 0, 100_000),
+    'flowgate start: REGISTERs driven through a private edge + registrar on 127.0.0.1 before the listeners open, so the first second of load is not served by unoptimized code (0: off). At most 5 s.',
+  ),
   elements: d(
     z.record(
       z.string().regex(ELEMENT_NAME, {

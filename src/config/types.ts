@@ -273,6 +273,8 @@ export interface Config {
     readonly file: string | undefined;
   };
   readonly management: ManagementConfig;
+  /** REGISTERs `flowgate start` drives through a private pair before listening (0: none). */
+  readonly warmup: number;
   readonly elements: Readonly<Record<string, ElementConfig>>;
   /** Where a config path is written (for problems found later, e.g. by `checkConfig`). */
   where(path: readonly (string | number)[]): ConfigLocation;

@@ -1,0 +1,120 @@
+// flowgate start warms its SIP path on a private edge + registrar before listening (issue 12, soak:
+// "none over 100 ms"; src/cli/warmup.ts). What a user sees: one log line, then a server whose
+// bindings, counters and data directory hold nothing of the warm-up.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { warmUp } from '../../../src/cli/warmup.js';
+import { WAIT_MS, waitFor } from '../../support/net.js';
+import { ensureBuilt, Running } from './helpers.js';
+
+const DIR = mkdtempSync(join(tmpdir(), 'flowgate-warmup-test-'));
+const TOKEN = 'warmup-test-token-0123456789';
+
+before(() => ensureBuilt());
+after(() => rmSync(DIR, { recursive: true, force: true }));
+
+function udpHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+}
+
+describe('warmUp()', () => {
+  test('drives every REGISTER to a 200, then leaves no socket and no temporary directory', async () => {
+    const tmp = mkdtempSync(join(DIR, 'tmp-'));
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = tmp; // os.tmpdir() reads it at each call
+    const before = udpHandles();
+    try {
+      const r = await warmUp(400);
+      assert.ok(!('failed' in r), JSON.stringify(r));
+      assert.equal(r.registers, 400);
+      assert.ok(r.ms >= 0 && r.ms < 5000, `${r.ms} ms`);
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+    }
+    assert.deepEqual(readdirSync(tmp), [], 'the private data_dir is removed');
+    // the listeners' handles go when libuv has closed them: soon, not necessarily at once
+    await waitFor(() => udpHandles() === before, WAIT_MS, 'the private UDP sockets to close');
+  });
+
+  test('stops at its time bound: fewer REGISTERs, no error', async () => {
+    const r = await warmUp(1_000_000, 300);
+    assert.ok(!('failed' in r), JSON.stringify(r));
+    assert.ok(r.registers > 0 && r.registers < 1_000_000, `${r.registers}`);
+    assert.ok(r.ms < 3000, `${r.ms} ms`);
+  });
+
+  test('a warm-up that cannot run says why instead of throwing', async () => {
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = join(DIR, 'no', 'such', 'dir');
+    try {
+      const r = await warmUp(10);
+      assert.ok('failed' in r, JSON.stringify(r));
+      assert.match(r.failed, /ENOENT/);
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+    }
+  });
+});
+
+describe('flowgate start with warm-up', () => {
+  let fg: Running | undefined;
+  after(() => fg?.kill());
+
+  const config = (name: string, warmup: string): string => {
+    const p = join(DIR, `${name}.yaml`);
+    writeFileSync(
+      p,
+      [
+        `management: { listen: 127.0.0.1:0, token: ${TOKEN} }`,
+        warmup,
+        'elements:',
+        '  edge: { listen: [udp:127.0.0.1:0] }',
+        '  registrar: { listen: [udp:127.0.0.1:0] }',
+        '',
+      ].join('\n'),
+    );
+    return p;
+  };
+
+  const stats = async (url: string): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${url}/v1/stats`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      signal: AbortSignal.timeout(WAIT_MS),
+    });
+    assert.equal(res.status, 200);
+    return (await res.json()) as Record<string, unknown>;
+  };
+
+  test('the default: one log line before listening; the server starts with nothing of it', async () => {
+    const data = join(DIR, 'default-data');
+    fg = await Running.start(['-c', config('default', ''), '--data-dir', data]);
+    const logs = fg.logs();
+    const i = logs.findIndex((l) => /^warmed up: 3000 REGISTERs/.test(String(l['msg'])));
+    assert.ok(i >= 0, fg.stdout);
+    assert.equal(logs[i]?.['registers'], 3000);
+    const listening = logs.findIndex((l) => /listening|started/.test(String(l['msg'])));
+    assert.ok(listening === -1 || listening > i, 'warm-up comes before the listeners');
+    const s = JSON.stringify(await stats(fg.managementUrl));
+    assert.doesNotMatch(s, /warmup\.example|warm\d/, 'no binding or name of the private pair');
+    assert.match(s, /"bindings":0\b/, s);
+    assert.deepEqual(
+      readdirSync(data).filter((f) => /warmup/.test(f)),
+      [],
+      'nothing of it in data_dir',
+    );
+    assert.equal(await fg.stop(), 0);
+    fg = undefined;
+  });
+
+  test('warmup: 0 turns it off', async () => {
+    fg = await Running.start(['-c', config('off', 'warmup: 0'), '--data-dir', join(DIR, 'off')]);
+    assert.doesNotMatch(fg.stdout, /warmed up|warm-up/);
+    assert.equal(await fg.stop(), 0);
+    fg = undefined;
+  });
+});
