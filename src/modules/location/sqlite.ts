@@ -2,8 +2,10 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { Clock } from '../../util/clock.js';
 import { type Logger, RateLimitedLog } from '../../util/logger.js';
+import { type Checkpointer, startCheckpointer } from '../../util/sqlite-checkpointer.js';
 import {
   enableIncrementalVacuum,
+  JOURNAL_SIZE_LIMIT_BYTES,
   limitJournalSize,
   reclaimFreePages,
 } from '../../util/sqlite-housekeeping.js';
@@ -186,6 +188,7 @@ export class SqliteLocationStore implements LocationStore {
   readonly #sweeper: Sweeper;
   readonly #reclaimErrorLog = new RateLimitedLog(60_000);
   #db: Db | undefined;
+  #checkpointer: Checkpointer | undefined;
   #st: Statements | undefined;
   #applyBatchTx: ((items: PendingApply[]) => void) | undefined;
   /** apply() calls of this event-loop turn, committed together (group commit). */
@@ -266,11 +269,23 @@ export class SqliteLocationStore implements LocationStore {
     }).immediate;
     this.#db = db;
     this.#st = st;
+    // WAL checkpoints (and their fsyncs) in a worker thread, not inside a commit on the event loop
+    this.#checkpointer = await startCheckpointer({
+      path: this.#path,
+      db,
+      synchronous: this.#synchronous,
+      journalSizeLimit: JOURNAL_SIZE_LIMIT_BYTES,
+      logger: this.#logger,
+      what: 'location store (sqlite)',
+    });
     this.#sweeper.start();
   }
 
   async close(): Promise<void> {
     this.#sweeper.stop();
+    const checkpointer = this.#checkpointer;
+    this.#checkpointer = undefined;
+    await checkpointer?.stop();
     this.#flush();
     const db = this.#db;
     this.#db = undefined;

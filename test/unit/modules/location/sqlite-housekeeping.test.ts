@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteLocationStore } from '../../../../src/modules/location/sqlite.js';
 import { ManualClock } from '../../../../src/util/clock.js';
+import { startCheckpointer } from '../../../../src/util/sqlite-checkpointer.js';
 import { AutoVacuum } from '../../../../src/util/sqlite-housekeeping.js';
 import { makeBinding } from '../../../support/location-store.case.js';
 import { CapturingLogger } from '../../../support/logger.js';
+import { waitFor } from '../../../support/net.js';
 
 let dir = '';
 let files = 0;
@@ -203,5 +205,67 @@ describe('SqliteLocationStore housekeeping', () => {
     );
     await store.close();
     assert.equal(pragma(path, 'auto_vacuum'), AutoVacuum.Incremental);
+  });
+});
+
+describe('SqliteLocationStore checkpoints in a worker thread (issue 12: no fsync inside a commit)', () => {
+  /** Bindings readable from the database file alone, as a copy without its WAL would see them. */
+  function checkpointedRows(path: string): number {
+    const copy = `${path}.copy`;
+    copyFileSync(path, copy);
+    const db = new Database(copy, { readonly: true });
+    try {
+      const row = db.prepare('SELECT count(*) AS n FROM bindings').get() as
+        | { n: number }
+        | undefined;
+      return Number(row?.n ?? 0);
+    } catch {
+      return 0; // the table itself is still only in the WAL
+    } finally {
+      db.close();
+      rmSync(copy, { force: true });
+    }
+  }
+
+  test('the main connection never checkpoints; the worker copies the WAL into the file within a second or two; close stops it', async () => {
+    const path = dbFile();
+    const clock = new ManualClock();
+    const store = new SqliteLocationStore({ path, clock, sweepIntervalMs: SWEEP_MS });
+    await store.open();
+    const t = clock.wallNow();
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    for (let i = 0; i < 300; i++) {
+      const aor = `sip:user${i}@example.com`;
+      await store.apply(aor, { upsert: [makeBinding(t, aor, `ruid-${i}`)], remove: [] });
+    }
+    // SQLite's default would checkpoint only past 1 000 WAL pages; these 300 commits stay below,
+    // so rows in the file itself can only come from the worker's PASSIVE checkpoints
+    await waitFor(() => checkpointedRows(path) === 300, 5000, 'the worker to checkpoint');
+    await store.close();
+    assert.equal(checkpointedRows(path), 300);
+    assert.ok(
+      process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length <= before,
+      'the worker is gone',
+    );
+  });
+
+  test('without a worker (it failed) the main connection checkpoints by itself again', async () => {
+    const path = dbFile();
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    const cp = await startCheckpointer({
+      path,
+      db,
+      synchronous: 'NORMAL',
+      journalSizeLimit: 1 << 20,
+      logger: new CapturingLogger(),
+      what: 'test',
+      intervalMs: 60_000,
+    });
+    assert.ok(cp);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);
+    await cp.stop();
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    db.close();
   });
 });
