@@ -27,7 +27,7 @@ import { createLocationStore } from '../modules/location/index.js';
 import { extractAor, resolveRegistrarParams } from '../modules/registrar/index.js';
 import { createServer, type FlowgateServer } from '../server.js';
 import type { ListenerInfo } from '../transport/types.js';
-import { tuneHeap } from '../util/heap-tuning.js';
+import { growYoungGeneration, tuneHeap } from '../util/heap-tuning.js';
 import type { Logger } from '../util/logger.js';
 import { ensurePrivateDir, readOrCreateSecretFile } from '../util/secret-file.js';
 import { reloadTlsLogged } from './tls-reload.js';
@@ -142,6 +142,7 @@ export async function startInstance(
   const log = opts.logger;
   // a server process: keep the old generation close to the live heap (soak memory, issue 12 §1)
   tuneHeap();
+  growYoungGeneration();
   const names =
     opts.role === undefined
       ? Object.keys(config.elements)

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/errors.js';
 import { formatListen } from '../config/listen.js';
 import { DEFAULT_CONFIG_NAME, loadConfig } from '../config/load.js';
 import type { Config, LogLevel } from '../config/types.js';
+import { heapTuning } from '../util/heap-tuning.js';
 import { parseCommandArgs } from './args.js';
 import { takeCfgOptions } from './cfg.js';
 import { type Instance, startInstance } from './instance.js';
@@ -163,6 +164,8 @@ export async function cmdStart(io: Io, args: string[]): Promise<number> {
       role: values.role,
       // the keys only: a value may be a secret
       set: values.set?.map((s) => s.slice(0, Math.max(0, s.indexOf('=')))),
+      // V8 heap settings (src/util/heap-tuning.ts; cli/early-heap.ts made them before this)
+      heap: heapTuning(),
     },
     'flowgate starting',
   );

@@ -1,3 +1,4 @@
+import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /**
@@ -10,28 +11,77 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 export const HEAP_GROWING_PERCENT = 50;
 
 /**
- * The young generation stays at the size it starts with (1 MB semi-spaces) instead of growing to
- * 16 MB. A scavenge copies what is alive in it, and under load that is what the last interval
- * kept (finished transactions, fresh bindings): growing the space only makes each pause longer
- * and rarer. With 16 MB, scavenges of 4–6 ms ten times a second put 1–3 % of REGISTERs over
- * 10 ms at 2 500/s; with 1 MB they take ~0.3 ms (more of them: ~2 % more GC time in all). V8
- * sizes the space at start, so `--max-semi-space-size` only works on the node command line;
- * the growth factor is read when it would grow, so setting it at run time works.
+ * The young generation (both semi-spaces) grows to this size and no further, instead of to V8's
+ * 32 MB. A scavenge copies what is alive in it, and under load that is what the last interval
+ * kept (finished transactions, fresh bindings): a larger space only makes each pause longer and
+ * the process larger (soak, 2 500 REGISTER/s: 4 MB gave 99.8 % of answers within 10 ms at
+ * 184 MiB RSS, 32 MB 99.8 % at 210 MiB with pauses up to 10 ms; 1 MB costs twice the collector
+ * time of 4 MB). V8 sizes the space limits at start, so `--max-semi-space-size` works only on the
+ * node command line; the growth factor is read each time the space would grow, so setting it to
+ * 1 once the space has this size works at run time.
  */
-export const SEMI_SPACE_GROWTH_FACTOR = 1;
+export const YOUNG_GENERATION_MB = 4;
 
 /** What tuneHeap did with each setting. */
 export interface HeapTuning {
   readonly heapGrowingPercent: 'set' | 'operator';
+  /** pinned: held at its start size, then (growYoungGeneration) grows to {@link YOUNG_GENERATION_MB} and stays. */
   readonly youngGeneration: 'pinned' | 'operator';
-  /** The young generation's size (MB) when it was pinned (both semi-spaces). */
-  readonly newSpaceMb: number;
 }
 
 let done: HeapTuning | undefined;
 
 const given = (execArgv: readonly string[], ...flags: string[]): boolean =>
   execArgv.some((a) => flags.some((f) => new RegExp(`^--${f.replaceAll('-', '[-_]')}\\b`).test(a)));
+
+/** The young generation's size now, MB. */
+export function youngGenerationMb(): number {
+  const ns = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  return (ns?.space_size ?? 0) / 1048576;
+}
+
+let growing = false;
+/** The growth factor this module set last (undefined: none, the operator's or V8's). */
+let growthFactor: 1 | 2 | undefined;
+
+function setGrowthFactor(f: 1 | 2): void {
+  growthFactor = f;
+  setFlagsFromString(`--semi-space-growth-factor=${f}`);
+}
+
+/**
+ * Sets this module's V8 flags again. Starting a worker thread puts V8's flags back to what the
+ * node command line says (measured with Node 20: the young generation grew to 32 MB again after
+ * the SQLite checkpoint worker started), so whoever starts a worker calls this once it runs.
+ */
+export function reapplyHeapTuning(): void {
+  if (done === undefined) return;
+  if (done.heapGrowingPercent === 'set')
+    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  if (growthFactor !== undefined) setFlagsFromString(`--semi-space-growth-factor=${growthFactor}`);
+}
+
+/**
+ * Lets the young generation grow (V8's doubling) until it has `mb`, then no further. Call it once
+ * the program is loaded and serving: V8 grows the space at a scavenge, and the check runs after
+ * each collection (its entries come between scavenges while the event loop turns; while modules
+ * load synchronously it would not, which is why tuneHeap holds the size until then).
+ */
+export function growYoungGeneration(mb = YOUNG_GENERATION_MB): void {
+  if (done?.youngGeneration !== 'pinned' || growing) return;
+  growing = true;
+  const stop = (): boolean => {
+    if (youngGenerationMb() < mb) return false;
+    setGrowthFactor(1);
+    return true;
+  };
+  if (stop()) return;
+  setGrowthFactor(2); // V8's default
+  const obs = new PerformanceObserver(() => {
+    if (stop()) obs.disconnect();
+  });
+  obs.observe({ entryTypes: ['gc'] });
+}
 
 /**
  * Tunes V8's heap for a server process, once per process, leaving alone any setting the operator
@@ -51,13 +101,13 @@ export function tuneHeap(execArgv: readonly string[] = process.execArgv): HeapTu
   )
     ? 'operator'
     : 'pinned';
-  if (youngGeneration === 'pinned')
-    setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
-  const ns = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-  done = {
-    heapGrowingPercent,
-    youngGeneration,
-    newSpaceMb: Math.round(((ns?.space_size ?? 0) / 1048576) * 10) / 10,
-  };
+  // held at its start size until growYoungGeneration(): loading the program would grow it to 16 MB
+  if (youngGeneration === 'pinned') setGrowthFactor(1);
+  done = { heapGrowingPercent, youngGeneration };
+  return done;
+}
+
+/** What {@link tuneHeap} did in this process (undefined: not called). */
+export function heapTuning(): HeapTuning | undefined {
   return done;
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { reapplyHeapTuning } from './heap-tuning.js';
 import type { Logger } from './logger.js';
 import type { PragmaDb } from './sqlite-housekeeping.js';
 
@@ -104,6 +105,7 @@ export async function startCheckpointer(o: CheckpointerOptions): Promise<Checkpo
     await worker.terminate();
     return undefined;
   }
+  reapplyHeapTuning(); // a worker's start resets V8's flags
   o.db.pragma('wal_autocheckpoint = 0');
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.on('error', (err) => {

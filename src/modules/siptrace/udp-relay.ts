@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { reapplyHeapTuning } from '../../util/heap-tuning.js';
 import { type HepPacket, hepLayout, writeHep } from './hep.js';
 
 /**
@@ -124,6 +125,7 @@ export class UdpRelay {
         resolve();
       });
     });
+    reapplyHeapTuning(); // a worker's start resets V8's flags
     worker.on('error', () => {
       // the worker died (out of memory?): what is queued is lost, and further sends are dropped
       relay.#closed = true;

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../../../src/cli/main.js';
+import { main } from '../../../src/cli/program.js';
 import { renderPeerCfg } from './cfg-files.js';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {

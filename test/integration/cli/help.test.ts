@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { CTL_COMMANDS as CTL } from '../../../src/cli/ctl.js';
-import { main } from '../../../src/cli/main.js';
+import { main } from '../../../src/cli/program.js';
 import { ensureBuilt, type RunResult, run as runProcess } from './helpers.js';
 
 before(() => ensureBuilt());
