@@ -174,6 +174,11 @@ export async function cmdStart(io: Io, args: string[]): Promise<number> {
     // before the listeners open: the first second of load meets optimized code (src/cli/warmup.ts)
     const w = await warmUp(config.warmup);
     if ('failed' in w) log.warn(`warm-up skipped: ${w.failed}`);
+    else if (w.stopped !== undefined)
+      log.warn(
+        { registers: w.registers, ms: w.ms, stopped: w.stopped },
+        `warm-up stopped after ${w.registers} of ${config.warmup} REGISTERs (${w.stopped}); starting anyway`,
+      );
     else
       log.info(
         { registers: w.registers, ms: w.ms },

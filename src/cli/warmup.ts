@@ -22,6 +22,8 @@ export interface WarmupResult {
   /** REGISTERs answered 200 (fewer than asked when the time ran out). */
   readonly registers: number;
   readonly ms: number;
+  /** Why it stopped before all were answered: the time bound, or a reply other than 200. */
+  readonly stopped?: string;
 }
 
 /** The private pair: the default edge + registrar, on loopback only, in `dir`. */
@@ -56,14 +58,19 @@ const WINDOW = 16;
  * users in turn, at most `WINDOW` unanswered) to `port` on 127.0.0.1 and resolves with the number
  * answered 200 when all are answered, one is answered otherwise, or `deadline` passes.
  */
-function drive(port: number, count: number, deadline: number): Promise<number> {
+function drive(
+  port: number,
+  count: number,
+  deadline: number,
+): Promise<{ ok: number; stopped?: string }> {
   const sock = createSocket('udp4');
   const uuids = Array.from({ length: USERS }, () => randomUUID());
   const pending = new Set<string>();
   let sent = 0;
   let ok = 0;
   let local = 0;
-  return new Promise<number>((resolve) => {
+  let stopped: string | undefined;
+  return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let finished = false;
     const finish = (): void => {
@@ -72,7 +79,7 @@ function drive(port: number, count: number, deadline: number): Promise<number> {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       sock.removeAllListeners('message');
-      sock.close(() => resolve(ok));
+      sock.close(() => resolve(stopped === undefined ? { ok } : { ok, stopped }));
     };
     const send = (): void => {
       const n = sent++;
@@ -96,7 +103,10 @@ function drive(port: number, count: number, deadline: number): Promise<number> {
         '127.0.0.1',
       );
     };
-    sock.on('error', finish);
+    sock.on('error', (err) => {
+      stopped = err.message;
+      finish();
+    });
     sock.on('message', (m) => {
       const text = m.toString('latin1');
       if (text.startsWith('SIP/2.0 1')) return;
@@ -105,6 +115,7 @@ function drive(port: number, count: number, deadline: number): Promise<number> {
       const callId = text.slice(text.indexOf(':', at) + 1, text.indexOf('\r\n', at + 2)).trim();
       if (!pending.delete(callId)) return;
       if (!text.startsWith('SIP/2.0 200')) {
+        stopped = `answered ${text.slice(8, text.indexOf('\r\n'))}`;
         finish();
         return;
       }
@@ -114,7 +125,13 @@ function drive(port: number, count: number, deadline: number): Promise<number> {
     });
     sock.bind(0, '127.0.0.1', () => {
       local = sock.address().port;
-      timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
+      timer = setTimeout(
+        () => {
+          stopped = 'time bound reached';
+          finish();
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       for (let i = 0; i < WINDOW && sent < count; i++) send();
     });
   });
@@ -141,8 +158,11 @@ export async function warmUp(
       const edge = inst.elements.find((e) => e.config.name === 'edge');
       const port = edge?.listeners.find((l) => l.proto === 'udp')?.port;
       if (port === undefined) return { failed: 'the private edge has no UDP listener' };
-      const done = await drive(port, registers, t0 + maxMs);
-      return { registers: done, ms: Date.now() - t0 };
+      const r = await drive(port, registers, t0 + maxMs);
+      const ms = Date.now() - t0;
+      return r.stopped === undefined
+        ? { registers: r.ok, ms }
+        : { registers: r.ok, ms, stopped: r.stopped };
     } finally {
       await inst.stop(0);
     }

@@ -30,6 +30,7 @@ describe('warmUp()', () => {
       const r = await warmUp(400);
       assert.ok(!('failed' in r), JSON.stringify(r));
       assert.equal(r.registers, 400);
+      assert.equal(r.stopped, undefined);
       assert.ok(r.ms >= 0 && r.ms < 5000, `${r.ms} ms`);
     } finally {
       if (saved === undefined) delete process.env['TMPDIR'];
@@ -44,6 +45,7 @@ describe('warmUp()', () => {
     const r = await warmUp(1_000_000, 300);
     assert.ok(!('failed' in r), JSON.stringify(r));
     assert.ok(r.registers > 0 && r.registers < 1_000_000, `${r.registers}`);
+    assert.equal(r.stopped, 'time bound reached');
     assert.ok(r.ms < 3000, `${r.ms} ms`);
   });
 
