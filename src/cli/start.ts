@@ -223,9 +223,9 @@ export async function cmdStart(io: Io, args: string[]): Promise<number> {
         : `  token: management.token of ${values.config ?? DEFAULT_CONFIG_NAME}`,
     );
   }
-  io.err(`${lines.join('\n')}\n`);
-
-  return await new Promise<number>((resolve) => {
+  // the handlers go in before the banner: whoever waits for it (a supervisor, a test) may signal
+  // at once, and a SIGTERM that finds no handler kills the process without a graceful stop
+  const exited = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) {
@@ -281,4 +281,6 @@ export async function cmdStart(io: Io, args: string[]): Promise<number> {
       resolve(1);
     });
   });
+  io.err(`${lines.join('\n')}\n`);
+  return await exited;
 }
