@@ -52,7 +52,7 @@ function setGrowthFactor(f: 1 | 2): void {
 /**
  * Sets this module's V8 flags again. Starting a worker thread puts V8's flags back to what the
  * node command line says (measured with Node 20: the young generation grew to 32 MB again after
- * the SQLite checkpoint worker started), so whoever starts a worker calls this once it runs.
+ * the SQLite checkpoint worker started), so util/worker-ready.ts calls this once a worker runs.
  */
 export function reapplyHeapTuning(): void {
   if (done === undefined) return;

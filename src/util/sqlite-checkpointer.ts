@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { reapplyHeapTuning } from './heap-tuning.js';
 import type { Logger } from './logger.js';
 import type { PragmaDb } from './sqlite-housekeeping.js';
+import { workerReady } from './worker-ready.js';
 
 /**
  * WAL checkpoints off the event loop (issue 12, soak: answers within 10 ms). better-sqlite3 is
@@ -70,7 +70,7 @@ export interface Checkpointer {
 export async function startCheckpointer(o: CheckpointerOptions): Promise<Checkpointer | undefined> {
   if (o.path === ':memory:' || o.path === '') return undefined;
   let stopping = false;
-  let worker: Worker;
+  let worker: Worker | undefined;
   try {
     worker = new Worker(WORKER, {
       eval: true,
@@ -84,53 +84,43 @@ export async function startCheckpointer(o: CheckpointerOptions): Promise<Checkpo
       // a small thread: it only holds a connection and a timer
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
     });
+    await workerReady(worker);
   } catch (err) {
     o.logger.warn(
       { err },
       `${o.what}: no checkpoint worker; SQLite checkpoints in the main thread`,
     );
+    await worker?.terminate();
     return undefined;
   }
-  const ready = await new Promise<boolean>((resolve) => {
-    worker.once('message', () => resolve(true));
-    worker.once('error', (err) => {
-      o.logger.warn(
-        { err },
-        `${o.what}: no checkpoint worker; SQLite checkpoints in the main thread`,
-      );
-      resolve(false);
-    });
-  });
-  if (!ready) {
-    await worker.terminate();
-    return undefined;
-  }
-  reapplyHeapTuning(); // a worker's start resets V8's flags
+  const w = worker;
   o.db.pragma('wal_autocheckpoint = 0');
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.on('error', (err) => {
+  w.on('error', (err) => {
     if (stopping) return;
     o.logger.warn(
       { err },
       `${o.what}: the checkpoint worker failed; SQLite checkpoints in the main thread again`,
     );
   });
-  worker.once('exit', () => {
-    // stopped by us, or failed: the main connection checkpoints by itself again
-    try {
-      o.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-    } catch {
-      // the main connection is already closed
-    }
-  });
+  // stopped by us, or failed: the main connection checkpoints by itself again
+  const exited = new Promise<void>((resolve) =>
+    w.once('exit', () => {
+      try {
+        o.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      } catch {
+        // the main connection is already closed
+      }
+      resolve();
+    }),
+  );
   // the worker must not keep the process alive
-  worker.unref();
+  w.unref();
   return {
     async stop(): Promise<void> {
       if (stopping) return exited;
       stopping = true;
-      worker.postMessage('stop');
-      const bound = setTimeout(() => void worker.terminate(), 2000);
+      w.postMessage('stop');
+      const bound = setTimeout(() => void w.terminate(), 2000);
       await exited;
       clearTimeout(bound);
     },

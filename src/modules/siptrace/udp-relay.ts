@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { reapplyHeapTuning } from '../../util/heap-tuning.js';
+import { workerReady } from '../../util/worker-ready.js';
 import { type HepPacket, hepLayout, writeHep } from './hep.js';
 
 /**
@@ -117,15 +117,7 @@ export class UdpRelay {
       resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
     });
     const relay = new UdpRelay(worker, sab);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
-      worker.once('error', onError);
-      worker.once('message', () => {
-        worker.off('error', onError);
-        resolve();
-      });
-    });
-    reapplyHeapTuning(); // a worker's start resets V8's flags
+    await workerReady(worker);
     worker.on('error', () => {
       // the worker died (out of memory?): what is queued is lost, and further sends are dropped
       relay.#closed = true;
