@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { buildResponseBytes } from '../../../src/message/build.js';
 import type { SipRequest, SipResponse } from '../../../src/message/message.js';
 import { scanMessage } from '../../../src/message/scanner.js';
 import { TransactionLayer } from '../../../src/transaction/layer.js';
-import type { ClientTransactionUser, TransactionUser } from '../../../src/transaction/types.js';
+import type {
+  ClientTransactionUser,
+  ServerTransactionUser,
+  TransactionUser,
+} from '../../../src/transaction/types.js';
 import { TxState } from '../../../src/transaction/types.js';
 import type { ReceiveInfo } from '../../../src/transport/types.js';
 import { ManualClock } from '../../../src/util/clock.js';
@@ -586,5 +592,75 @@ describe('TransactionLayer bookkeeping and transport failures', () => {
     );
     layer.clear();
     assert.equal(layer.serverCount + layer.clientCount, 0);
+  });
+});
+
+// Issue 12 §1: a finished transaction keeps only what absorbing retransmissions needs. Everything
+// the request hung on it (its user, whose closures reach the whole proxy transaction; its context;
+// the parsed request) must become garbage at the final, while the transaction itself is still
+// held for timer J/K: otherwise 32 s of REGISTERs are promoted to the old generation (the soak's
+// memory). The collector decides what is reachable, so these tests ask it (WeakRef + a real GC).
+describe('what a finished transaction lets go of (issue 12 §1)', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+
+  /** True when `ref`'s target is collected within a few full GCs (WeakRefs clear between jobs). */
+  async function collected(ref: WeakRef<object>): Promise<boolean> {
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+      if (ref.deref() === undefined) return true;
+    }
+    return false;
+  }
+
+  test('server, Completed over UDP (timer J, 32 s): the request, its user and its context are garbage; retransmissions are still answered', async () => {
+    let r: SipRequest | undefined = req('REGISTER');
+    let user: ServerTransactionUser | undefined = { onTerminated() {} };
+    let context: object | undefined = { relay: new Array(1000).fill(0) };
+    const refs = { req: new WeakRef(r), user: new WeakRef(user), context: new WeakRef(context) };
+    const tx = layer.createServer(r, udp, user);
+    assert.ok(tx);
+    tx.context = context;
+    tx.reply(200);
+    r = undefined;
+    user = undefined;
+    context = undefined;
+    transport.take();
+    assert.equal(tx.state, TxState.Completed);
+    assert.ok(await collected(refs.req), 'the parsed request');
+    assert.ok(await collected(refs.user), 'the user');
+    assert.ok(await collected(refs.context), 'the context');
+    // what timer J needs is still there
+    layer.onMessage(req('REGISTER'), udp);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 200 OK']);
+    assert.ok(tx !== undefined); // the transaction object itself stayed reachable throughout
+  });
+
+  test('client, Completed over UDP (timer K, 5 s): the user is garbage; a retransmitted 200 goes nowhere', async () => {
+    const responses: number[] = [];
+    let user: ClientTransactionUser | undefined = {
+      onResponse: (r) => responses.push(r.status),
+      onFailure() {},
+    };
+    const ref = new WeakRef(user);
+    const { tx } = layer.sendRequest(
+      outReq('OPTIONS', 'z9hG4bKcli'),
+      'z9hG4bKcli',
+      'OPTIONS',
+      { proto: 'udp', address: '192.0.2.9', port: 5080 },
+      user,
+    );
+    user = undefined;
+    transport.take();
+    layer.onMessage(res(200, 'OPTIONS', 'z9hG4bKcli'), udp);
+    assert.deepEqual(responses, [200]);
+    assert.equal(tx.state, TxState.Completed);
+    assert.ok(await collected(ref), 'the user (its closures reach the whole relay)');
+    layer.onMessage(res(200, 'OPTIONS', 'z9hG4bKcli'), udp);
+    assert.deepEqual(responses, [200], 'RFC 3261 §17.1.2.2: Completed absorbs it');
+    assert.deepEqual(layer.retiredCounts, { server: 0, client: 1 });
+    clock.advance(6000);
+    assert.deepEqual(layer.retiredCounts, { server: 0, client: 0 }, 'timer K (T4 = 5 s) ended it');
   });
 });

@@ -22,6 +22,14 @@ function h(body: (ctx: ScriptContext) => void) {
   });
 }
 
+/** The status lines of the final responses sent since the last take. */
+function finalLines(x: ReturnType<typeof h>): string[] {
+  return x
+    .take()
+    .filter((s) => !s.msg.isRequest && (s.msg as unknown as { status: number }).status >= 200)
+    .map((s) => firstLine(s as never));
+}
+
 function req(o: { via?: string; contact?: string; ruri?: string; method?: string } = {}): string {
   const m = o.method ?? 'INVITE';
   return `${m} ${o.ruri ?? 'sip:bob@192.0.2.99:5070'} SIP/2.0
@@ -137,13 +145,7 @@ test('add_contact_alias then handle_ruri_alias: the request goes to the alias ad
   assert.equal(out?.to, 'w0/u0/192.0.2.7:40000');
   // a tcp alias with no connection: 430 at once (no new connection towards a NAT)
   x.inject(req({ ruri: 'sip:aliased@192.0.2.7:5060;alias=192.0.2.7~40001~2' }), '192.0.2.50:5060');
-  const finals = x
-    .take()
-    .filter((s) => !s.msg.isRequest && (s.msg as unknown as { status: number }).status >= 200);
-  assert.deepEqual(
-    finals.map((s) => firstLine(s as never)),
-    ['SIP/2.0 430 Flow Failed'],
-  );
+  assert.deepEqual(finalLines(x), ['SIP/2.0 430 Flow Failed']);
 });
 
 test('a branch bound to a connection that fails under the write (reset by the peer): 430, not 503 (RFC 5626 §5.3)', () => {
@@ -156,11 +158,5 @@ test('a branch bound to a connection that fails under the write (reset by the pe
   assert.equal(out?.to, flow.id, 'sent over the existing connection only');
   // the kernel took the bytes; then the connection reports an error (ECONNRESET, EPIPE)
   out?.onError?.('SIP_ERR_TRANSPORT_SEND', 'write ECONNRESET');
-  const finals = x
-    .take()
-    .filter((s) => !s.msg.isRequest && (s.msg as unknown as { status: number }).status >= 200);
-  assert.deepEqual(
-    finals.map((s) => firstLine(s as never)),
-    ['SIP/2.0 430 Flow Failed'],
-  );
+  assert.deepEqual(finalLines(x), ['SIP/2.0 430 Flow Failed']);
 });
