@@ -100,11 +100,29 @@ export function reclaimFreePages(db: PragmaDb, what: string, logger: Logger): Re
     db.pragma('wal_checkpoint(PASSIVE)');
     return { pages: reclaimed, bytes };
   }
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  truncateWal(db);
   const ms = Math.round(performance.now() - t0);
   logger.info(
     { pages: reclaimed, bytes, ms },
     `${what}: gave ${bytes} bytes of free pages back to the file system (${ms} ms)`,
   );
   return { pages: reclaimed, bytes };
+}
+
+/** Tries of {@link truncateWal} while another connection's checkpoint holds the WAL, 5 ms apart. */
+const TRUNCATE_TRIES = 20;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `wal_checkpoint(TRUNCATE)`, again while it reports busy: the location store's checkpoint worker
+ * (util/sqlite-checkpointer.ts) runs passive checkpoints of its own, and a TRUNCATE that meets one
+ * gives up at once and leaves the WAL at its peak size. Used only after a large reclaim, which
+ * already holds the thread for its incremental vacuum; at most ~100 ms more.
+ */
+function truncateWal(db: PragmaDb): void {
+  for (let i = 0; i < TRUNCATE_TRIES; i++) {
+    const r = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[] | undefined;
+    if (r?.[0]?.busy !== 1) return;
+    Atomics.wait(pause, 0, 0, 5);
+  }
 }
