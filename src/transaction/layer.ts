@@ -13,8 +13,10 @@ import { RealClock } from '../util/clock.js';
 import { detach } from '../util/detach.js';
 import { channels } from '../util/diagnostics.js';
 import { type Logger, noopLogger } from '../util/logger.js';
+import { SlotMap } from '../util/slot-map.js';
 import { ClientTransaction } from './client.js';
 import { clientKey, inviteKeyForCancel, serverKey } from './matcher.js';
+import { RetiredTable } from './retired.js';
 import { ServerTransaction } from './server.js';
 import {
   type ClientTransactionUser,
@@ -27,21 +29,14 @@ import {
   type TxTimers,
 } from './types.js';
 
-/**
- * A finished non-INVITE server transaction: its final's bytes, where they go, until when. The
- * bytes are kept as a range of an arena slab, not as a Buffer view (a view costs ~100 bytes of
- * heap, for 32 s, per request; the view is made again only for a retransmission).
- */
-interface Retired {
-  readonly slab: ArrayBuffer;
-  readonly offset: number;
-  readonly length: number;
-  readonly target: SendTarget;
-  readonly until: number;
-}
-
 /** How often retired transactions are swept (they are also checked against their deadline on use). */
 const SWEEP_MS = 1000;
+
+/**
+ * Distinct response targets remembered for retired transactions; past it the cache starts again
+ * (entries keep the target they got, so forgetting one only costs a duplicate object).
+ */
+const TARGET_CACHE = 4096;
 
 export interface TransactionLayerOptions {
   clock?: Clock | undefined;
@@ -69,19 +64,25 @@ export class TransactionLayer implements TransportUser, TransactionHost {
    * matching (pike: a banned source costs one map lookup).
    */
   requestFilter: ((req: SipRequest, info: ReceiveInfo) => boolean) | undefined;
-  readonly #servers = new Map<string, ServerTransaction>();
-  readonly #clients = new Map<string, ClientTransaction>();
+  // transactions come and go thousands of times a second: SlotMap, not Map (see util/slot-map.ts)
+  readonly #servers = new SlotMap<ServerTransaction>();
+  readonly #clients = new SlotMap<ClientTransaction>();
   /**
    * Finished non-INVITE transactions over UDP, waiting out timer J (server, 64*T1) or K (client,
    * T4): all they still do is answer a retransmitted request with the final's bytes, or swallow a
    * retransmitted response. Each is kept as its bytes, its destination and its deadline, nothing
    * else (issue 12: the full objects, with the proxy state they referenced, made the heap grow with
-   * the request rate times 32 s). Insertion order is deadline order (one duration per map).
+   * the request rate times 32 s), in tables without an object per transaction (retired.ts).
    */
-  readonly #retiredServers = new Map<string, Retired>();
-  readonly #retiredClients = new Map<string, number>();
+  readonly #retiredServers = new RetiredTable(true);
+  readonly #retiredClients = new RetiredTable(false);
   /** The retired finals' bytes, packed in deadline order. */
   readonly #kept = new ByteArena();
+  /**
+   * One target object for the retired finals that go to the same place (over UDP with rport, one
+   * per peer: each request's own target, and the flow id string in it, would be kept 32 s).
+   */
+  readonly #targets = new Map<string, SendTarget>();
   #sweep: Timer | undefined;
 
   constructor(transport: TransportPort, user: TransactionUser, opts: TransactionLayerOptions = {}) {
@@ -151,10 +152,11 @@ export class TransactionLayer implements TransportUser, TransactionHost {
           tx.receiveRequest(req);
           return;
         }
-        const r = this.#retiredServers.get(key);
-        if (r !== undefined && r.until > this.clock.now()) {
+        const retired = this.#retiredServers;
+        const slot = retired.size === 0 ? -1 : retired.find(key, this.clock.now());
+        if (slot >= 0) {
           // RFC 3261 §17.2.2: Completed answers a retransmission with the final again
-          this.transport.send(Buffer.from(r.slab, r.offset, r.length), r.target);
+          this.transport.send(retired.bytes(slot), retired.target(slot));
           return;
         }
       }
@@ -170,8 +172,8 @@ export class TransactionLayer implements TransportUser, TransactionHost {
         return;
       }
       // RFC 3261 §17.1.2.2: Completed absorbs retransmitted responses
-      const until = this.#retiredClients.get(key);
-      if (until !== undefined && until > this.clock.now()) return;
+      const retired = this.#retiredClients;
+      if (retired.size > 0 && retired.find(key, this.clock.now()) >= 0) return;
     }
     this.#user.onStrayResponse(res, info);
   }
@@ -230,20 +232,26 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
     // kept 32 s: a copy of its own, not a slice pinning a shared pool slab (util/byte-arena.ts)
     const kept = this.#kept.keep(bytes);
-    this.#retiredServers.set(tx.key, {
-      slab: kept.buffer as ArrayBuffer,
-      offset: kept.byteOffset,
-      length: kept.length,
-      target,
-      until: this.clock.now() + ms,
-    });
+    this.#retiredServers.add(tx.key, this.clock.now() + ms, kept, this.#internTarget(target));
     this.#armSweep();
+  }
+
+  #internTarget(target: SendTarget): SendTarget {
+    const id =
+      'flowId' in target
+        ? target.flowId
+        : `${target.proto}|${target.address}|${target.port}|${target.listenerId ?? ''}`;
+    const known = this.#targets.get(id);
+    if (known !== undefined) return known;
+    if (this.#targets.size >= TARGET_CACHE) this.#targets.clear();
+    this.#targets.set(id, target);
+    return target;
   }
 
   /** @internal A non-INVITE client transaction got its final over UDP: only swallows retransmissions for `ms` (timer K). */
   retireClient(tx: KeyedTransaction, ms: number): void {
     if (this.#clients.get(tx.key) === tx) this.#clients.delete(tx.key);
-    this.#retiredClients.set(tx.key, this.clock.now() + ms);
+    this.#retiredClients.add(tx.key, this.clock.now() + ms);
     this.#armSweep();
   }
 
@@ -255,23 +263,14 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     });
   }
 
-  /** Drops the retired transactions whose timer ran out (the maps are in deadline order). */
+  /** Drops the retired transactions whose timer ran out. */
   #sweepRetired(): void {
     const now = this.clock.now();
     const publish = channels.txState.hasSubscribers;
-    for (const [k, r] of this.#retiredServers) {
-      if (r.until > now) break;
-      this.#retiredServers.delete(k);
-      if (publish)
-        channels.txState.publish({ key: k, kind: 'nist', from: 'completed', to: 'terminated' });
-    }
-    for (const [k, until] of this.#retiredClients) {
-      if (until > now) break;
-      this.#retiredClients.delete(k);
-      if (publish)
-        channels.txState.publish({ key: k, kind: 'nict', from: 'completed', to: 'terminated' });
-    }
+    this.#retiredServers.sweep(now, publish ? publishTerminated('nist') : undefined);
+    this.#retiredClients.sweep(now, publish ? publishTerminated('nict') : undefined);
     if (this.#retiredServers.size > 0 || this.#retiredClients.size > 0) this.#armSweep();
+    else this.#targets.clear();
   }
 
   // ---- client side
@@ -302,11 +301,16 @@ export class TransactionLayer implements TransportUser, TransactionHost {
 
   /** Terminates every transaction (shutdown). */
   clear(): void {
-    for (const tx of [...this.#servers.values()]) tx.terminate();
-    for (const tx of [...this.#clients.values()]) tx.terminate();
+    for (const tx of this.#servers.values()) tx.terminate();
+    for (const tx of this.#clients.values()) tx.terminate();
     this.#retiredServers.clear();
     this.#retiredClients.clear();
+    this.#targets.clear();
     this.clock.clearTimer(this.#sweep);
     this.#sweep = undefined;
   }
+}
+
+function publishTerminated(kind: 'nist' | 'nict'): (key: string) => void {
+  return (key) => channels.txState.publish({ key, kind, from: 'completed', to: 'terminated' });
 }

@@ -1,9 +1,12 @@
+import { SlotMap } from '../../util/slot-map.js';
+
 /**
  * Runs async work one at a time per key (Kamailio locks the usrloc hash slot of an AoR): two
  * REGISTERs for one AoR in this process never read-modify-write the store at once.
  */
 export class KeyedMutex {
-  readonly #tails = new Map<string, Promise<void>>();
+  // a lock per REGISTER in flight: SlotMap, not Map (see util/slot-map.ts)
+  readonly #tails = new SlotMap<Promise<void>>();
 
   /**
    * Runs `fn` after every earlier task of `key` has settled; resolves or rejects with it. With no
@@ -37,6 +40,6 @@ export class KeyedMutex {
 
   /** Resolves once every task started so far has settled. */
   async idle(): Promise<void> {
-    while (this.#tails.size > 0) await Promise.allSettled([...this.#tails.values()]);
+    while (this.#tails.size > 0) await Promise.allSettled(this.#tails.values());
   }
 }

@@ -1,0 +1,159 @@
+import type { SendTarget } from '../transport/types.js';
+
+/** Slots a table starts with, and never shrinks below (a power of two). */
+const MIN_SLOTS = 1024;
+/** Sequence numbers wrap at 2^30 (they stay small integers); ring sizes divide it. */
+const SEQ_MASK = 2 ** 30 - 1;
+
+/**
+ * Finished non-INVITE transactions waiting out timer J (server) or K (client), without one heap
+ * object per transaction (issue 12).
+ *
+ * Why: at 2 500 REGISTER/s over UDP an edge holds ~80 000 of them for timer J's 32 s. Kept as an
+ * object each (its bytes' place, its destination, a boxed deadline and the flow id string in it),
+ * they were four of every five objects of the heap, and every full collection had to mark them,
+ * and move them when their pages were compacted: the pauses that still delayed answers. Here a
+ * transaction is its key (the one string the lookup needs) and one slot of a ring of typed arrays
+ * (deadline, offset and length of its final's bytes) and of plain arrays of references to shared
+ * objects (the arena slab, an interned target). The ring is in deadline order when every entry
+ * waits the same time, which is the case (64*T1 for servers, T4 for clients), so the sweep takes
+ * entries off its head.
+ */
+export class RetiredTable {
+  /**
+   * key → sequence number. An entry's slot is its sequence number modulo the ring's size, so the
+   * ring grows and shrinks by copying typed arrays, without touching this map (which at 80 000
+   * entries took tens of milliseconds).
+   */
+  readonly #index = new Map<string, number>();
+  readonly #withBytes: boolean;
+  #mask = MIN_SLOTS - 1;
+  /** Sequence number of the oldest entry; the newest is `#head + #size - 1` (mod 2^30). */
+  #head = 0;
+  #size = 0;
+  #keys: (string | undefined)[] = new Array(MIN_SLOTS).fill(undefined);
+  #until = new Float64Array(MIN_SLOTS);
+  // the final's bytes and where they go (server side only)
+  #slabs: (ArrayBuffer | undefined)[] = [];
+  #offsets = new Int32Array(0);
+  #lengths = new Int32Array(0);
+  #targets: (SendTarget | undefined)[] = [];
+
+  /** @param withBytes each entry keeps a final response's bytes and target (server transactions) */
+  constructor(withBytes: boolean) {
+    this.#withBytes = withBytes;
+    if (withBytes) this.#payload(MIN_SLOTS);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Whether `key` is held (expired or not, until the sweep drops it). */
+  has(key: string): boolean {
+    return this.#index.has(key);
+  }
+
+  /** The slot of `key` while its deadline has not passed, else -1. Valid until the next add. */
+  find(key: string, now: number): number {
+    const seq = this.#index.get(key);
+    if (seq === undefined) return -1;
+    const slot = seq & this.#mask;
+    return (this.#until[slot] as number) > now ? slot : -1;
+  }
+
+  /** The final's bytes of a slot `find` returned (a view made again for each retransmission). */
+  bytes(slot: number): Buffer {
+    return Buffer.from(this.#slabs[slot] as ArrayBuffer, this.#offsets[slot], this.#lengths[slot]);
+  }
+
+  target(slot: number): SendTarget {
+    return this.#targets[slot] as SendTarget;
+  }
+
+  /**
+   * Holds `key` until `until`; with bytes, also the final (`kept`: a Buffer that may stay
+   * referenced as long as the entry, see ByteArena) and its target.
+   */
+  add(key: string, until: number, kept?: Buffer, target?: SendTarget): void {
+    if (this.#size > this.#mask) this.#resize((this.#mask + 1) * 2);
+    const seq = (this.#head + this.#size) & SEQ_MASK;
+    const slot = seq & this.#mask;
+    this.#size++;
+    this.#keys[slot] = key;
+    this.#until[slot] = until;
+    if (this.#withBytes && kept !== undefined) {
+      this.#slabs[slot] = kept.buffer as ArrayBuffer;
+      this.#offsets[slot] = kept.byteOffset;
+      this.#lengths[slot] = kept.length;
+      this.#targets[slot] = target;
+    }
+    // a key held twice (not expected): the newer entry wins, the older one's sweep leaves it
+    this.#index.set(key, seq);
+  }
+
+  /** Drops the entries whose deadline is not after `now`, oldest first; `onDrop` sees each key. */
+  sweep(now: number, onDrop?: (key: string) => void): void {
+    while (this.#size > 0) {
+      const seq = this.#head;
+      const slot = seq & this.#mask;
+      if ((this.#until[slot] as number) > now) break;
+      const key = this.#keys[slot] as string;
+      if (this.#index.get(key) === seq) this.#index.delete(key);
+      this.#keys[slot] = undefined;
+      if (this.#withBytes) {
+        this.#slabs[slot] = undefined;
+        this.#targets[slot] = undefined;
+      }
+      this.#head = (seq + 1) & SEQ_MASK;
+      this.#size--;
+      onDrop?.(key);
+    }
+    // give back the slots of a burst once it has passed
+    const cap = this.#mask + 1;
+    if (cap > MIN_SLOTS && this.#size < cap >>> 3) this.#resize(cap >>> 1);
+  }
+
+  clear(): void {
+    this.#index.clear();
+    this.#head = 0;
+    this.#size = 0;
+    this.#resize(MIN_SLOTS);
+  }
+
+  #payload(cap: number): void {
+    this.#slabs = new Array(cap).fill(undefined);
+    this.#offsets = new Int32Array(cap);
+    this.#lengths = new Int32Array(cap);
+    this.#targets = new Array(cap).fill(undefined);
+  }
+
+  /** Rings of `cap` slots (a power of two): each entry moves to its sequence number's slot. */
+  #resize(cap: number): void {
+    const keys = this.#keys;
+    const until = this.#until;
+    const slabs = this.#slabs;
+    const offsets = this.#offsets;
+    const lengths = this.#lengths;
+    const targets = this.#targets;
+    const from = this.#mask;
+    const to = cap - 1;
+    this.#keys = new Array(cap).fill(undefined);
+    this.#until = new Float64Array(cap);
+    if (this.#withBytes) this.#payload(cap);
+    for (let i = 0; i < this.#size; i++) {
+      const seq = (this.#head + i) & SEQ_MASK;
+      const a = seq & from;
+      const b = seq & to;
+      this.#keys[b] = keys[a];
+      this.#until[b] = until[a] as number;
+      if (this.#withBytes) {
+        this.#slabs[b] = slabs[a];
+        this.#offsets[b] = offsets[a] as number;
+        this.#lengths[b] = lengths[a] as number;
+        this.#targets[b] = targets[a];
+      }
+    }
+    this.#mask = to;
+  }
+}
