@@ -12,7 +12,7 @@ import type {
   TransactionUser,
 } from '../../../src/transaction/types.js';
 import { TxState } from '../../../src/transaction/types.js';
-import type { ReceiveInfo } from '../../../src/transport/types.js';
+import { Proto, type ReceiveInfo } from '../../../src/transport/types.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { FakeTransport, recvInfo } from '../../support/fake-transport.js';
 
@@ -375,6 +375,38 @@ describe('NonInviteServerTransaction', () => {
     assert.equal(tu.requests.length, 1, 'after timer J the request is new again');
     clock.advance(1000);
     assert.equal(layer.serverCount, 0, 'and swept from the table');
+  });
+
+  test('retired finals: each retransmission gets its own final at its own target (targets are shared per destination only)', () => {
+    // two peers without rport (RFC 3261 §18.2.2: to the source address, the Via port) and two
+    // requests of one peer with rport: three finals kept for timer J, answered each to its place
+    const a = recvInfo('udp', '192.0.2.1:5070');
+    const b = recvInfo('udp', '192.0.2.2:5070');
+    const noRport = (branch: string, host: string) =>
+      req('OPTIONS', { via: `SIP/2.0/UDP ${host}:5072;branch=${branch}` });
+    const cases = [
+      { r: noRport('z9hG4bKa1', '192.0.2.1'), info: a, status: 200 },
+      { r: noRport('z9hG4bKb1', '192.0.2.2'), info: b, status: 404 },
+      { r: req('OPTIONS', { branch: 'z9hG4bKr1' }), info: a, status: 486 },
+      { r: req('OPTIONS', { branch: 'z9hG4bKr2' }), info: a, status: 603 },
+    ];
+    for (const c of cases) layer.createServer(c.r, c.info)?.reply(c.status);
+    transport.take();
+    assert.deepEqual(layer.retiredCounts, { server: 4, client: 0 });
+    for (const c of [...cases].reverse()) {
+      layer.onMessage(c.r, c.info);
+      const [sent] = transport.take();
+      assert.ok(sent);
+      assert.equal((sent.msg as SipResponse).status, c.status);
+      if (c.r.topVia?.params.has('rport')) assert.deepEqual(sent.target, { flowId: c.info.flowId });
+      else
+        assert.deepEqual(sent.target, {
+          proto: Proto.UDP,
+          address: c.info.remote.address,
+          port: 5072,
+          listenerId: c.info.listener.id,
+        });
+    }
   });
 
   test('timer J is zero over a reliable transport', () => {
