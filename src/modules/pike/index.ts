@@ -61,10 +61,13 @@ export class Pike {
 
   /**
    * Counts one request from `ip`; negative (drop it) when the source is banned. Whether the source
-   * is exempt is asked only when it would be banned, so the common path is one map lookup.
+   * is exempt is asked only when it is or would be banned, so the common path is one map lookup;
+   * an exempt peer (by address and port) passes even when other sources got its IP banned.
    */
   checkRequest(ip: string, port: number): number {
     if (this.#auth.banned(ip)) {
+      // an exempt peer on a banned address (a registrar on the clients' host) is still served
+      if (this.#exempt(ip, port)) return PikeRc.Ok;
       this.#events.dropped(ip);
       return PikeRc.Blocked;
     }
@@ -83,6 +86,7 @@ export class Pike {
       this.#events.dropped(ip);
       return PikeRc.NewlyBlocked;
     }
+    if (this.#exempt(ip, port)) return PikeRc.Ok;
     this.#events.dropped(ip);
     return PikeRc.Blocked;
   }

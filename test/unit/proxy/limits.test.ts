@@ -117,6 +117,19 @@ describe('pike: per-source request rate', () => {
     assert.equal(finals(h.take()).length, 1, 'served again after ban_time');
   });
 
+  test('an exempt peer that shares its IP with a banned client (a registrar on the clients host) is still served; the client is not', () => {
+    // the trusted peer is 192.0.2.10:5070 exactly; a client on 192.0.2.10:5099 gets the IP banned
+    const client = '192.0.2.10:5099';
+    const h = harness({ script: answerScript, pike, permissions: { trusted: [UAC] } });
+    for (let i = 0; i < 12; i++) h.inject(req('OPTIONS', 'bob', client), client);
+    assert.equal(finals(h.take()).length, 5);
+    assert.deepEqual(h.server.pike?.activeBans(), { rate: 1, auth: 0 });
+    for (let i = 0; i < 3; i++) h.inject(req('OPTIONS', 'bob', UAC), UAC);
+    assert.equal(finals(h.take()).length, 3, 'the trusted peer passes the ban of its IP');
+    h.inject(req('OPTIONS', 'bob', client), client);
+    assert.deepEqual(h.take(), [], 'the client that got the IP banned is still ignored');
+  });
+
   test('the edge counts 401s to credentialed requests as failed passwords per client: banned after auth_failures; stale=true does not count', () => {
     const logger = new CapturingLogger();
     const h = harness({
