@@ -65,12 +65,7 @@ export class Pike {
    * an exempt peer (by address and port) passes even when other sources got its IP banned.
    */
   checkRequest(ip: string, port: number): number {
-    if (this.#auth.banned(ip)) {
-      // an exempt peer on a banned address (a registrar on the clients' host) is still served
-      if (this.#exempt(ip, port)) return PikeRc.Ok;
-      this.#events.dropped(ip);
-      return PikeRc.Blocked;
-    }
+    if (this.#auth.banned(ip)) return this.#onBanned(ip, port);
     const v = this.#requests.hit(ip);
     if (v === 'ok') return PikeRc.Ok;
     if (v === 'banned-now') {
@@ -86,6 +81,14 @@ export class Pike {
       this.#events.dropped(ip);
       return PikeRc.NewlyBlocked;
     }
+    return this.#onBanned(ip, port);
+  }
+
+  /**
+   * A request from an address banned already: dropped, unless it comes from an exempt peer on
+   * that address (a registrar on the clients' host), which is still served.
+   */
+  #onBanned(ip: string, port: number): number {
     if (this.#exempt(ip, port)) return PikeRc.Ok;
     this.#events.dropped(ip);
     return PikeRc.Blocked;
