@@ -214,14 +214,11 @@ function writeTone(secs: number): string {
 }
 
 /**
- * A baresip profile (the softphone test's, with credentials): outbound over TCP via the edge
- * (`sipnat=outbound`: reg-id + +sip.instance), `auth_user` / `auth_pass` in the account line,
- * auto answer, bound to `ip`.
- */
-/**
- * A baresip profile for `user` on `ip`. Over TCP, baresip does not bind its connections to `ip`:
- * they come from the address the kernel picks (127.0.0.1 here). A client that must be seen from
- * its own address (pike counts per source IP) registers over UDP, from its `sip_listen` socket.
+ * A baresip profile (the softphone test's, with credentials): outbound via the edge over
+ * `transport` (`sipnat=outbound`: reg-id + +sip.instance), `auth_user` / `auth_pass` in the account
+ * line, auto answer, bound to `ip`. Over TCP baresip does not bind its connections to `ip`: they
+ * come from the address the kernel picks (127.0.0.1 here). A client that must be seen from its own
+ * address (pike counts per source IP) registers over UDP, from its `sip_listen` socket.
  */
 function baresipProfile(
   user: User,
