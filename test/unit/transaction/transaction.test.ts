@@ -379,7 +379,7 @@ describe('NonInviteServerTransaction', () => {
 
   test('retired finals: each retransmission gets its own final at its own target (targets are shared per destination only)', () => {
     // two peers without rport (RFC 3261 §18.2.2: to the source address, the Via port) and two
-    // requests of one peer with rport: three finals kept for timer J, answered each to its place
+    // requests of one peer with rport: four finals kept for timer J, answered each to its place
     const a = recvInfo('udp', '192.0.2.1:5070');
     const b = recvInfo('udp', '192.0.2.2:5070');
     const noRport = (branch: string, host: string) =>
