@@ -32,12 +32,6 @@ import {
 /** How often retired transactions are swept (they are also checked against their deadline on use). */
 const SWEEP_MS = 1000;
 
-/**
- * Distinct response targets remembered for retired transactions; past it the cache starts again
- * (entries keep the target they got, so forgetting one only costs a duplicate object).
- */
-const TARGET_CACHE = 4096;
-
 export interface TransactionLayerOptions {
   clock?: Clock | undefined;
   logger?: Logger | undefined;
@@ -78,11 +72,6 @@ export class TransactionLayer implements TransportUser, TransactionHost {
   readonly #retiredClients = new RetiredTable(false);
   /** The retired finals' bytes, packed in deadline order. */
   readonly #kept = new ByteArena();
-  /**
-   * One target object for the retired finals that go to the same place (over UDP with rport, one
-   * per peer: each request's own target, and the flow id string in it, would be kept 32 s).
-   */
-  readonly #targets = new Map<string, SendTarget>();
   #sweep: Timer | undefined;
 
   constructor(transport: TransportPort, user: TransactionUser, opts: TransactionLayerOptions = {}) {
@@ -232,20 +221,8 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
     // kept 32 s: a copy of its own, not a slice pinning a shared pool slab (util/byte-arena.ts)
     const kept = this.#kept.keep(bytes);
-    this.#retiredServers.add(tx.key, this.clock.now() + ms, kept, this.#internTarget(target));
+    this.#retiredServers.add(tx.key, this.clock.now() + ms, kept, target);
     this.#armSweep();
-  }
-
-  #internTarget(target: SendTarget): SendTarget {
-    const id =
-      'flowId' in target
-        ? target.flowId
-        : `${target.proto}|${target.address}|${target.port}|${target.listenerId ?? ''}`;
-    const known = this.#targets.get(id);
-    if (known !== undefined) return known;
-    if (this.#targets.size >= TARGET_CACHE) this.#targets.clear();
-    this.#targets.set(id, target);
-    return target;
   }
 
   /** @internal A non-INVITE client transaction got its final over UDP: only swallows retransmissions for `ms` (timer K). */
@@ -270,7 +247,6 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     this.#retiredServers.sweep(now, publish ? publishTerminated('nist') : undefined);
     this.#retiredClients.sweep(now, publish ? publishTerminated('nict') : undefined);
     if (this.#retiredServers.size > 0 || this.#retiredClients.size > 0) this.#armSweep();
-    else this.#targets.clear();
   }
 
   // ---- client side
@@ -305,7 +281,6 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     for (const tx of this.#clients.values()) tx.terminate();
     this.#retiredServers.clear();
     this.#retiredClients.clear();
-    this.#targets.clear();
     this.clock.clearTimer(this.#sweep);
     this.#sweep = undefined;
   }

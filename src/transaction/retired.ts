@@ -4,6 +4,11 @@ import type { SendTarget } from '../transport/types.js';
 const MIN_SLOTS = 1024;
 /** Sequence numbers wrap at 2^30 (they stay small integers); ring sizes divide it. */
 const SEQ_MASK = 2 ** 30 - 1;
+/**
+ * Distinct targets remembered for sharing; past it the cache starts again (entries keep the
+ * target they got, so forgetting one only costs a duplicate object).
+ */
+const TARGET_CACHE = 4096;
 
 /**
  * Finished non-INVITE transactions waiting out timer J (server) or K (client), without one heap
@@ -15,7 +20,7 @@ const SEQ_MASK = 2 ** 30 - 1;
  * and move them when their pages were compacted: the pauses that still delayed answers. Here a
  * transaction is its key (the one string the lookup needs) and one slot of a ring of typed arrays
  * (deadline, offset and length of its final's bytes) and of plain arrays of references to shared
- * objects (the arena slab, an interned target). The ring is in deadline order when every entry
+ * objects (the arena slab, a target shared per destination). The ring is in deadline order when every entry
  * waits the same time, which is the case (64*T1 for servers, T4 for clients), so the sweep takes
  * entries off its head.
  */
@@ -38,6 +43,11 @@ export class RetiredTable {
   #offsets = new Int32Array(0);
   #lengths = new Int32Array(0);
   #targets: (SendTarget | undefined)[] = [];
+  /**
+   * One target object for the finals that go to the same place (over UDP with rport, one per
+   * peer: each request's own target, and the flow id string in it, would be kept 32 s).
+   */
+  readonly #targetCache = new Map<string, SendTarget>();
 
   /** @param withBytes each entry keeps a final response's bytes and target (server transactions) */
   constructor(withBytes: boolean) {
@@ -73,7 +83,8 @@ export class RetiredTable {
 
   /**
    * Holds `key` until `until`; with bytes, also the final (`kept`: a Buffer that may stay
-   * referenced as long as the entry, see ByteArena) and its target.
+   * referenced as long as the entry, see ByteArena) and its target (shared with the entries that
+   * go to the same place).
    */
   add(key: string, until: number, kept?: Buffer, target?: SendTarget): void {
     if (this.#size > this.#mask) this.#resize((this.#mask + 1) * 2);
@@ -86,7 +97,7 @@ export class RetiredTable {
       this.#slabs[slot] = kept.buffer as ArrayBuffer;
       this.#offsets[slot] = kept.byteOffset;
       this.#lengths[slot] = kept.length;
-      this.#targets[slot] = target;
+      this.#targets[slot] = target === undefined ? undefined : this.#shared(target);
     }
     // a key held twice (not expected): the newer entry wins, the older one's sweep leaves it
     this.#index.set(key, seq);
@@ -109,6 +120,7 @@ export class RetiredTable {
       this.#size--;
       onDrop?.(key);
     }
+    if (this.#size === 0) this.#targetCache.clear();
     // give back the slots of a burst once it has passed
     const cap = this.#mask + 1;
     if (cap > MIN_SLOTS && this.#size < cap >>> 3) this.#resize(cap >>> 1);
@@ -116,9 +128,22 @@ export class RetiredTable {
 
   clear(): void {
     this.#index.clear();
+    this.#targetCache.clear();
     this.#head = 0;
     this.#size = 0;
     this.#resize(MIN_SLOTS);
+  }
+
+  #shared(target: SendTarget): SendTarget {
+    const id =
+      'flowId' in target
+        ? target.flowId
+        : `${target.proto}|${target.address}|${target.port}|${target.listenerId ?? ''}`;
+    const known = this.#targetCache.get(id);
+    if (known !== undefined) return known;
+    if (this.#targetCache.size >= TARGET_CACHE) this.#targetCache.clear();
+    this.#targetCache.set(id, target);
+    return target;
   }
 
   #payload(cap: number): void {

@@ -57,6 +57,26 @@ describe('RetiredTable', () => {
     assert.equal(t.bytes(t.find('again', 0)).toString(), 'z');
   });
 
+  it('entries that go to the same place share one target object; other places keep their own', () => {
+    const t = new RetiredTable(true);
+    const bytes = Buffer.from('SIP/2.0 200 OK\r\n\r\n');
+    const udp = (port: number) =>
+      ({ proto: 'udp', address: '192.0.2.1', port, listenerId: 1 }) as const;
+    t.add('a', 10, bytes, { flowId: 'w0/u1/192.0.2.1:5060' });
+    t.add('b', 10, bytes, { flowId: 'w0/u1/192.0.2.1:5060' });
+    t.add('c', 10, bytes, { flowId: 'w0/u1/192.0.2.2:5060' });
+    t.add('d', 10, bytes, udp(5070));
+    t.add('e', 10, bytes, udp(5070));
+    t.add('f', 10, bytes, udp(5071));
+    const target = (k: string) => t.target(t.find(k, 0));
+    assert.equal(target('a'), target('b'), 'one object for one flow');
+    assert.notEqual(target('a'), target('c'));
+    assert.equal(target('d'), target('e'), 'one object for one address');
+    assert.notEqual(target('d'), target('f'));
+    assert.deepEqual(target('f'), udp(5071));
+    assert.deepEqual(target('c'), { flowId: 'w0/u1/192.0.2.2:5060' });
+  });
+
   it('a key added twice: the newer entry is found, and the older one leaves it in place', () => {
     const t = new RetiredTable(false);
     t.add('dup', 10);
