@@ -73,7 +73,7 @@ class RedisProcess {
     process.once('exit', reap);
     proc.once('exit', () => process.removeListener('exit', reap));
     const keep = (d: Buffer): void => {
-      this.#output = (this.#output + d.toString()).slice(-4000);
+      this.#output = (this.#output + d.toString()).slice(-16_000);
     };
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
@@ -270,7 +270,7 @@ export class RedisSentinelSet {
           'bind 127.0.0.1',
           'daemonize no',
           `dir ${this.#dir}`,
-          'loglevel warning',
+          'loglevel notice',
           `sentinel monitor ${this.name} 127.0.0.1 ${masterPort} 2`,
           `sentinel down-after-milliseconds ${this.name} ${opts.downAfterMs ?? 1000}`,
           `sentinel failover-timeout ${this.name} ${opts.failoverTimeoutMs ?? 5000}`,
@@ -321,6 +321,29 @@ export class RedisSentinelSet {
       return Array.isArray(role) && role[0] === 'master';
     });
     return port;
+  }
+
+  /**
+   * The failover events the sentinels logged (`+sdown`, `+odown`, `+try-failover`,
+   * `+elected-leader`, `-failover-abort-…`, `+switch-master`, …), each with its wall-clock time
+   * in ms, in order: what Sentinel itself spent of a failover, beside what the clients did.
+   */
+  events(): { readonly sentinel: number; readonly at: number; readonly event: string }[] {
+    const out: { sentinel: number; at: number; event: string }[] = [];
+    this.#sentinels.forEach((s, i) => {
+      // "12345:X 06 Dec 2026 14:50:01.123 # +switch-master mymaster 127.0.0.1 1 127.0.0.1 2"
+      const re = /^\d+:X (\d\d \w{3} \d{4} \d\d:\d\d:\d\d\.\d{3}) [#*.-] ([-+][\w-]+)(.*)$/gm;
+      for (const m of s.output.matchAll(re)) {
+        // the log's local time, as Date.parse reads it
+        const at = Date.parse(m[1] ?? '');
+        out.push({
+          sentinel: i,
+          at,
+          event: `${m[2]}${(m[3] ?? '').split(' ').slice(0, 3).join(' ')}`,
+        });
+      }
+    });
+    return out.sort((a, b) => a.at - b.at);
   }
 
   /** Stops every process and removes the working directory. */
