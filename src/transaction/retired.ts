@@ -10,6 +10,20 @@ const SEQ_MASK = 2 ** 30 - 1;
  */
 const TARGET_CACHE = 4096;
 
+/** Maps the key index is split into (a power of two), see `RetiredTable.#index`. */
+const INDEX_SHARDS = 16;
+
+/**
+ * The index map of `key`: a hash of its characters. Keys come from clients, so one who crafts
+ * branches can put them all in one map; that only gives back the one big map, with its occasional
+ * re-keying, never a wrong answer.
+ */
+function shardOf(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
+  return (h ^ (h >>> 16)) & (INDEX_SHARDS - 1);
+}
+
 /**
  * Finished non-INVITE transactions waiting out timer J (server) or K (client), without one heap
  * object per transaction (issue 12).
@@ -26,11 +40,15 @@ const TARGET_CACHE = 4096;
  */
 export class RetiredTable {
   /**
-   * key → sequence number. An entry's slot is its sequence number modulo the ring's size, so the
-   * ring grows and shrinks by copying typed arrays, without touching this map (which at 80 000
-   * entries took tens of milliseconds).
+   * key → sequence number, in INDEX_SHARDS maps chosen by a hash of the key. An entry's slot is
+   * its sequence number modulo the ring's size, so the ring grows and shrinks by copying typed
+   * arrays, without touching these maps (re-keying one map of 80 000 entries took tens of
+   * milliseconds). The maps are many and small because a JS Map under constant insert and delete
+   * builds a new hash table whenever live and deleted entries fill the old one: one map of
+   * 80 000 did that every ~20 s at 2 500 REGISTER/s, 5 ms of copying each time on an idle
+   * machine and a burst of slow answers under load; one of 5 000 takes a few hundredths of that.
    */
-  readonly #index = new Map<string, number>();
+  readonly #index: Map<string, number>[] = Array.from({ length: INDEX_SHARDS }, () => new Map());
   readonly #withBytes: boolean;
   #mask = MIN_SLOTS - 1;
   /** Sequence number of the oldest entry; the newest is `#head + #size - 1` (mod 2^30). */
@@ -61,12 +79,12 @@ export class RetiredTable {
 
   /** Whether `key` is held (expired or not, until the sweep drops it). */
   has(key: string): boolean {
-    return this.#index.has(key);
+    return (this.#index[shardOf(key)] as Map<string, number>).has(key);
   }
 
   /** The slot of `key` while its deadline has not passed, else -1. Valid until the next add. */
   find(key: string, now: number): number {
-    const seq = this.#index.get(key);
+    const seq = (this.#index[shardOf(key)] as Map<string, number>).get(key);
     if (seq === undefined) return -1;
     const slot = seq & this.#mask;
     return (this.#until[slot] as number) > now ? slot : -1;
@@ -100,7 +118,7 @@ export class RetiredTable {
       this.#targets[slot] = target === undefined ? undefined : this.#shared(target);
     }
     // a key held twice (not expected): the newer entry wins, the older one's sweep leaves it
-    this.#index.set(key, seq);
+    (this.#index[shardOf(key)] as Map<string, number>).set(key, seq);
   }
 
   /** Drops the entries whose deadline is not after `now`, oldest first; `onDrop` sees each key. */
@@ -110,7 +128,8 @@ export class RetiredTable {
       const slot = seq & this.#mask;
       if ((this.#until[slot] as number) > now) break;
       const key = this.#keys[slot] as string;
-      if (this.#index.get(key) === seq) this.#index.delete(key);
+      const shard = this.#index[shardOf(key)] as Map<string, number>;
+      if (shard.get(key) === seq) shard.delete(key);
       this.#keys[slot] = undefined;
       if (this.#withBytes) {
         this.#slabs[slot] = undefined;
@@ -127,7 +146,7 @@ export class RetiredTable {
   }
 
   clear(): void {
-    this.#index.clear();
+    for (const shard of this.#index) shard.clear();
     this.#targetCache.clear();
     this.#head = 0;
     this.#size = 0;
