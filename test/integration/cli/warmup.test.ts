@@ -64,8 +64,17 @@ describe('warmUp()', () => {
 });
 
 describe('flowgate start with warm-up', () => {
-  let fg: Running | undefined;
-  after(() => fg?.kill());
+  // every process started here, so that a failed test cannot leave one behind (its open pipes
+  // would also keep this file from ending)
+  const started: Running[] = [];
+  after(() => {
+    for (const r of started) r.kill();
+  });
+  const start = async (args: readonly string[]): Promise<Running> => {
+    const r = await Running.start(args);
+    started.push(r);
+    return r;
+  };
 
   const config = (name: string, warmup: string): string => {
     const p = join(DIR, `${name}.yaml`);
@@ -94,11 +103,20 @@ describe('flowgate start with warm-up', () => {
 
   test('the default: one log line before listening; the server starts with nothing of it', async () => {
     const data = join(DIR, 'default-data');
-    fg = await Running.start(['-c', config('default', ''), '--data-dir', data]);
+    const fg = await start(['-c', config('default', ''), '--data-dir', data]);
     const logs = fg.logs();
-    const i = logs.findIndex((l) => /^warmed up: 3000 REGISTERs/.test(String(l['msg'])));
+    // 3 000 REGISTERs, or as many as its 5 s bound allowed on a machine busy with other tests
+    // (a CI run did 2 768): the one line says which
+    const i = logs.findIndex((l) =>
+      /^(warmed up: 3000 REGISTERs|warm-up stopped after \d+ of 3000 REGISTERs \(time bound reached\))/.test(
+        String(l['msg']),
+      ),
+    );
     assert.ok(i >= 0, fg.stdout);
-    assert.equal(logs[i]?.['registers'], 3000);
+    const done = logs[i]?.['registers'];
+    if (logs[i]?.['stopped'] === undefined) assert.equal(done, 3000);
+    else assert.ok(typeof done === 'number' && done > 0 && done < 3000, fg.stdout);
+    assert.equal(logs.filter((l) => /warm/i.test(String(l['msg']))).length, 1, 'one warm-up line');
     const listening = logs.findIndex((l) => /listening|started/.test(String(l['msg'])));
     assert.ok(listening === -1 || listening > i, 'warm-up comes before the listeners');
     const s = JSON.stringify(await stats(fg.managementUrl));
@@ -110,13 +128,11 @@ describe('flowgate start with warm-up', () => {
       'nothing of it in data_dir',
     );
     assert.equal(await fg.stop(), 0);
-    fg = undefined;
   });
 
   test('warmup: 0 turns it off', async () => {
-    fg = await Running.start(['-c', config('off', 'warmup: 0'), '--data-dir', join(DIR, 'off')]);
+    const fg = await start(['-c', config('off', 'warmup: 0'), '--data-dir', join(DIR, 'off')]);
     assert.doesNotMatch(fg.stdout, /warmed up|warm-up/);
     assert.equal(await fg.stop(), 0);
-    fg = undefined;
   });
 });
