@@ -12,9 +12,14 @@ export type AutoVacuum = (typeof AutoVacuum)[keyof typeof AutoVacuum];
 
 /**
  * `journal_size_limit`: the WAL file is cut back to this size whenever it restarts from the
- * beginning, so one large write (a purge, a VACUUM) does not leave a WAL of that size behind.
+ * beginning, so one large write (a purge, a VACUUM) does not leave a WAL of that size behind. It is
+ * above the ~64 MB the checkpoint worker lets the WAL reach under load before it has it start over
+ * (`RESTART_FRAMES`, util/sqlite-checkpointer.ts), so that those restarts do not cut the file:
+ * at 8 MB, each one truncated a WAL the kernel was still writing back, inside a commit on the
+ * event loop, and held it ~20 ms every few seconds at 2 500 REGISTER/s. A large purge still cuts
+ * the WAL to nothing itself (`wal_checkpoint(TRUNCATE)`).
  */
-export const JOURNAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
+export const JOURNAL_SIZE_LIMIT_BYTES = 96 * 1024 * 1024;
 
 /** Free pages above which a purge gives them back to the file system (4 MiB with 4 KiB pages). */
 export const RECLAIM_FREE_PAGES = 1024;

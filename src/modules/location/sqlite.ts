@@ -346,8 +346,15 @@ export class SqliteLocationStore implements LocationStore {
   /** Commits the pending apply() calls in one transaction and settles their promises. */
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#pending.length === 0) return;
+    // the checkpoint worker is letting the WAL start over: this commit waits a moment (see
+    // util/sqlite-checkpointer.ts), the event loop does not
+    if (this.#checkpointer?.holdWrites() === true) {
+      this.#flushScheduled = true;
+      setTimeout(() => this.#flush(), 1);
+      return;
+    }
     const items = this.#pending;
-    if (items.length === 0) return;
     this.#pending = [];
     const tx = this.#applyBatchTx;
     try {

@@ -249,6 +249,61 @@ describe('SqliteLocationStore checkpoints in a worker thread (issue 12: no fsync
     );
   });
 
+  test('under writes that never stop, the WAL still starts over and is cut back: it stays bounded', async (t) => {
+    const path = dbFile();
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('journal_size_limit = 65536');
+    db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+    const ins = db.prepare('INSERT OR REPLACE INTO t (k, v) VALUES (?, ?)');
+    const batch = db.transaction((n: number) => {
+      for (let i = 0; i < 20; i++) ins.run((n * 7919 + i * 104_729) % 5000, 'x'.repeat(200));
+    });
+    const cp = await startCheckpointer({
+      path,
+      db,
+      synchronous: 'NORMAL',
+      journalSizeLimit: 65536,
+      logger: new CapturingLogger(),
+      what: 'test',
+      intervalMs: 50,
+      restartFrames: 200,
+    });
+    assert.ok(cp);
+    const walBytes = (): number => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+    // a commit every millisecond or so for 2 s, as the store commits: asking holdWrites() first
+    let commits = 0;
+    let holds = 0;
+    let maxWal = 0;
+    let grown = 0; // every byte the WAL grew by: what it would hold if it never started over
+    let last = 0;
+    const until = performance.now() + 2000;
+    try {
+      while (performance.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (cp.holdWrites()) {
+          holds++;
+          continue;
+        }
+        batch(commits++);
+        const now = walBytes();
+        if (now > last) grown += now - last;
+        last = now;
+        maxWal = Math.max(maxWal, now);
+      }
+    } finally {
+      await cp.stop();
+    }
+    const report = `${commits} commits, ${holds} holds, the WAL grew by ${grown} bytes in all, at most ${maxWal} at once`;
+    // without the hold the WAL only grows (each checkpoint is overtaken by the commits made
+    // meanwhile): its largest size would be all it grew by
+    assert.ok(holds > 0 && commits > 200, report);
+    assert.ok(maxWal * 4 < grown, report);
+    t.diagnostic(report);
+    db.close();
+  });
+
   test('without a worker (it failed) the main connection checkpoints by itself again', async () => {
     const path = dbFile();
     const db = new Database(path);
