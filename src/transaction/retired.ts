@@ -79,12 +79,12 @@ export class RetiredTable {
 
   /** Whether `key` is held (expired or not, until the sweep drops it). */
   has(key: string): boolean {
-    return (this.#index[shardOf(key)] as Map<string, number>).has(key);
+    return this.#shard(key).has(key);
   }
 
   /** The slot of `key` while its deadline has not passed, else -1. Valid until the next add. */
   find(key: string, now: number): number {
-    const seq = (this.#index[shardOf(key)] as Map<string, number>).get(key);
+    const seq = this.#shard(key).get(key);
     if (seq === undefined) return -1;
     const slot = seq & this.#mask;
     return (this.#until[slot] as number) > now ? slot : -1;
@@ -118,7 +118,7 @@ export class RetiredTable {
       this.#targets[slot] = target === undefined ? undefined : this.#shared(target);
     }
     // a key held twice (not expected): the newer entry wins, the older one's sweep leaves it
-    (this.#index[shardOf(key)] as Map<string, number>).set(key, seq);
+    this.#shard(key).set(key, seq);
   }
 
   /** Drops the entries whose deadline is not after `now`, oldest first; `onDrop` sees each key. */
@@ -128,7 +128,7 @@ export class RetiredTable {
       const slot = seq & this.#mask;
       if ((this.#until[slot] as number) > now) break;
       const key = this.#keys[slot] as string;
-      const shard = this.#index[shardOf(key)] as Map<string, number>;
+      const shard = this.#shard(key);
       if (shard.get(key) === seq) shard.delete(key);
       this.#keys[slot] = undefined;
       if (this.#withBytes) {
@@ -143,6 +143,10 @@ export class RetiredTable {
     // give back the slots of a burst once it has passed
     const cap = this.#mask + 1;
     if (cap > MIN_SLOTS && this.#size < cap >>> 3) this.#resize(cap >>> 1);
+  }
+
+  #shard(key: string): Map<string, number> {
+    return this.#index[shardOf(key)] as Map<string, number>;
   }
 
   clear(): void {

@@ -23,9 +23,10 @@ import { workerReady } from './worker-ready.js';
  * (mapped, so in the RSS) growing 1.5 MB a minute. So when a checkpoint finds the WAL longer than
  * `restartFrames`, the worker asks the main thread to hold its next commit (a shared flag, read by
  * the store before it commits: {@link Checkpointer.holdWrites}), checkpoints the few frames left,
- * and lets go. The held commit then starts the WAL over, and SQLite cuts the file back to
- * `journal_size_limit`. The event loop never waits: only the writes of that moment do, for one
- * short checkpoint, at most `MAX_HOLD_MS`.
+ * and lets go. The held commit then starts the WAL over: it writes from the file's beginning
+ * again, and the file keeps its size (below `journal_size_limit`, see sqlite-housekeeping.ts). The
+ * event loop never waits: only the writes of that moment do, for one short checkpoint, at most
+ * `MAX_HOLD_MS`.
  */
 export const CHECKPOINT_INTERVAL_MS = 1000;
 

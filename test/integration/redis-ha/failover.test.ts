@@ -241,12 +241,12 @@ elements:
       .map((x) => `${x.level} ${x.msg}`);
     t.diagnostic(`store log lines: ${JSON.stringify(stateLines)}`);
     // Sentinel's own part of the switch: when it saw the master down, elected, promoted
-    const events = s
-      .events()
+    const logged = s.events();
+    const events = logged
       .filter((e) => e.at >= killAt - 1000)
       .map((e) => `${ms(e.at)} ms s${e.sentinel} ${e.event}`);
-    const switched = s.events().find((e) => e.at >= killAt && e.event.startsWith('+switch-master'));
-    const elections = s.events().filter((e) => e.event.startsWith('+try-failover')).length;
+    const switched = logged.find((e) => e.at >= killAt && e.event.startsWith('+switch-master'));
+    const elections = logged.filter((e) => e.event.startsWith('+try-failover')).length;
     const timeline = `${elections} election(s); sentinel events: ${events.join('; ')}`;
     t.diagnostic(timeline);
 
