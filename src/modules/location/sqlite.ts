@@ -30,6 +30,8 @@ export interface SqliteLocationStoreOptions extends LocationStoreOptions {
   readonly synchronous?: 'NORMAL' | 'FULL';
   /** How long a write waits for another process's lock (SQLite busy timeout); default 5000 ms. */
   readonly busyTimeoutMs?: number;
+  /** The checkpoint worker's interval and WAL restart length (util/sqlite-checkpointer.ts). */
+  readonly checkpoint?: { readonly intervalMs?: number; readonly restartFrames?: number };
 }
 
 /**
@@ -183,6 +185,7 @@ export class SqliteLocationStore implements LocationStore {
   readonly #path: string;
   readonly #synchronous: 'NORMAL' | 'FULL';
   readonly #busyTimeoutMs: number;
+  readonly #checkpoint: SqliteLocationStoreOptions['checkpoint'];
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #sweeper: Sweeper;
@@ -204,6 +207,7 @@ export class SqliteLocationStore implements LocationStore {
     this.#path = options.path;
     this.#synchronous = options.synchronous ?? 'NORMAL';
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.#checkpoint = options.checkpoint;
     this.#clock = o.clock;
     this.#logger = o.logger;
     this.#sweeper = new Sweeper(o, () => this.#purge());
@@ -277,6 +281,7 @@ export class SqliteLocationStore implements LocationStore {
       journalSizeLimit: JOURNAL_SIZE_LIMIT_BYTES,
       logger: this.#logger,
       what: 'location store (sqlite)',
+      ...this.#checkpoint,
     });
     this.#sweeper.start();
   }

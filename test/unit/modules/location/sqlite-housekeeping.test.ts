@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -302,6 +311,55 @@ describe('SqliteLocationStore checkpoints in a worker thread (issue 12: no fsync
     assert.ok(maxWal * 4 < grown, report);
     t.diagnostic(report);
     db.close();
+  });
+
+  test('the store holds its group commit when the worker asks: under apply() without pause the WAL starts over', async (t) => {
+    const path = dbFile();
+    const clock = new ManualClock();
+    const store = new SqliteLocationStore({
+      path,
+      clock,
+      sweepIntervalMs: SWEEP_MS,
+      checkpoint: { intervalMs: 50, restartFrames: 200 },
+    });
+    await store.open();
+    // the WAL header's checkpoint sequence number (bytes 12-15) counts the times it started over;
+    // its size does not show them here, since the file keeps its size below journal_size_limit
+    const header = Buffer.alloc(16);
+    const restarts = (): number => {
+      const fd = openSync(`${path}-wal`, 'r');
+      try {
+        return readSync(fd, header, 0, 16, 0) === 16 ? header.readUInt32BE(12) : 0;
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const t0 = clock.wallNow();
+    let applies = 0;
+    let first = -1;
+    let lastSeen = 0;
+    const until = performance.now() + 2000;
+    try {
+      // 8 REGISTERs in flight at a time, as a loaded registrar has them: one group commit each turn
+      while (performance.now() < until) {
+        await Promise.all(
+          Array.from({ length: 8 }, () => {
+            const i = applies++ % 3000;
+            const aor = `sip:user${i}@example.com`;
+            return store.apply(aor, { upsert: [makeBinding(t0, aor, `ruid-${i}`)], remove: [] });
+          }),
+        );
+        lastSeen = restarts();
+        if (first < 0) first = lastSeen;
+      }
+    } finally {
+      await store.close();
+    }
+    const report = `${applies} applies, the WAL started over ${lastSeen - first} times`;
+    // without the hold in the store's commit, the worker's checkpoints are overtaken every time
+    // and the WAL never starts over
+    assert.ok(lastSeen - first >= 3, report);
+    t.diagnostic(report);
   });
 
   test('without a worker (it failed) the main connection checkpoints by itself again', async () => {
