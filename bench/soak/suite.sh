@@ -34,6 +34,9 @@ soak_one() { # setup
   local s=$1 dir="$OUT/soak/$1" m b0 b1 k0 k1 pid mp rc t0 t1 u rtt=()
   m=$(( SOAK_RATE * SOAK_SECS ))
   mkdir -p "$dir/sipp"
+  # an OUT reused from an earlier run keeps its sipp files: the report reads the one response-time
+  # file in sipp/, so an old one must not be there beside the new
+  rm -f "$dir"/sipp/*_rtt.csv "$dir"/sipp/errors.log "$dir"/gc-*.json "$dir"/stats-*.json
   # the probe is a node flag: Kamailio set-ups ignore it; {name} = the process's config (one, edge, registrar)
   export SOAK_GC_OUT="$dir/gc-{name}.json"
   # SOAK_NODE_FLAGS: extra node/V8 flags for the flowgate processes (to compare GC settings)
