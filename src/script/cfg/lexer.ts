@@ -1,7 +1,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { CfgNote, Pos, PvRef, SelectRef } from './ast.js';
 import { CfgError, issueAt } from './errors.js';
-import { nearest } from './names.js';
+import { type Cond, type PreprocessOptions, Preprocessor } from './preprocessor.js';
+
+export type { PreprocessOptions } from './preprocessor.js';
 
 /** Token kinds of the configuration language. */
 export type TokKind = 'id' | 'num' | 'str' | 'pv' | 'select' | 'op' | 'eof';
@@ -27,22 +29,6 @@ export interface SourceReader {
   display(path: string): string;
 }
 
-/** Options of the preprocessor. */
-export interface PreprocessOptions {
-  /** `-A NAME` / `-A NAME=VALUE` defines from the command line. */
-  readonly defines?: readonly string[] | undefined;
-  /** Where `#!defenv` reads (default `process.env`). */
-  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
-}
-
-/** A `#!subst` rule. */
-interface SubstRule {
-  readonly re: RegExp;
-  readonly repl: string;
-  /** The rule's expression as written (a name, usually), for hints. */
-  readonly name: string;
-}
-
 type Frame =
   | {
       readonly kind: 'file';
@@ -64,16 +50,6 @@ type Frame =
       readonly origin: Pos;
       readonly lineStart: boolean;
     };
-
-interface Cond {
-  /** This branch is taken. */
-  active: boolean;
-  /** Some branch of this #!ifdef was taken already / we are in #!else. */
-  sawElse: boolean;
-  /** The enclosing region is active. */
-  readonly parent: boolean;
-  readonly pos: Pos;
-}
 
 const OPS = [
   '<<',
@@ -112,29 +88,6 @@ const OPS = [
   '.',
 ] as const;
 
-/** Compatibility markers on the first line (`#!KAMAILIO`): no effect. */
-const MARKERS = new Set(['KAMAILIO', 'OPENSER', 'SER', 'ALL', 'MAXCOMPAT']);
-
-const DIRECTIVES = [
-  'define',
-  'trydef',
-  'redefine',
-  'undef',
-  'ifdef',
-  'ifndef',
-  'else',
-  'endif',
-  'subst',
-  'substdef',
-  'substdefs',
-  'defenv',
-  'defenvs',
-  'trydefenv',
-  'trydefenvs',
-  'include_file',
-  'import_file',
-];
-
 const ID_START = /[A-Za-z_]/;
 const ID_CHAR = /[A-Za-z0-9_]/;
 const MAX_MACRO_DEPTH = 32;
@@ -150,34 +103,15 @@ const MAX_INCLUDE_DEPTH = 16;
  */
 export class CfgLexer {
   readonly #reader: SourceReader;
-  readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #frames: Frame[] = [];
-  readonly #conds: Cond[] = [];
-  readonly #defines = new Map<string, string | undefined>();
-  readonly #substs: SubstRule[] = [];
+  readonly #pp: Preprocessor;
   readonly #files: string[] = [];
   readonly notes: CfgNote[] = [];
   #lastPos: Pos;
 
   constructor(mainPath: string, reader: SourceReader, opts: PreprocessOptions = {}) {
     this.#reader = reader;
-    this.#env = opts.env ?? process.env;
-    this.#defines.set('FLOWGATE', undefined);
-    for (const d of opts.defines ?? []) {
-      const eq = d.indexOf('=');
-      const name = eq < 0 ? d : d.slice(0, eq);
-      const value = eq < 0 ? undefined : d.slice(eq + 1);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-        throw new CfgError([
-          {
-            file: 'command line',
-            line: 1,
-            col: 1,
-            message: `-A ${d}: a define is NAME or NAME=VALUE (letters, digits, _)`,
-          },
-        ]);
-      this.#defines.set(name, value);
-    }
+    this.#pp = new Preprocessor(opts, (pos, message) => this.#fail(pos, message));
     const shown = reader.display(mainPath);
     this.#lastPos = { file: shown, line: 1, col: 1 };
     const text = reader.read(mainPath);
@@ -195,12 +129,12 @@ export class CfgLexer {
 
   /** The defines now. */
   get defines(): ReadonlyMap<string, string | undefined> {
-    return this.#defines;
+    return this.#pp.defines;
   }
 
   /** Names the `#!subst` rules match (as written). */
   get substNames(): readonly string[] {
-    return this.#substs.map((s) => s.name);
+    return this.#pp.substNames;
   }
 
   /** Position of the last token returned (for errors at the end of input). */
@@ -210,7 +144,7 @@ export class CfgLexer {
 
   /** Adds a define (the parser does for `loadmodule`: `MOD_tm`). */
   define(name: string, value?: string): void {
-    if (!this.#defines.has(name)) this.#defines.set(name, value);
+    if (!this.#pp.defines.has(name)) this.#pp.defines.set(name, value);
   }
 
   /** The seed's Example 1.2 begins "MAILIO" (a truncated `#!KAMAILIO`): read it as the marker. */
@@ -243,13 +177,8 @@ export class CfgLexer {
       line: 1,
       col: 1,
       lineStart: true,
-      condDepth: this.#conds.length,
+      condDepth: this.#pp.depth,
     });
-  }
-
-  #active(): boolean {
-    const c = this.#conds[this.#conds.length - 1];
-    return c === undefined || (c.active && c.parent);
   }
 
   #pos(f: Frame): Pos {
@@ -291,7 +220,7 @@ export class CfgLexer {
         this.#directive(f);
         continue;
       }
-      if (!this.#active()) {
+      if (!this.#pp.active()) {
         this.#skipLine(f);
         continue;
       }
@@ -341,159 +270,9 @@ export class CfgLexer {
     const word = m?.[1] ?? '';
     const arg = (m?.[2] ?? '').trim();
     const argPos: Pos = { ...pos, col: pos.col + 2 + line.indexOf(arg === '' ? word : arg) };
-    // conditionals are followed even inside a skipped region
-    switch (word) {
-      case 'ifdef':
-      case 'ifndef': {
-        const name = this.#name(arg, argPos, word);
-        const parent = this.#active();
-        const has = this.#defines.has(name);
-        this.#conds.push({ active: word === 'ifdef' ? has : !has, sawElse: false, parent, pos });
-        return;
-      }
-      case 'else': {
-        const c = this.#conds[this.#conds.length - 1];
-        if (c === undefined || c.sawElse)
-          this.#fail(pos, `#!else without #!ifdef${c === undefined ? '' : ' (a second #!else)'}`);
-        c.active = !c.active;
-        c.sawElse = true;
-        return;
-      }
-      case 'endif': {
-        if (this.#conds.length <= f.condDepth) this.#fail(pos, '#!endif without #!ifdef');
-        this.#conds.pop();
-        return;
-      }
-      case 'ifexp':
-        if (this.#active())
-          this.#fail(pos, '#!ifexp is not supported by flowgate: use #!ifdef / #!ifndef');
-        // a skipped #!ifexp still opens a region
-        this.#conds.push({ active: false, sawElse: true, parent: false, pos });
-        return;
-      default:
-        break;
-    }
-    if (!this.#active()) return;
-    if (MARKERS.has(word.toUpperCase()) && arg === '') return;
-    switch (word) {
-      case 'define':
-      case 'trydef':
-      case 'redefine': {
-        const dm = /^([A-Za-z_][A-Za-z0-9_]*)(?:\s+([\s\S]*))?$/.exec(arg);
-        if (dm === null)
-          this.#fail(argPos, `#!${word}: expected a name (letters, digits, _), got '${arg}'`);
-        const name = dm[1] as string;
-        const value = dm[2]?.trim() === '' ? undefined : dm[2]?.trim();
-        if (word === 'trydef' && this.#defines.has(name)) return;
-        if (word === 'define' && this.#defines.has(name) && name !== 'FLOWGATE')
-          this.#fail(argPos, `#!define ${name}: already defined (use #!redefine or #!trydef)`);
-        this.#defines.set(name, value);
-        return;
-      }
-      case 'undef':
-        this.#defines.delete(this.#name(arg, argPos, word));
-        return;
-      case 'subst':
-      case 'substdef':
-      case 'substdefs': {
-        const rule = this.#subst(arg, argPos, word);
-        this.#substs.push(rule.rule);
-        if (word !== 'subst') {
-          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(rule.rule.name))
-            this.#fail(
-              argPos,
-              `#!${word}: the expression must be a name to define, got '${rule.rule.name}'`,
-            );
-          this.#defines.set(
-            rule.rule.name,
-            word === 'substdefs' ? JSON.stringify(rule.text) : rule.text,
-          );
-        }
-        return;
-      }
-      case 'defenv':
-      case 'defenvs':
-      case 'trydefenv':
-      case 'trydefenvs': {
-        const em = /^(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?([A-Za-z_][A-Za-z0-9_]*)$/.exec(arg);
-        if (em === null)
-          this.#fail(argPos, `#!${word}: expected ENVVAR or NAME=ENVVAR, got '${arg}'`);
-        const env = em[2] as string;
-        const name = em[1] ?? env;
-        const v = this.#env[env];
-        if (v === undefined) {
-          if (word.startsWith('try')) return;
-          this.#fail(
-            argPos,
-            `#!${word}: the environment variable ${env} is not set (use #!try${word.slice(0, 6)}${word.endsWith('s') ? 's' : ''} to make it optional)`,
-          );
-        }
-        if (word.startsWith('try') && this.#defines.has(name)) return;
-        this.#defines.set(name, word.endsWith('s') ? JSON.stringify(v) : v);
-        return;
-      }
-      case 'include_file':
-      case 'import_file': {
-        const q = /^"([^"]*)"$|^'([^']*)'$|^(\S+)$/.exec(arg);
-        const p = q?.[1] ?? q?.[2] ?? q?.[3];
-        if (p === undefined) this.#fail(argPos, `#!${word}: expected a quoted file name`);
-        this.#include(word, p, argPos, f.path);
-        return;
-      }
-      default: {
-        const near = nearest(word, DIRECTIVES);
-        this.#fail(
-          pos,
-          `unknown preprocessor directive #!${word}${near === undefined ? '' : ` (did you mean #!${near}?)`}`,
-        );
-      }
-    }
-  }
-
-  #name(arg: string, pos: Pos, word: string): string {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg))
-      this.#fail(pos, `#!${word}: expected one name (letters, digits, _), got '${arg}'`);
-    return arg;
-  }
-
-  /** `"/REGEX/REPLACEMENT/FLAGS"`: the delimiter is the first character. */
-  #subst(arg: string, pos: Pos, word: string): { rule: SubstRule; text: string } {
-    let s = arg;
-    const q = /^"((?:[^"\\]|\\.)*)"$|^'((?:[^'\\]|\\.)*)'$/.exec(s);
-    if (q !== null) s = q[1] ?? q[2] ?? '';
-    const d = s[0];
-    if (d === undefined || /[A-Za-z0-9\\\s]/.test(d))
-      this.#fail(pos, `#!${word}: expected "/REGEX/REPLACEMENT/FLAGS", got '${arg}'`);
-    const parts: string[] = [];
-    let cur = '';
-    for (let i = 1; i < s.length; i++) {
-      const ch = s[i] as string;
-      if (ch === '\\' && s[i + 1] === d) {
-        cur += d;
-        i++;
-      } else if (ch === d) {
-        parts.push(cur);
-        cur = '';
-      } else cur += ch;
-    }
-    parts.push(cur);
-    if (parts.length !== 3)
-      this.#fail(pos, `#!${word}: expected "${d}REGEX${d}REPLACEMENT${d}FLAGS", got '${arg}'`);
-    const [re, repl, flags] = parts as [string, string, string];
-    if (/[^gi]/.test(flags))
-      this.#fail(pos, `#!${word}: unknown flag in '${flags}' (flags are g and i)`);
-    let rx: RegExp;
-    try {
-      rx = new RegExp(re, flags.includes('i') ? (flags.includes('g') ? 'gi' : 'i') : flags);
-    } catch (e) {
-      this.#fail(pos, `#!${word}: bad regular expression '${re}': ${(e as Error).message}`);
-    }
-    // \1 … \9 back-references; a literal $ stays literal
-    const js = repl
-      .replace(/\$/g, '$$$$')
-      .replace(/\\(\d)/g, '$$$1')
-      .replace(/\\(.)/g, '$1');
-    return { rule: { re: rx, repl: js, name: re }, text: repl };
+    this.#pp.directive(word, arg, pos, argPos, f.condDepth, (w, p, at) =>
+      this.#include(w, p, at, f.path),
+    );
   }
 
   #include(word: string, p: string, pos: Pos, from: string): void {
@@ -511,9 +290,7 @@ export class CfgLexer {
 
   /** Applies the `#!subst` rules to a token's text. */
   subst(s: string): string {
-    let out = s;
-    for (const r of this.#substs) out = out.replace(r.re, r.repl);
-    return out;
+    return this.#pp.subst(s);
   }
 
   /** The top frame, after dropping finished macro frames. */
@@ -531,8 +308,8 @@ export class CfgLexer {
       const f = this.#frames[this.#frames.length - 1];
       if (f === undefined) return { kind: 'eof', text: '', pos: this.#lastPos, lineStart: true };
       if (!this.#skip(f)) {
-        if (f.kind === 'file' && this.#conds.length > f.condDepth) {
-          const c = this.#conds[this.#conds.length - 1] as Cond;
+        if (f.kind === 'file' && this.#pp.depth > f.condDepth) {
+          const c = this.#pp.innermost as Cond;
           this.#fail(c.pos, `#!ifdef / #!ifndef without #!endif (${f.shown} ends first)`);
         }
         this.#frames.pop();
@@ -596,7 +373,7 @@ export class CfgLexer {
         pos,
       };
     const words = this.subst(text).replace(/[A-Za-z_][A-Za-z0-9_]*/g, (w) => {
-      const v = this.#defines.get(w);
+      const v = this.#pp.defines.get(w);
       return v === undefined ? w : v.replace(/^"(.*)"$/s, '$1');
     });
     return { text: words, quoted: false, pos };
@@ -681,7 +458,7 @@ export class CfgLexer {
       this.#include(word, t.text, t.pos, from?.kind === 'file' ? from.path : '.');
       return undefined;
     }
-    const v = this.#defines.get(word);
+    const v = this.#pp.defines.get(word);
     if (v !== undefined) {
       this.#pushMacro(word, v, pos, lineStart, f);
       return undefined;
