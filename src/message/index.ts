@@ -38,20 +38,20 @@ export {
   parseContactValues,
 } from './parse/contact.js';
 export { type CSeq, parseCSeq, parseUint } from './parse/cseq.js';
+export { isValidHost } from './parse/host.js';
 export { displayNameText, formatNameAddr, NameAddr, parseNameAddr } from './parse/name-addr.js';
 export { Params, parseParams } from './parse/params.js';
 export { splitComma, splitCommaOffsets } from './parse/split.js';
 export {
   AbsoluteUri,
-  isValidHost,
   parseSipUriStrict,
   parseUri,
   SipUri,
   TelUri,
   type Uri,
-  uriEquals,
   uriScheme,
 } from './parse/uri.js';
+export { uriEquals } from './parse/uri-compare.js';
 export { parseVia, Via, viaBranch, viaSentBy, viaWithReceived } from './parse/via.js';
 export {
   DEFAULT_LIMITS,

@@ -9,6 +9,7 @@ import {
   skipLws,
   trimEnd,
 } from './chars.js';
+import { hostAt, hostnameEnd, ipv4At, ipv6At } from './host.js';
 import {
   BAD_PARAM,
   findParam,
@@ -19,7 +20,6 @@ import {
   paramsEnd,
   parseParamsAt,
 } from './params.js';
-import { hostAt, hostnameEnd, ipv4At, ipv6At } from './uri.js';
 
 const SIP_2_0 = 'SIP/2.0';
 const TRANSPORTS = ['UDP', 'TCP', 'TLS', 'SCTP', 'WS', 'WSS', 'TLS-SCTP'];

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { isIpv4, isIpv6, isValidHost } from '../../../src/message/parse/host.js';
 import {
   AbsoluteUri,
-  isIpv4,
-  isIpv6,
-  isValidHost,
   parseSipUriStrict,
   parseUri,
   SipUri,
   TelUri,
   type Uri,
-  uriEquals,
   uriScheme,
 } from '../../../src/message/parse/uri.js';
+import { uriEquals } from '../../../src/message/parse/uri-compare.js';
 import { parseVia } from '../../../src/message/parse/via.js';
 
 function sip(s: string): SipUri {
