@@ -45,7 +45,8 @@ class TraceProc {
       'ctl trace to start',
     );
   }
-  async exit(timeoutMs = WAIT_MS): Promise<number | null> {
+  /** The bound covers a node process's start as well (a CI run under load took over 5 s for it). */
+  async exit(timeoutMs = WAIT_MS * 3): Promise<number | null> {
     await waitFor(() => this.code !== undefined, timeoutMs, 'ctl trace to exit');
     return this.code ?? null;
   }
