@@ -58,40 +58,6 @@ export function ipv6At(b: Uint8Array, x: number, y: number): boolean {
   return dbl ? groups <= 7 : groups === 8;
 }
 
-/**
- * True when b[x, y) is a hostname (RFC 3261 §25.1: labels of alphanumerics and inner `-`,
- * optional trailing dot) or an IPv4address. A name whose last label is numeric must be a valid
- * IPv4 address (so `192.0.2.256` is refused); top labels starting with a digit are tolerated.
- * One pass: the IPv4 rules (four labels of 1 to 3 digits, each at most 255) are followed along.
- */
-function hostnameAt(b: Uint8Array, x: number, y: number): boolean {
-  if (y <= x) return false;
-  if (b[y - 1] === 0x2e && y - 1 > x) y--;
-  let labelStart = x;
-  let allDigits = true;
-  let value = 0;
-  let v4 = true;
-  let labels = 0;
-  for (let i = x; i <= y; i++) {
-    const c = i < y ? (b[i] ?? 0) : 0x2e;
-    if (c === 0x2e) {
-      if (i === labelStart || b[labelStart] === 0x2d || b[i - 1] === 0x2d) return false;
-      if (!allDigits || i - labelStart > 3 || value > 255) v4 = false;
-      labels++;
-      if (i === y) return allDigits ? v4 && labels === 4 : true;
-      labelStart = i + 1;
-      allDigits = true;
-      value = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      value = value * 10 + c - 0x30;
-    } else {
-      allDigits = false;
-      if (!isAlnumDash(c)) return false;
-    }
-  }
-  return true;
-}
-
 /** A letter, digit or '-' (hostname label bytes). */
 function isAlnumDash(c: number): boolean {
   return ((c | 0x20) - 0x61) >>> 0 < 26 || (c - 0x30) >>> 0 < 10 || c === 0x2d;
@@ -100,14 +66,18 @@ function isAlnumDash(c: number): boolean {
 /** True when b[x, y) is a host: hostname / IPv4address / IPv6reference (RFC 3261 §25.1, RFC 5118). */
 export function hostAt(b: Uint8Array, x: number, y: number): boolean {
   if (y - x >= 2 && b[x] === 0x5b) return b[y - 1] === 0x5d && ipv6At(b, x + 1, y - 1);
-  return hostnameAt(b, x, y);
+  // a hostname or IPv4address that ends exactly at y (':' ';' '?' inside end it early: not a host)
+  return hostnameEnd(b, x, y, false) === y;
 }
 
 /**
- * Reads a hostname or IPv4address (as {@link hostAt} judges them, RFC 3261 §25.1) from b[i] up to
- * `y` or the first byte that ends a host: ':' ';' and '?' in a SIP URI, ':' ';' ',' and LWS in a
- * Via sent-by (`via`). Checked in the same pass: returns where it ends, or -1 when it is empty or
- * not a valid host. (An IPv6 reference is the caller's case.)
+ * Reads a hostname or IPv4address from b[i] up to `y` or the first byte that ends a host. A
+ * hostname (RFC 3261 §25.1) is labels of alphanumerics and inner `-`, with an optional trailing
+ * dot; a name whose last label is numeric must be a valid IPv4 address (so `192.0.2.256` is
+ * refused), while other labels may start with a digit. The IPv4 rules (four labels of 1 to 3
+ * digits, each at most 255) are followed along in the same pass. What ends a host: ':' ';' and
+ * '?' in a SIP URI, ':' ';' ',' and LWS in a Via sent-by (`via`). Returns where it ends, or -1 when
+ * it is empty or not a valid host. (An IPv6 reference is the caller's case.)
  */
 export function hostnameEnd(b: Uint8Array, i: number, y: number, via: boolean): number {
   const x = i;
