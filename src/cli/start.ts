@@ -4,6 +4,7 @@ import { formatListen } from '../config/listen.js';
 import { DEFAULT_CONFIG_NAME, loadConfig } from '../config/load.js';
 import type { Config, LogLevel } from '../config/types.js';
 import { heapTuning } from '../util/heap-tuning.js';
+import { lowerHelperThreads } from '../util/thread-priority.js';
 import { parseCommandArgs } from './args.js';
 import { takeCfgOptions } from './cfg.js';
 import { type Instance, startInstance } from './instance.js';
@@ -185,6 +186,17 @@ export async function cmdStart(io: Io, args: string[]): Promise<number> {
         `warmed up: ${w.registers} REGISTERs through a private edge + registrar in ${w.ms} ms`,
       );
   }
+
+  // after the warm-up (its compilations ran at full priority), before the elements start: their
+  // worker threads inherit the main thread's priority, not this one (src/util/thread-priority.ts)
+  const nice = lowerHelperThreads(config.helper_threads_nice);
+  if ('skipped' in nice) {
+    if (nice.skipped !== 'off') log.info(`helper threads keep their priority: ${nice.skipped}`);
+  } else
+    log.info(
+      { threads: nice.threads, nice: nice.nice, failed: nice.failed },
+      `helper threads at nice ${nice.nice}: the event loop runs first when cores are short`,
+    );
 
   let instance: Instance;
   try {

@@ -313,6 +313,7 @@ export function buildConfig(
       log,
       management: { listen: mgmtListen, token, hosts: raw.management?.hosts ?? [] },
       warmup: raw.warmup ?? ROOT_DEFAULTS.warmup,
+      helper_threads_nice: raw.helper_threads_nice ?? ROOT_DEFAULTS.helper_threads_nice,
       elements,
     },
   };

@@ -167,6 +167,8 @@ export const ROOT_DEFAULTS = {
   management: { listen: '127.0.0.1:8081', token: undefined },
   /** REGISTERs of `flowgate start`'s warm-up (src/cli/warmup.ts): ~0.5 s of a 2-core machine. */
   warmup: 3000,
+  /** Nice added to V8's and libuv's helper threads (src/util/thread-priority.ts). */
+  helper_threads_nice: 10,
 } as const;
 
 /** Values of the built-in edge script (the seed's `#!substdef "/FLOW_TIMER/20/"`). */

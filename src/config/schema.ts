@@ -188,6 +188,10 @@ export const configSchema = z.strictObject({
     int('an integer 0 or more (REGISTERs)', 0, 100_000),
     'flowgate start: REGISTERs driven through a private edge + registrar on 127.0.0.1 before the listeners open, so the first second of load is not served by unoptimized code (0: off). At most 5 s.',
   ),
+  helper_threads_nice: d(
+    int('an integer from 0 to 19', 0, 19),
+    "flowgate start (Linux): nice added to the process's helper threads (V8's garbage-collection and compiler workers, libuv's pool) once it has warmed up, so that on a machine with few cores a full collection cannot keep the event loop that answers SIP waiting for a core (0: leave them as they are). The main thread's own priority is not changed.",
+  ),
   elements: d(
     z.record(
       z.string().regex(ELEMENT_NAME, {

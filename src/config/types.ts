@@ -275,6 +275,8 @@ export interface Config {
   readonly management: ManagementConfig;
   /** REGISTERs `flowgate start` drives through a private pair before listening (0: none). */
   readonly warmup: number;
+  /** Nice `flowgate start` adds to the helper threads (0: none; src/util/thread-priority.ts). */
+  readonly helper_threads_nice: number;
   readonly elements: Readonly<Record<string, ElementConfig>>;
   /** Where a config path is written (for problems found later, e.g. by `checkConfig`). */
   where(path: readonly (string | number)[]): ConfigLocation;

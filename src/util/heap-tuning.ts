@@ -5,10 +5,12 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * The old generation may grow to (1 + this/100) × the live heap before the next full collection.
  * V8 picks a factor up to 4 when collections are cheap compared with the program's work; under a
  * steady SIP load (every finished UDP transaction is kept 32 s, RFC 3261 Timer J, so much of what
- * is allocated is promoted) that left a ~55 MB live heap in ~190 MB of old space. Full collections
- * now come more often, each over the same small live heap (figures: bench/README.md, soak).
+ * is allocated is promoted) that left a ~55 MB live heap in ~190 MB of old space. 50 kept the
+ * process smallest, but then a full collection came every ~4 s at 2 500 REGISTER/s, and each one
+ * delays the answers of its marking's ~40 ms; 100 halves their number for ~16 MB more RSS, still
+ * below Kamailio's memory for the same work (figures: bench/README.md, soak).
  */
-export const HEAP_GROWING_PERCENT = 50;
+export const HEAP_GROWING_PERCENT = 100;
 
 /**
  * The young generation (both semi-spaces) grows to this size and no further, instead of to V8's
