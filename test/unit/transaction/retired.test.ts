@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RetiredTable } from '../../../src/transaction/retired.js';
+import { hashKey, RetiredTable } from '../../../src/transaction/retired.js';
 import { ByteArena } from '../../../src/util/byte-arena.js';
 
 describe('RetiredTable', () => {
@@ -97,5 +97,67 @@ describe('RetiredTable', () => {
     assert.equal(t.find('k1', 0), -1);
     t.add('n', 5, Buffer.from('y'), { flowId: 'f' });
     assert.equal(t.bytes(t.find('n', 0)).toString(), 'y');
+  });
+
+  it('keeps keys of any length and any byte, through the key ring growing and starting over', () => {
+    const t = new RetiredTable(false);
+    // 64 KB of key bytes to start with: 400 keys of up to 2 KB make it grow several times
+    const key = (i: number): string =>
+      `z9hG4bK${i}|${String.fromCharCode(i % 256).repeat((i * 37) % 2000)}|REGISTER`;
+    for (let i = 0; i < 400; i++) t.add(key(i), 100 + i);
+    for (let i = 0; i < 400; i++) assert.ok(t.find(key(i), 0) >= 0, `key ${i}`);
+    // a key differing only in its last byte, or one byte shorter, is another key
+    assert.equal(t.has(`${key(399).slice(0, -1)}X`), false);
+    assert.equal(t.has(key(399).slice(0, -1)), false);
+    const dropped: string[] = [];
+    t.sweep(100 + 199, (k) => dropped.push(k));
+    assert.deepEqual(
+      dropped,
+      Array.from({ length: 200 }, (_, i) => key(i)),
+      'the sweep names each key, oldest first',
+    );
+    for (let i = 200; i < 400; i++) assert.ok(t.has(key(i)), `key ${i} after the sweep`);
+    t.sweep(1000);
+    assert.equal(t.size, 0);
+    t.add(key(7), 5);
+    assert.ok(t.has(key(7)));
+    assert.equal(t.unindexed, 0);
+  });
+
+  it('a key with characters over one byte (not from message text) is found too', () => {
+    const t = new RetiredTable(false);
+    t.add('z9hG4bK-\u20ac|a', 10);
+    t.add('plain', 10);
+    t.add('z9hG4bK-\u20ac|a', 20);
+    assert.ok(t.has('z9hG4bK-\u20ac|a'));
+    assert.equal(t.has('z9hG4bK-\u00ac|a'), false, 'not the same key with its high byte cut off');
+    const dropped: string[] = [];
+    t.sweep(10, (k) => dropped.push(k));
+    assert.ok(t.find('z9hG4bK-\u20ac|a', 11) >= 0, 'the newer entry stays');
+    t.sweep(20, (k) => dropped.push(k));
+    assert.equal(t.has('z9hG4bK-\u20ac|a'), false);
+    assert.deepEqual(dropped.slice(1), ['plain', 'z9hG4bK-\u20ac|a']);
+  });
+
+  it('keys crafted to share one place: past MAX_PROBE they are counted, not indexed, and others still work', () => {
+    const seed = 12345;
+    const t = new RetiredTable(false, seed);
+    // the index starts with 2 048 places: keys whose hash ends in the same 11 bits share one
+    const same: string[] = [];
+    for (let i = 0; same.length < 40; i++) {
+      const k = `z9hG4bK-${i}|198.51.100.7:5060|REGISTER`;
+      if ((hashKey(k, seed) & 2047) === 0) same.push(k);
+    }
+    for (const k of same) t.add(k, 100);
+    assert.equal(t.unindexed, 40 - 33, 'the place itself and 32 after it');
+    for (const k of same.slice(0, 33)) assert.ok(t.has(k), k);
+    for (const k of same.slice(33)) assert.equal(t.has(k), false, k);
+    // an ordinary key is unaffected, and taking the run out leaves the index whole
+    t.add('ordinary', 200);
+    assert.ok(t.has('ordinary'));
+    t.sweep(100);
+    assert.equal(t.size, 1);
+    assert.ok(t.has('ordinary'));
+    for (const k of same) assert.equal(t.has(k), false);
   });
 });
