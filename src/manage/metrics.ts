@@ -108,6 +108,12 @@ export async function renderMetrics(
     'Requests sent on to the next address of their destination (RFC 3263 §4.3; registrar sets included).',
   );
 
+  t.family(
+    'flowgate_transactions_unindexed_total',
+    'counter',
+    'Finished transactions left out of the retransmission index: keys that share hash places (crafted branches); their retransmissions are handled as new requests.',
+  );
+
   for (const e of elements) {
     const element = e.server.name;
     const stats = e.server.core.stats;
@@ -124,6 +130,11 @@ export async function renderMetrics(
       'flowgate_transactions_active',
       { element, side: 'client' },
       e.server.layer.clientCount,
+    );
+    t.sample(
+      'flowgate_transactions_unindexed_total',
+      { element },
+      e.server.layer.retiredUnindexed ?? 0,
     );
     const byProto = new Map<string, number>();
     for (const l of e.server.transport.listeners) byProto.set(l.proto, 0);

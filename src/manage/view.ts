@@ -8,7 +8,12 @@ export interface ManagedServer {
   readonly name: string;
   /** `flows()` and `stats()` are read when the transport has them (the socket transport does). */
   readonly transport: { readonly listeners: readonly ListenerInfo[] };
-  readonly layer: { readonly serverCount: number; readonly clientCount: number };
+  readonly layer: {
+    readonly serverCount: number;
+    readonly clientCount: number;
+    /** Finished transactions left out of the index (transaction/retired.ts); absent in fakes. */
+    readonly retiredUnindexed?: number;
+  };
   readonly core: { readonly stats: ProxyStats; readonly clock: Clock };
   /** The auth module, when loaded (results, challenges, lockouts). */
   readonly auth?:

@@ -73,6 +73,9 @@ export class TransactionLayer implements TransportUser, TransactionHost {
   /** The retired finals' bytes, packed in deadline order. */
   readonly #kept = new ByteArena();
   #sweep: Timer | undefined;
+  /** Unindexed retired transactions when last logged, and when (at most one line a minute). */
+  #unindexedLogged = 0;
+  #unindexedLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(transport: TransportPort, user: TransactionUser, opts: TransactionLayerOptions = {}) {
     this.transport = transport;
@@ -100,6 +103,14 @@ export class TransactionLayer implements TransportUser, TransactionHost {
   /** Of those, the finished ones kept only as bytes and a deadline (server, client). */
   get retiredCounts(): { readonly server: number; readonly client: number } {
     return { server: this.#retiredServers.size, client: this.#retiredClients.size };
+  }
+
+  /**
+   * Finished transactions that could not be indexed (keys crafted to share hash places, see
+   * retired.ts MAX_PROBE): their retransmissions reach the transaction user as new requests.
+   */
+  get retiredUnindexed(): number {
+    return this.#retiredServers.unindexed + this.#retiredClients.unindexed;
   }
 
   /** Transactions still waiting for a final response (what a graceful shutdown waits for). */
@@ -247,6 +258,15 @@ export class TransactionLayer implements TransportUser, TransactionHost {
     this.#retiredServers.sweep(now, publish ? publishTerminated('nist') : undefined);
     this.#retiredClients.sweep(now, publish ? publishTerminated('nict') : undefined);
     if (this.#retiredServers.size > 0 || this.#retiredClients.size > 0) this.#armSweep();
+    const unindexed = this.retiredUnindexed;
+    if (unindexed > this.#unindexedLogged && now - this.#unindexedLoggedAt >= 60_000) {
+      this.logger.warn(
+        { unindexed, since_last: unindexed - this.#unindexedLogged },
+        'finished transactions not indexed: keys that share hash places (crafted branches?); their retransmissions are handled as new requests',
+      );
+      this.#unindexedLogged = unindexed;
+      this.#unindexedLoggedAt = now;
+    }
   }
 
   // ---- client side

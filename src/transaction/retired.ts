@@ -237,7 +237,8 @@ export class RetiredTable {
       off = 0;
     }
     // the oldest key still held (this one is not counted yet)
-    const first = this.#size > 0 ? (this.#keyAt[this.#oldestByteSlot()] as number) : at;
+    const oldest = this.#oldestByteSlot();
+    const first = oldest < 0 ? at : (this.#keyAt[oldest] as number);
     if (at + len - first > this.#keyCap) {
       this.#growKeyRing(first, len);
       at = this.#keyEnd;
@@ -253,13 +254,13 @@ export class RetiredTable {
     return at;
   }
 
-  /** The oldest slot whose key is in the byte ring (wide keys are not). */
+  /** The oldest slot whose key is in the byte ring (wide keys are not), or -1 when none is. */
   #oldestByteSlot(): number {
     for (let i = 0; i < this.#size; i++) {
       const slot = (this.#head + i) & SEQ_MASK & this.#mask;
       if (this.#keyAt[slot] !== -1) return slot;
     }
-    return this.#head & this.#mask;
+    return -1;
   }
 
   /**
@@ -464,8 +465,9 @@ export class RetiredTable {
     const shrunk = to < from;
     this.#mask = to;
     // after a burst: the byte ring too, when it is mostly empty
-    if (shrunk && this.#keyCap > MIN_KEY_BYTES && this.#size > 0) {
-      const held = this.#keyEnd - (this.#keyAt[this.#oldestByteSlot()] as number);
+    if (shrunk && this.#keyCap > MIN_KEY_BYTES) {
+      const oldest = this.#oldestByteSlot();
+      const held = oldest < 0 ? 0 : this.#keyEnd - (this.#keyAt[oldest] as number);
       if (held < this.#keyCap >>> 3) this.#repackKeys(Math.max(MIN_KEY_BYTES, this.#keyCap >>> 1));
     }
     if (this.#index.length !== 2 * cap) this.#rebuildIndex(cap);

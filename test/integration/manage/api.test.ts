@@ -322,6 +322,7 @@ describe('management API', () => {
       'flowgate_requests_total',
       'flowgate_replies_total',
       'flowgate_transactions_active',
+      'flowgate_transactions_unindexed_total',
       'flowgate_flows',
       'flowgate_bindings',
       'flowgate_keepalives_total',
@@ -336,6 +337,7 @@ describe('management API', () => {
     assert.match(t, /^flowgate_replies_total\{element="front",code="200"\} 1$/m);
     assert.match(t, /^flowgate_bindings\{element="back"\} 2$/m);
     assert.match(t, /^flowgate_transactions_active\{element="front",side="server"\} \d+$/m);
+    assert.match(t, /^flowgate_transactions_unindexed_total\{element="front"\} 0$/m);
     assert.match(t, /^flowgate_flows\{element="front",transport="udp"\} \d+$/m);
     assert.match(t, /^flowgate_messages_dropped_total\{element="front",reason="garbage"\} 0$/m);
     assert.match(

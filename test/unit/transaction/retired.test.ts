@@ -139,6 +139,21 @@ describe('RetiredTable', () => {
     assert.deepEqual(dropped.slice(1), ['plain', 'z9hG4bK-\u20ac|a']);
   });
 
+  it('while only wide keys are held, the byte ring still grows and moves correctly', () => {
+    const t = new RetiredTable(false);
+    const long = (i: number, n: number): string => `z9hG4bK-${i}|${'p'.repeat(n)}|REGISTER`;
+    for (let i = 0; i < 50; i++) t.add(long(i, 1000), 10);
+    t.add('wide-\u20ac', 100);
+    t.sweep(10); // the byte keys go; the wide one stays, and nothing is in the byte ring
+    assert.equal(t.size, 1);
+    // 300 KB of new keys: the 64 KB ring has to grow while the oldest entry is the wide key
+    for (let i = 100; i < 400; i++) t.add(long(i, 1000), 200);
+    for (let i = 100; i < 400; i++) assert.ok(t.has(long(i, 1000)), `key ${i}`);
+    assert.ok(t.has('wide-\u20ac'));
+    t.sweep(100);
+    for (let i = 100; i < 400; i += 37) assert.ok(t.has(long(i, 1000)), `key ${i} after`);
+  });
+
   it('keys crafted to share one place: past MAX_PROBE they are counted, not indexed, and others still work', () => {
     const seed = 12345;
     const t = new RetiredTable(false, seed);
