@@ -7,10 +7,12 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * steady SIP load (every finished UDP transaction is kept 32 s, RFC 3261 Timer J, so much of what
  * is allocated is promoted) that left a ~55 MB live heap in ~190 MB of old space. 50 kept the
  * process smallest, but then a full collection came every ~4 s at 2 500 REGISTER/s, and each one
- * delays the answers of its marking's ~40 ms; 100 halves their number for ~16 MB more RSS, still
- * below Kamailio's memory for the same work (figures: bench/README.md, soak).
+ * delays the answers of its marking's ~40 ms. Since finished transactions keep their keys out of
+ * the heap (transaction/retired.ts) the live heap is ~30 MB, and 200 (3×) gives one full
+ * collection every ~12 s for ~20 MB more RSS than 100, still well below Kamailio's memory for the
+ * same work (figures: bench/README.md, soak, "What helped").
  */
-export const HEAP_GROWING_PERCENT = 100;
+export const HEAP_GROWING_PERCENT = 200;
 
 /**
  * The young generation (both semi-spaces) grows to this size and no further, instead of to V8's
