@@ -5,6 +5,7 @@ import type { TransactionLayer } from '../transaction/layer.js';
 import { TxFailure } from '../transaction/types.js';
 import { viaTransport } from '../transport/types.js';
 import type { Clock, Timer } from '../util/clock.js';
+import { fnv1aMix } from '../util/hash.js';
 import type { Logger } from '../util/logger.js';
 import { sentBy } from './forward.js';
 import {
@@ -122,22 +123,6 @@ interface Member {
   failures: number;
   failovers: number;
   probing: boolean;
-}
-
-/** 32-bit FNV-1a of a string (rendezvous hashing). */
-function fnv(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  // final avalanche (murmur3 fmix32): FNV alone clusters on inputs that differ in the last bytes
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 function hopKey(h: NextHop): string {
@@ -407,7 +392,7 @@ export class DestinationSet implements NextHopSet {
         if (aor !== undefined) {
           // rendezvous (highest random weight) hashing: a destination's AoRs stay with it as long
           // as it is up, and only its AoRs move when it goes down
-          const scored = up.map((m) => ({ m, s: fnv(`${aor.toLowerCase()}|${m.key}`) }));
+          const scored = up.map((m) => ({ m, s: fnv1aMix(`${aor.toLowerCase()}|${m.key}`) }));
           scored.sort((a, b) => b.s - a.s || a.m.priority - b.m.priority);
           return scored.map((x) => x.m.hop);
         }

@@ -1,4 +1,5 @@
 import type { SendTarget } from '../transport/types.js';
+import { fnv1aMix } from '../util/hash.js';
 
 /** Slots a table starts with, and never shrinks below (a power of two). */
 const MIN_SLOTS = 1024;
@@ -24,15 +25,9 @@ const TARGET_CACHE = 4096;
 /** Seed of the key hash, per process: where a key lands cannot be computed from outside. */
 const SEED = (Math.random() * 0x100000000) | 0;
 
-/** A 32-bit hash of the key's characters (FNV-1a steps, murmur3's finalizer), seeded. */
+/** The key's hash as stored (Int32Array): FNV-1a with fmix32 (util/hash.ts), seeded per table. */
 export function hashKey(key: string, seed: number): number {
-  let h = seed ^ key.length;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  return fnv1aMix(key, seed ^ key.length) | 0;
 }
 
 /** Whether the key has a character that is not one byte (keys from latin1 message text never do). */
