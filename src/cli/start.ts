@@ -12,7 +12,7 @@ import { type Io, printIssues, usageError } from './io.js';
 import { createCliLogger } from './logger.js';
 import { reloadTlsLogged } from './tls-reload.js';
 import { version } from './version.js';
-import { warmUp } from './warmup.js';
+import { warmUp, warmupStore } from './warmup.js';
 
 const LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -173,7 +173,7 @@ export async function cmdStart(io: Io, args: string[]): Promise<number> {
 
   if (config.warmup > 0) {
     // before the listeners open: the first second of load meets optimized code (src/cli/warmup.ts)
-    const w = await warmUp(config.warmup);
+    const w = await warmUp(config.warmup, undefined, warmupStore(config, values.role));
     if ('failed' in w) log.warn(`warm-up skipped: ${w.failed}`);
     else if (w.stopped !== undefined)
       log.warn(
@@ -182,8 +182,8 @@ export async function cmdStart(io: Io, args: string[]): Promise<number> {
       );
     else
       log.info(
-        { registers: w.registers, ms: w.ms },
-        `warmed up: ${w.registers} REGISTERs through a private edge + registrar in ${w.ms} ms`,
+        { registers: w.registers, ms: w.ms, store: w.store, probes: w.probes },
+        `warmed up: ${w.registers} REGISTERs and ${w.probes} registrar probes through a private edge + registrar (${w.store} store) in ${w.ms} ms`,
       );
   }
 

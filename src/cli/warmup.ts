@@ -8,12 +8,19 @@
 // listeners. The same functions serve both (one process, one set of modules), so the real
 // elements start with optimized code. Nothing of the private pair is visible outside: it has its
 // own stores, keys and counters, and only 127.0.0.1 ever sees its packets.
+// What the pair runs must be what the load will run: code that meets a shape or a path the warm-up
+// never showed it is deoptimized under load and runs slowly until compiled again (`--trace-deopt`
+// in a soak: the edge's first OPTIONS probe of its registrar, 10 s in, deoptimized the request
+// path of both elements; bindings read back from SQLite, those of the registrar). So the pair uses
+// the configured store's kind (SQLite when a registrar uses it; Redis is not local, memory then),
+// and the edge probes its registrar while the REGISTERs run.
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { noopLogger } from '../util/logger.js';
 import { startInstance } from './instance.js';
 
@@ -22,12 +29,31 @@ export interface WarmupResult {
   /** REGISTERs answered 200 (fewer than asked when the time ran out). */
   readonly registers: number;
   readonly ms: number;
+  /** The private registrar's store kind. */
+  readonly store: WarmupStore;
+  /** OPTIONS probes the private edge sent its registrar, and the last answer's status (undefined: none yet). */
+  readonly probes: number;
+  readonly probeResult: string | undefined;
   /** Why it stopped before all were answered: the time bound, or a reply other than 200. */
   readonly stopped?: string;
 }
 
+/** The location store the private registrar uses: the configured kind, when it is local. */
+export type WarmupStore = 'memory' | 'sqlite';
+
+/**
+ * The store kind for the warm-up of `config` (its `role` only, when given): SQLite when a
+ * registrar keeps its bindings in SQLite, memory otherwise (memory, Redis, or no registrar).
+ */
+export function warmupStore(config: Config, role?: string): WarmupStore {
+  const names = role === undefined ? Object.keys(config.elements) : [role];
+  return names.some((n) => config.elements[n]?.modules.usrloc?.backend === 'sqlite')
+    ? 'sqlite'
+    : 'memory';
+}
+
 /** The private pair: the default edge + registrar, on loopback only, in `dir`. */
-function pairYaml(dir: string): string {
+function pairYaml(dir: string, store: WarmupStore): string {
   return [
     `data_dir: ${JSON.stringify(dir)}`,
     'log: { level: silent }',
@@ -45,23 +71,27 @@ function pairYaml(dir: string): string {
     '    alias: [warmup.example.com]',
     '    modules:',
     '      registrar: { use_path: 1, gruu_enabled: 1, outbound_mode: 1 }',
-    '      usrloc: { backend: memory }',
+    `      usrloc: { backend: ${store}${store === 'sqlite' ? ', path: warmup.db' : ''} }`,
     '',
   ].join('\n');
 }
 
 const USERS = 256;
 const WINDOW = 16;
+/** The edge probes its registrars once per this many answered REGISTERs (in service: every 10 s). */
+const PROBE_EVERY = 100;
 
 /**
  * Sends `count` outbound REGISTER refreshes (RFC 5626 §5.2: +sip.instance and reg-id, `USERS`
  * users in turn, at most `WINDOW` unanswered) to `port` on 127.0.0.1 and resolves with the number
- * answered 200 when all are answered, one is answered otherwise, or `deadline` passes.
+ * answered 200 when all are answered, one is answered otherwise, or `deadline` passes. `onOk` runs
+ * after each 200 with the count so far.
  */
 function drive(
   port: number,
   count: number,
   deadline: number,
+  onOk: (ok: number) => void,
 ): Promise<{ ok: number; stopped?: string }> {
   const sock = createSocket('udp4');
   const uuids = Array.from({ length: USERS }, () => randomUUID());
@@ -120,6 +150,7 @@ function drive(
         return;
       }
       ok++;
+      onOk(ok);
       if (sent < count) send();
       else if (pending.size === 0) finish();
     });
@@ -138,19 +169,21 @@ function drive(
 }
 
 /**
- * Runs `registers` REGISTERs through a private edge + registrar pair and closes it again, within
- * `maxMs`. Never throws: a warm-up that cannot run (no loopback, no temporary directory) only
- * leaves the process cold; the reason is returned for one log line.
+ * Runs `registers` REGISTERs through a private edge + registrar pair (its registrar's bindings in
+ * a `store` of the kind the configuration uses) and closes it again, within `maxMs`. Never throws:
+ * a warm-up that cannot run (no loopback, no temporary directory) only leaves the process cold;
+ * the reason is returned for one log line.
  */
 export async function warmUp(
   registers: number,
   maxMs = 5000,
+  store: WarmupStore = 'memory',
 ): Promise<WarmupResult | { readonly failed: string }> {
   const t0 = Date.now();
   let dir: string | undefined;
   try {
     dir = mkdtempSync(join(tmpdir(), 'flowgate-warmup-'));
-    const inst = await startInstance(parseConfig(pairYaml(dir), join(dir, 'warmup.yaml')), {
+    const inst = await startInstance(parseConfig(pairYaml(dir, store), join(dir, 'warmup.yaml')), {
       logger: noopLogger,
       version: 'warmup',
     });
@@ -158,11 +191,22 @@ export async function warmUp(
       const edge = inst.elements.find((e) => e.config.name === 'edge');
       const port = edge?.listeners.find((l) => l.proto === 'udp')?.port;
       if (port === undefined) return { failed: 'the private edge has no UDP listener' };
-      const r = await drive(port, registers, t0 + maxMs);
+      const registrars = edge?.server.registrars;
+      let probes = 0;
+      const r = await drive(port, registers, t0 + maxMs, (ok) => {
+        if (ok % PROBE_EVERY !== 0 || registrars === undefined) return;
+        registrars.probeAll();
+        probes++;
+      });
       const ms = Date.now() - t0;
-      return r.stopped === undefined
-        ? { registers: r.ok, ms }
-        : { registers: r.ok, ms, stopped: r.stopped };
+      const done = {
+        registers: r.ok,
+        ms,
+        store,
+        probes,
+        probeResult: registrars?.view()[0]?.lastResult,
+      };
+      return r.stopped === undefined ? done : { ...done, stopped: r.stopped };
     } finally {
       await inst.stop(0);
     }

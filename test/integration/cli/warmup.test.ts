@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { warmUp } from '../../../src/cli/warmup.js';
+import { warmUp, warmupStore } from '../../../src/cli/warmup.js';
+import { parseConfig } from '../../../src/config/load.js';
 import { WAIT_MS, waitFor } from '../../support/net.js';
 import { ensureBuilt, Running } from './helpers.js';
 
@@ -32,6 +33,12 @@ describe('warmUp()', () => {
       assert.equal(r.registers, 400);
       assert.equal(r.stopped, undefined);
       assert.ok(r.ms >= 0 && r.ms < 5000, `${r.ms} ms`);
+      assert.equal(r.store, 'memory');
+      // the edge probed its registrar every 100 answers, and the registrar answered: the seed's
+      // registrar route answers a request-URI without a user 484, as Kamailio does with that
+      // configuration, and any answer but 503/408 keeps a registrar up
+      assert.equal(r.probes, 4);
+      assert.equal(r.probeResult, '484');
     } finally {
       if (saved === undefined) delete process.env['TMPDIR'];
       else process.env['TMPDIR'] = saved;
@@ -39,6 +46,47 @@ describe('warmUp()', () => {
     assert.deepEqual(readdirSync(tmp), [], 'the private data_dir is removed');
     // the listeners' handles go when libuv has closed them: soon, not necessarily at once
     await waitFor(() => udpHandles() === before, WAIT_MS, 'the private UDP sockets to close');
+  });
+
+  test('with the SQLite store: its file and checkpoint worker go with the private data_dir', async () => {
+    const tmp = mkdtempSync(join(DIR, 'tmp-'));
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = tmp;
+    try {
+      const r = await warmUp(300, 5000, 'sqlite');
+      assert.ok(!('failed' in r), JSON.stringify(r));
+      assert.equal(r.registers, 300);
+      assert.equal(r.store, 'sqlite');
+      assert.equal(r.probes, 3);
+      assert.equal(r.probeResult, '484');
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+    }
+    assert.deepEqual(readdirSync(tmp), [], 'the private data_dir and its database are removed');
+  });
+
+  test('warms the store kind the registrars use (Redis is not local: memory)', () => {
+    const store = (usrloc: string, role?: string): string =>
+      warmupStore(
+        parseConfig(
+          [
+            'elements:',
+            '  edge: { listen: [udp:127.0.0.1:0] }',
+            '  registrar:',
+            '    listen: [udp:127.0.0.1:0]',
+            `    modules: { usrloc: ${usrloc} }`,
+            '',
+          ].join('\n'),
+          join(DIR, 'store.yaml'),
+        ),
+        role,
+      );
+    assert.equal(store('{}'), 'sqlite', 'the default store is SQLite');
+    assert.equal(store('{ backend: memory }'), 'memory');
+    assert.equal(store('{ backend: redis, url: "redis://127.0.0.1:6379" }'), 'memory');
+    assert.equal(store('{ backend: sqlite }', 'edge'), 'memory', 'the edge alone has no store');
+    assert.equal(store('{ backend: sqlite }', 'registrar'), 'sqlite');
   });
 
   test('stops at its time bound: fewer REGISTERs, no error', async () => {
@@ -108,7 +156,7 @@ describe('flowgate start with warm-up', () => {
     // 3 000 REGISTERs, or as many as its 5 s bound allowed on a machine busy with other tests
     // (a CI run did 2 768): the one line says which
     const i = logs.findIndex((l) =>
-      /^(warmed up: 3000 REGISTERs|warm-up stopped after \d+ of 3000 REGISTERs \(time bound reached\))/.test(
+      /^(warmed up: 3000 REGISTERs and 30 registrar probes .*\(sqlite store\)|warm-up stopped after \d+ of 3000 REGISTERs \(time bound reached\))/.test(
         String(l['msg']),
       ),
     );
