@@ -6,6 +6,7 @@ import { buildResponseBytes } from '../../../src/message/build.js';
 import type { SipRequest, SipResponse } from '../../../src/message/message.js';
 import { scanMessage } from '../../../src/message/scanner.js';
 import { TransactionLayer } from '../../../src/transaction/layer.js';
+import { hashKey } from '../../../src/transaction/retired.js';
 import type {
   ClientTransactionUser,
   ServerTransactionUser,
@@ -15,6 +16,7 @@ import { TxState } from '../../../src/transaction/types.js';
 import { Proto, type ReceiveInfo } from '../../../src/transport/types.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { FakeTransport, recvInfo } from '../../support/fake-transport.js';
+import { CapturingLogger } from '../../support/logger.js';
 
 function req(
   method: string,
@@ -694,5 +696,60 @@ describe('what a finished transaction lets go of (issue 12 §1)', () => {
     assert.deepEqual(layer.retiredCounts, { server: 0, client: 1 });
     clock.advance(6000);
     assert.deepEqual(layer.retiredCounts, { server: 0, client: 0 }, 'timer K (T4 = 5 s) ended it');
+  });
+});
+
+describe('finished transactions the index has no room for (retired.ts MAX_PROBE)', () => {
+  test('are counted, logged once a minute at most, and their retransmissions reach the user as new requests', () => {
+    const seed = 0x5eed;
+    const log = new CapturingLogger();
+    const l = new TransactionLayer(transport, tu, { clock, logger: log, retiredSeed: seed });
+    // branches whose server keys (branch | sent-by | method) share one place of the 2 048-place
+    // index: what someone who knew the seed could send
+    const from = recvInfo('udp', '192.0.2.1:5070');
+    const branches: string[] = [];
+    for (let i = 0; branches.length < 141; i++) {
+      const b = `z9hG4bK-c${i}`;
+      if ((hashKey(`${b}|192.0.2.1:5070|OPTIONS`, seed) & 2047) === 0) branches.push(b);
+    }
+    const finish = (b: string): void => {
+      const tx = l.createServer(req('OPTIONS', { branch: b }), from);
+      assert.ok(tx);
+      tx.reply(200);
+    };
+    for (const b of branches.slice(0, 140)) finish(b);
+    transport.take();
+    assert.equal(
+      l.retiredUnindexed,
+      140 - 129,
+      'the place itself and the 128 after it are indexed',
+    );
+    assert.deepEqual(l.retiredCounts, { server: 140, client: 0 });
+
+    // an indexed one is answered from its kept final; an unindexed one is a new request
+    l.onMessage(req('OPTIONS', { branch: branches[0] as string }), from);
+    assert.deepEqual(transport.lines(), ['SIP/2.0 200 OK']);
+    assert.equal(tu.requests.length, 0);
+    l.onMessage(req('OPTIONS', { branch: branches[139] as string }), from);
+    assert.deepEqual(transport.lines(), []);
+    assert.equal(tu.requests.length, 1);
+
+    const warned = () => log.matching(/not indexed/);
+    clock.advance(1000); // the sweep
+    assert.equal(warned().length, 1);
+    assert.equal(warned()[0]?.level, 'warn');
+    assert.deepEqual(warned()[0]?.obj, { unindexed: 11, since_last: 11 });
+    finish(branches[140] as string);
+    clock.advance(30_000);
+    assert.equal(l.retiredUnindexed, 12);
+    assert.equal(warned().length, 1, 'not again within the minute');
+    clock.advance(30_000);
+    // the tables are empty by now (timer J, 32 s): the line still comes
+    assert.equal(l.serverCount, 0, 'timer J ended them all');
+    assert.equal(warned().length, 2, 'a minute after the first line, one more');
+    assert.deepEqual(warned()[1]?.obj, { unindexed: 12, since_last: 1 });
+    clock.advance(120_000);
+    assert.equal(warned().length, 2, 'nothing new, nothing logged');
+    assert.equal(clock.pending, 0, 'and no sweep left running');
   });
 });
