@@ -21,13 +21,23 @@ function udpHandles(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
 }
 
+/** Runs `fn` with TMPDIR set to `dir` (os.tmpdir() reads it at each call), then restores it. */
+async function withTmpdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env['TMPDIR'];
+  process.env['TMPDIR'] = dir;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
+  }
+}
+
 describe('warmUp()', () => {
   test('drives every REGISTER to a 200, then leaves no socket and no temporary directory', async () => {
     const tmp = mkdtempSync(join(DIR, 'tmp-'));
-    const saved = process.env['TMPDIR'];
-    process.env['TMPDIR'] = tmp; // os.tmpdir() reads it at each call
     const before = udpHandles();
-    try {
+    await withTmpdir(tmp, async () => {
       const r = await warmUp(400);
       assert.ok(!('failed' in r), JSON.stringify(r));
       assert.equal(r.registers, 400);
@@ -39,10 +49,7 @@ describe('warmUp()', () => {
       // configuration, and any answer but 503/408 keeps a registrar up
       assert.equal(r.probes, 4);
       assert.equal(r.probeResult, '484');
-    } finally {
-      if (saved === undefined) delete process.env['TMPDIR'];
-      else process.env['TMPDIR'] = saved;
-    }
+    });
     assert.deepEqual(readdirSync(tmp), [], 'the private data_dir is removed');
     // the listeners' handles go when libuv has closed them: soon, not necessarily at once
     await waitFor(() => udpHandles() === before, WAIT_MS, 'the private UDP sockets to close');
@@ -50,19 +57,14 @@ describe('warmUp()', () => {
 
   test('with the SQLite store: its file and checkpoint worker go with the private data_dir', async () => {
     const tmp = mkdtempSync(join(DIR, 'tmp-'));
-    const saved = process.env['TMPDIR'];
-    process.env['TMPDIR'] = tmp;
-    try {
+    await withTmpdir(tmp, async () => {
       const r = await warmUp(300, 5000, 'sqlite');
       assert.ok(!('failed' in r), JSON.stringify(r));
       assert.equal(r.registers, 300);
       assert.equal(r.store, 'sqlite');
       assert.equal(r.probes, 3);
       assert.equal(r.probeResult, '484');
-    } finally {
-      if (saved === undefined) delete process.env['TMPDIR'];
-      else process.env['TMPDIR'] = saved;
-    }
+    });
     assert.deepEqual(readdirSync(tmp), [], 'the private data_dir and its database are removed');
   });
 
@@ -98,16 +100,11 @@ describe('warmUp()', () => {
   });
 
   test('a warm-up that cannot run says why instead of throwing', async () => {
-    const saved = process.env['TMPDIR'];
-    process.env['TMPDIR'] = join(DIR, 'no', 'such', 'dir');
-    try {
+    await withTmpdir(join(DIR, 'no', 'such', 'dir'), async () => {
       const r = await warmUp(10);
       assert.ok('failed' in r, JSON.stringify(r));
       assert.match(r.failed, /ENOENT/);
-    } finally {
-      if (saved === undefined) delete process.env['TMPDIR'];
-      else process.env['TMPDIR'] = saved;
-    }
+    });
   });
 });
 
